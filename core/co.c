@@ -1,0 +1,156 @@
+/* co.c - making, ending and joining coroutines. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "sched.h"
+
+/* Where a coroutine starts: its function, then its end. */
+static void co_main(void *arg)
+{
+	struct weft__co *co = arg;
+
+	weft__asan_arrive(NULL);
+	/* A detached coroutine that ended just before this one started
+	 * could not release its own stack; do it now. */
+	if (co->sched->zombie) {
+		weft__co_free(co->sched->zombie);
+		co->sched->zombie = NULL;
+	}
+	if (co->go_fn)
+		co->go_fn(co->arg);
+	else
+		co->result = co->fn(co->arg);
+	weft__co_exit(co);
+}
+
+/* Makes and queues a coroutine; see core.h.  Its struct sits at the top of
+ * its stack, so it shares the one page a parked coroutine touches. */
+struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
+			      size_t stack_size, bool detached)
+{
+	if (weft__sched_get() == NULL) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	struct weft__slot *slot =
+		weft__stack_get(stack_size ? stack_size : weft__stack_default());
+	if (slot == NULL)
+		return NULL;
+	size_t room = (sizeof(struct weft__co) + 63) & ~(size_t)63;
+	struct weft__co *co = (struct weft__co *)(slot->hi - room);
+
+	memset(co, 0, sizeof *co);
+	co->slot = slot;
+	co->limit = slot->guarded ? NULL : slot->lo;
+	co->fn = fn;
+	co->arg = arg;
+	co->detached = detached;
+	co->asan_bottom = slot->lo;
+	co->asan_size = (size_t)((char *)co - slot->lo);
+	weft__ctx_make(&co->ctx, co, co_main, co);
+	weft__sched_adopt(co);
+	return co;
+}
+
+/* Releases an ended coroutine: its stack, and the struct with it. */
+void weft__co_free(struct weft__co *co)
+{
+	weft__stack_put(co->slot);
+}
+
+/* See weft.h. */
+int weft_go(void (*fn)(void *), void *arg)
+{
+	struct weft__co *co = weft__co_new(NULL, arg, 0, true);
+
+	if (co == NULL) {
+		errno = EAGAIN;
+		return -1;
+	}
+	co->go_fn = fn;
+	return 0;
+}
+
+/* See weft.h. */
+weft_co *weft_spawn(void *(*fn)(void *), void *arg, size_t stack_size)
+{
+	return weft__co_new(fn, arg, stack_size, false);
+}
+
+/* See weft.h. */
+int weft_join(weft_co *co, void **result)
+{
+	struct weft__co *self = weft__self();
+
+	if (co->joined)
+		weft__die("weft_join: that coroutine was joined already");
+	if (co == self) {
+		errno = EDEADLK;
+		return -1;
+	}
+	if (co->detached || co->joining) {
+		errno = EINVAL;
+		return -1;
+	}
+	co->joining = true;
+	if (co->state != WEFT__DONE) {
+		co->joiner = self;
+		weft__prepark(self);
+		weft__park(self, -1);
+	}
+	if (result)
+		*result = co->result;
+	co->joined = true;
+	weft__co_free(co);
+	return 0;
+}
+
+/* See weft.h. */
+int weft_detach(weft_co *co)
+{
+	if (co->detached || co->joining) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (co->state == WEFT__DONE) {
+		co->joined = true;
+		weft__co_free(co);
+	} else {
+		co->detached = true;
+	}
+	return 0;
+}
+
+/* See weft.h. */
+void weft_exit(void *result)
+{
+	struct weft__co *co = weft__self();
+
+	co->result = result;
+	if (co->slot != NULL)
+		weft__co_exit(co);
+	/* The root: the thread ends when its other coroutines have. */
+	weft__root_exit(co);
+	weft__running = NULL; /* so a wrapped pthread_exit passes through */
+	if (co->id == 1)
+		exit(0);
+	pthread_exit(result);
+}
+
+/* See weft.h. */
+const char *weft_name(void)
+{
+	return weft__self()->name;
+}
+
+/* See weft.h. */
+int weft_set_name(const char *name)
+{
+	struct weft__co *co = weft__self();
+
+	strncpy(co->name, name, sizeof co->name - 1);
+	co->name[sizeof co->name - 1] = '\0';
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* cond.c - condition variables for coroutines. */
+#include "core.h"
+#include "waitq.h"
+
+/* Waits on c with m held, until signalled or the deadline.  Returns 0 or
+ * ETIMEDOUT; m is held again either way. */
+int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
+{
+	struct weft__co *co = weft__self();
+
+	weft__spin_lock(&c->lock_);
+	weft__wq_push(&c->head_, &c->tail_, co);
+	/* Parked before m is released: a signal sent the moment m is free
+	 * finds us on the queue and cannot be lost. */
+	weft__prepark(co);
+	weft__spin_unlock(&c->lock_);
+	weft_mutex_unlock(m);
+	int r = weft__park(co, deadline);
+	if (r) {
+		weft__spin_lock(&c->lock_);
+		weft__wq_remove(&c->head_, &c->tail_, co);
+		weft__spin_unlock(&c->lock_);
+	}
+	weft__mutex_lock_until(m, -1);
+	return r;
+}
+
+/* See weft.h. */
+int weft_cond_wait(weft_cond *c, weft_mutex *m)
+{
+	weft__cond_wait_until(c, m, -1);
+	return 0;
+}
+
+/* See weft.h. */
+int weft_cond_timedwait(weft_cond *c, weft_mutex *m, int64_t timeout_ns)
+{
+	int r = weft__cond_wait_until(c, m, weft__deadline(timeout_ns));
+
+	if (r == 0)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+/* See weft.h. */
+int weft_cond_signal(weft_cond *c)
+{
+	weft__spin_lock(&c->lock_);
+	weft__wq_wake_one(&c->head_, &c->tail_);
+	weft__spin_unlock(&c->lock_);
+	return 0;
+}
+
+/* See weft.h. */
+int weft_cond_broadcast(weft_cond *c)
+{
+	weft__spin_lock(&c->lock_);
+	while (weft__wq_wake_one(&c->head_, &c->tail_) != NULL)
+		;
+	weft__spin_unlock(&c->lock_);
+	return 0;
+}

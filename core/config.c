@@ -1,0 +1,70 @@
+/* config.c - reading WEFT_* environment variables.
+ *
+ * Each variable is read once, by whoever needs it first.  A value that
+ * cannot be understood gets one line on stderr and the default: a typo in
+ * the environment must never crash the program weft runs under.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static void complain(const char *name, const char *value, const char *want)
+{
+	char msg[256] = "";
+
+	weft__cat(msg, sizeof msg, "ignoring ");
+	weft__cat(msg, sizeof msg, name);
+	weft__cat(msg, sizeof msg, "=");
+	weft__cat(msg, sizeof msg, value);
+	weft__cat(msg, sizeof msg, ": ");
+	weft__cat(msg, sizeof msg, want);
+	weft__say(msg);
+}
+
+/* Reads a size in bytes, with an optional K, M or G suffix (powers of
+ * 1024; "KiB", "KB" and lower case are accepted too).  Returns def when
+ * the variable is unset or bad, or the value is outside [min, max]. */
+size_t weft__env_size(const char *name, size_t def, size_t min, size_t max)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0')
+		return def;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+		end += strlen(end);
+	if (errno || end == v || *end != '\0' || v[0] == '-' ||
+	    n > (max >> shift) || (n << shift) < min) {
+		char want[128] = "want a size from ";
+		weft__cat_u64(want, sizeof want, min >> 10);
+		weft__cat(want, sizeof want, "K to ");
+		weft__cat_u64(want, sizeof want, max >> 20);
+		weft__cat(want, sizeof want, "M; using the default");
+		complain(name, v, want);
+		return def;
+	}
+	return (size_t)(n << shift);
+}
+
+/* Reads a flag: unset, "" or "0" is false, "1" is true; anything else is
+ * reported and taken as false. */
+bool weft__env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
+		return false;
+	if (strcmp(v, "1") == 0)
+		return true;
+	complain(name, v, "want 0 or 1; taking 0");
+	return false;
+}

@@ -1,0 +1,221 @@
+/* core.h - the coroutine runtime's internal interface.
+ *
+ * Everything here is hidden from the shared library's exports.  hook/ uses
+ * this header to ask core/ to wait; core/ never calls into hook/.
+ *
+ * Life of a wait: the coroutine marks itself parked (weft__prepark), puts
+ * itself where a waker will find it (an fd's waiter list, a mutex queue),
+ * and calls weft__park.  Whoever wakes it calls weft__wake, which succeeds
+ * exactly once per park, whatever the number of would-be wakers (a timer,
+ * a close, a mutex hand-off) and whichever thread they run on.
+ */
+#ifndef WEFT_CORE_H
+#define WEFT_CORE_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ev.h>
+
+#include "ctx.h"
+#include "weft.h"
+
+#define weft__likely(x)   __builtin_expect(!!(x), 1)
+#define weft__unlikely(x) __builtin_expect(!!(x), 0)
+
+struct weft__sched;
+struct weft__slot;
+
+/* Where a coroutine is in its life; for diagnostics and join. */
+enum weft__state {
+	WEFT__RUNNABLE, /* in a run queue */
+	WEFT__RUNNING,
+	WEFT__PARKED,
+	WEFT__DONE,     /* ended, waiting to be joined */
+};
+
+/* Park/wake handshake, co->wake. */
+enum { WEFT__AWAKE, WEFT__ASLEEP, WEFT__WOKEN };
+
+/* A coroutine.  For coroutines weft starts, this lives at the top of the
+ * coroutine's own stack slot, so a parked coroutine costs its touched stack
+ * pages and nothing more. */
+struct weft__co {
+	struct weft__ctx ctx;
+	struct weft__sched *sched;     /* the scheduler it runs on, for ever */
+	struct weft__co *run_next;     /* run queue link */
+	struct weft__co *wait_next;    /* wait queue links (fd, sync) */
+	struct weft__co *wait_prev;
+	void *wait_queue;              /* the queue it is linked in, or NULL */
+	_Atomic int wake;              /* WEFT__AWAKE/ASLEEP/WOKEN */
+	int wake_reason;               /* 0 or an errno, given by the waker */
+	enum weft__state state;
+	int wait_fd;                   /* fd waited on, or -1 */
+	int wait_events;               /* WEFT_READ/WEFT_WRITE asked; got */
+	bool detached, joining, joined;
+	struct weft__slot *slot;       /* its stack, or NULL for a root */
+	char *limit;                   /* lowest safe sp (unguarded stacks) */
+	void *(*fn)(void *);           /* the function, or: */
+	void (*go_fn)(void *);         /* weft_go's, which returns nothing */
+	void *arg;
+	void *result;
+	struct weft__co *joiner;
+	uint64_t id;
+	struct weft__kv *kv;           /* per-coroutine key/value store */
+	ev_timer timer;                /* for deadlines of waits */
+	char name[16];
+	void *asan_fake;               /* AddressSanitizer's fiber state */
+	const void *asan_bottom;
+	size_t asan_size;
+};
+
+/* ---- scheduler (sched.c) ---- */
+
+/* The coroutine running program code on this thread, or NULL when the
+ * thread has no scheduler or is inside weft's own machinery.  Hooks test
+ * this first: NULL means "call the real function". */
+extern __thread struct weft__co *weft__running
+	__attribute__((tls_model("initial-exec")));
+
+/* This thread's scheduler, made on first use (the caller becomes the root
+ * coroutine).  Returns NULL with errno ENOMEM if it cannot be made. */
+struct weft__sched *weft__sched_get(void);
+
+/* The current coroutine, making the scheduler if needed; aborts with a
+ * message if called from a context that cannot block (the scheduler's own
+ * loop, or a signal handler interrupting it). */
+struct weft__co *weft__self(void);
+
+/* This scheduler's event loop. */
+struct ev_loop *weft__loop(struct weft__sched *s);
+
+/* True if the calling coroutine is the only live one of its scheduler, so
+ * blocking the thread for real cannot hold anybody up. */
+bool weft__alone(struct weft__co *co);
+
+/* Marks the caller parked.  Call before making the coroutine findable by a
+ * waker on another thread (under the lock that guards the wait queue). */
+void weft__prepark(struct weft__co *co);
+
+/* Parks the caller (weft__prepark must have been called) until
+ * weft__wake, or until deadline (monotonic ns; negative: none).  Returns
+ * the waker's reason: 0, ETIMEDOUT for the deadline, or what the waker
+ * gave (EBADF for a closed fd, ...). */
+int weft__park(struct weft__co *co, int64_t deadline);
+
+/* Wakes co with reason if it is parked and nobody woke it yet.  Safe from
+ * any thread.  Returns true if this call woke it. */
+bool weft__wake(struct weft__co *co, int reason);
+
+/* Queues co (new, or yielding) at the tail of its scheduler's run queue. */
+void weft__ready(struct weft__co *co);
+
+/* Ends the calling coroutine; never returns. */
+void weft__co_exit(struct weft__co *co) __attribute__((noreturn));
+
+/* Forgets this thread's scheduler without touching it: for a fork child,
+ * where the parent's loop and other coroutines no longer exist. The
+ * calling coroutine remains, as the new scheduler's root, when the
+ * scheduler is next needed.  (Used by preload's fork.) */
+void weft__sched_forget(void);
+
+/* ---- coroutines (co.c) ---- */
+
+/* Makes a coroutine running fn(arg) on a stack of stack_size bytes (0:
+ * the default) and queues it.  Returns it, or NULL with errno EAGAIN or
+ * EINVAL. */
+struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
+			      size_t stack_size, bool detached);
+
+/* Releases an ended coroutine's memory. */
+void weft__co_free(struct weft__co *co);
+
+/* Runs key destructors for co; called as it ends. */
+void weft__kv_destroy(struct weft__co *co);
+
+/* ---- stacks (stack.c) ---- */
+
+/* A stack slot: usable memory [lo, hi), below it a guard or moat. */
+struct weft__slot {
+	char *lo, *hi;
+	struct weft__slot *next_free;
+	size_t size;       /* usable bytes */
+	bool guarded;      /* lowest pages are PROT_NONE */
+};
+
+/* Takes a stack of at least size usable bytes from the pool, or maps more.
+ * Returns NULL with errno EAGAIN (no memory) or EINVAL (size too big). */
+struct weft__slot *weft__stack_get(size_t size);
+
+/* Gives a stack back to the pool. */
+void weft__stack_put(struct weft__slot *slot);
+
+/* The default stack size (WEFT_STACK_SIZE), in bytes. */
+size_t weft__stack_default(void);
+
+/* Prints the stack-overflow line for co and aborts. */
+void weft__stack_overflow(const struct weft__co *co)
+	__attribute__((noreturn));
+
+/* Installs the guard-page fault handler and an alternate signal stack for
+ * the calling thread, once per thread. */
+void weft__stack_thread_init(void);
+
+/* ---- fd waiting (wait.c) ---- */
+
+/* Parks co until fd is ready for events (WEFT_READ|WEFT_WRITE) or the
+ * deadline passes.  Returns the ready events (> 0), or -errno: -ETIMEDOUT,
+ * -EBADF (closed while waiting), -EINTR. */
+int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline);
+
+/* Wakes every coroutine of this thread's scheduler waiting on fd with
+ * reason (EBADF for close and dup2 onto it), and forgets fd's watcher so a
+ * new file with the same number starts afresh. */
+void weft__fd_gone(int fd, int reason);
+
+/* Frees a scheduler's fd watchers (thread exit). */
+void weft__wait_free(struct weft__sched *s);
+
+/* ---- synchronisation (mutex.c, cond.c, sem.c) ---- */
+
+/* Deadline forms of the public calls, returning 0 or an errno value
+ * instead of setting errno, as the pthread calls mapped onto them do. */
+int weft__mutex_lock_until(weft_mutex *m, int64_t deadline);
+int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline);
+int weft__sem_wait_until(weft_sem *s, int64_t deadline);
+
+/* ---- time (time.c) ---- */
+
+/* Monotonic clock in ns. */
+int64_t weft__now(void);
+
+/* Deadline for a relative time-out: negative stays "none". */
+int64_t weft__deadline(int64_t timeout_ns);
+
+/* ---- configuration (config.c) ---- */
+
+/* Reads WEFT_* variable name as a size in bytes (K, M, G suffixes); def if
+ * unset, or (with one line on stderr) if bad or outside [min, max]. */
+size_t weft__env_size(const char *name, size_t def, size_t min, size_t max);
+
+/* Reads WEFT_* variable name as 0 or 1; unset is 0, garbage is reported
+ * and taken as 0. */
+bool weft__env_flag(const char *name);
+
+/* ---- diagnostics (diag.c) ---- */
+
+/* Writes "weft: <msg>\n" to stderr with one write(2), async-signal-safe. */
+void weft__say(const char *msg);
+
+/* weft__say, then abort(). */
+void weft__die(const char *msg) __attribute__((noreturn));
+
+/* Appends decimal n to buf (NUL-terminated, of size cap); returns buf. */
+char *weft__cat_u64(char *buf, size_t cap, uint64_t n);
+
+/* Appends s to buf (NUL-terminated, of size cap); returns buf. */
+char *weft__cat(char *buf, size_t cap, const char *s);
+
+#endif

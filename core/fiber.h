@@ -1,0 +1,77 @@
+/* fiber.h - telling AddressSanitizer and valgrind about coroutine stacks.
+ *
+ * Both tools track "the" stack of a thread; a switch to another stack
+ * looks to them like a wild stack-pointer jump.  AddressSanitizer is told
+ * before and after every switch (its fiber annotations); valgrind is told
+ * once per stack.  Without the tools these compile to nothing.
+ */
+#ifndef WEFT_FIBER_H
+#define WEFT_FIBER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WEFT_ASAN 1
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define WEFT_VALGRIND 1
+#endif
+#endif
+
+/* Before switching away: fake is where the leaving context keeps its
+ * fake stack (NULL if it will never run again); bottom and size describe
+ * the stack being switched to. */
+static inline void weft__asan_leave(void **fake, const void *bottom,
+				    size_t size)
+{
+#ifdef WEFT_ASAN
+	__sanitizer_start_switch_fiber(fake, bottom, size);
+#else
+	(void)fake, (void)bottom, (void)size;
+#endif
+}
+
+/* After a context has been switched to (fake: what it saved on leaving,
+ * NULL the first time it runs). */
+static inline void weft__asan_arrive(void *fake)
+{
+#ifdef WEFT_ASAN
+	const void *bottom;
+	size_t size;
+	__sanitizer_finish_switch_fiber(fake, &bottom, &size);
+#else
+	(void)fake;
+#endif
+}
+
+/* The calling thread's own stack, for switches back to a root coroutine. */
+static inline void weft__asan_thread_stack(const void **bottom, size_t *size)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t len = 0;
+
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &addr, &len);
+		pthread_attr_destroy(&attr);
+	}
+	*bottom = addr;
+	*size = len;
+}
+
+/* Tells valgrind that [lo, hi) is a stack. */
+static inline void weft__valgrind_stack(char *lo, char *hi)
+{
+#ifdef WEFT_VALGRIND
+	VALGRIND_STACK_REGISTER(lo, hi);
+#else
+	(void)lo, (void)hi;
+#endif
+}
+
+#endif

@@ -1,0 +1,390 @@
+/* sched.c - one scheduler per OS thread: the run queue, park and wake.
+ *
+ * A scheduler is made the first time a thread calls into weft.  The flow
+ * that was running becomes the root coroutine; the libev loop runs on a
+ * small context of its own, the idle context, so it never grows a
+ * coroutine's stack.  When a coroutine parks, it switches straight to the
+ * next runnable one; only when none is left does it switch to the idle
+ * context, which runs the loop once (blocking in epoll) and resumes
+ * whatever the loop's callbacks woke.  So that a run of direct switches
+ * cannot starve fd and timer wake-ups, every DIRECT_MAX direct switches
+ * pass through the idle context, which then polls without blocking.
+ *
+ * Wakes from other threads (a mutex hand-off, an offload job finishing) go
+ * through a locked remote queue and an ev_async, and are moved onto the run
+ * queue by the owning thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "sched.h"
+
+#define DIRECT_MAX 256
+#define IDLE_STACK (64u << 10)
+
+__thread struct weft__co *weft__running
+	__attribute__((tls_model("initial-exec")));
+static __thread struct weft__sched *this_sched
+	__attribute__((tls_model("initial-exec")));
+
+static _Atomic uint64_t next_id = 2; /* 1 is the main thread's root */
+
+/* ---- the run queue ---- */
+
+static void push(struct weft__sched *s, struct weft__co *co)
+{
+	co->state = WEFT__RUNNABLE;
+	co->run_next = NULL;
+	if (s->run_tail)
+		s->run_tail->run_next = co;
+	else
+		s->run_head = co;
+	s->run_tail = co;
+}
+
+static struct weft__co *pop(struct weft__sched *s)
+{
+	struct weft__co *co = s->run_head;
+
+	if (co) {
+		s->run_head = co->run_next;
+		if (s->run_head == NULL)
+			s->run_tail = NULL;
+	}
+	return co;
+}
+
+/* Queues co on its own scheduler, which may be another thread's. */
+void weft__ready(struct weft__co *co)
+{
+	struct weft__sched *s = co->sched;
+
+	if (weft__likely(s == this_sched)) {
+		push(s, co);
+		return;
+	}
+	pthread_mutex_lock(&s->remote_lock);
+	co->run_next = NULL;
+	if (s->remote_tail)
+		s->remote_tail->run_next = co;
+	else
+		s->remote_head = co;
+	s->remote_tail = co;
+	pthread_mutex_unlock(&s->remote_lock);
+	ev_async_send(s->loop, &s->remote);
+}
+
+/* Moves what other threads woke onto the run queue. */
+static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct weft__sched *s = ev_userdata(loop);
+	(void)w, (void)revents;
+
+	pthread_mutex_lock(&s->remote_lock);
+	struct weft__co *co = s->remote_head;
+	s->remote_head = s->remote_tail = NULL;
+	pthread_mutex_unlock(&s->remote_lock);
+	while (co) {
+		struct weft__co *next = co->run_next;
+		push(s, co);
+		co = next;
+	}
+}
+
+/* ---- switching ---- */
+
+/* Releases the detached coroutine that ended last: it could not free its
+ * own stack while running on it. */
+static void reap(struct weft__sched *s)
+{
+	if (weft__unlikely(s->zombie != NULL)) {
+		weft__co_free(s->zombie);
+		s->zombie = NULL;
+	}
+}
+
+/* Runs `to`, saving the running coroutine `from` (which has already been
+ * queued, parked or ended).  Returns when `from` runs again. */
+static void run(struct weft__sched *s, struct weft__co *from,
+		struct weft__co *to)
+{
+	s->current = to;
+	to->state = WEFT__RUNNING;
+	weft__running = to;
+	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
+			 to->asan_bottom, to->asan_size);
+	weft__ctx_switch(&from->ctx, &to->ctx);
+	weft__asan_arrive(from->asan_fake);
+}
+
+/* Leaves the running coroutine for the next runnable one, or for the idle
+ * context when there is none or it is time to poll. */
+static void switch_out(struct weft__sched *s, struct weft__co *from)
+{
+	/* A coroutine without guard pages is checked here: having reached
+	 * its moat means it overflowed. */
+	if (weft__unlikely(from->limit != NULL) &&
+	    (char *)__builtin_frame_address(0) < from->limit)
+		weft__stack_overflow(from);
+
+	struct weft__co *to;
+	if (s->direct < DIRECT_MAX && (to = pop(s)) != NULL) {
+		s->direct++;
+		if (to == from) { /* it yielded with nobody else to run */
+			from->state = WEFT__RUNNING;
+			return;
+		}
+		run(s, from, to);
+	} else {
+		s->current = NULL;
+		weft__running = NULL;
+		weft__asan_leave(from->state == WEFT__DONE ?
+				 NULL : &from->asan_fake,
+				 s->idle.asan_bottom, s->idle.asan_size);
+		weft__ctx_switch(&from->ctx, &s->idle.ctx);
+		weft__asan_arrive(from->asan_fake);
+	}
+	reap(s);
+}
+
+/* The idle context: poll the loop, resume what it woke, for ever. */
+static void idle_main(void *arg)
+{
+	struct weft__sched *s = arg;
+
+	weft__asan_arrive(NULL);
+	for (;;) {
+		reap(s);
+		ev_run(s->loop, s->run_head ? EVRUN_NOWAIT : EVRUN_ONCE);
+		s->direct = 0;
+		struct weft__co *to = pop(s);
+		if (to)
+			run(s, &s->idle, to);
+	}
+}
+
+/* ---- park and wake ---- */
+
+/* Marks co parked; see core.h. */
+void weft__prepark(struct weft__co *co)
+{
+	co->wake_reason = 0;
+	atomic_store_explicit(&co->wake, WEFT__ASLEEP, memory_order_relaxed);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)revents;
+	weft__wake(w->data, ETIMEDOUT);
+}
+
+/* Parks co until woken or the deadline; see core.h. */
+int weft__park(struct weft__co *co, int64_t deadline)
+{
+	struct weft__sched *s = co->sched;
+
+	if (deadline >= 0) {
+		/* libev adds `after` to its cached clock; refresh it so the
+		 * timer cannot fire before the deadline. */
+		ev_now_update(s->loop);
+		int64_t left = deadline - weft__now();
+		ev_timer_set(&co->timer, left > 0 ? left / 1e9 : 0., 0.);
+		ev_timer_start(s->loop, &co->timer);
+	}
+	co->state = WEFT__PARKED;
+	switch_out(s, co);
+	if (deadline >= 0)
+		ev_timer_stop(s->loop, &co->timer);
+	return co->wake_reason;
+}
+
+/* Wakes co once per park; see core.h. */
+bool weft__wake(struct weft__co *co, int reason)
+{
+	int asleep = WEFT__ASLEEP;
+
+	if (!atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN))
+		return false;
+	co->wake_reason = reason;
+	weft__ready(co);
+	return true;
+}
+
+/* ---- coroutine ends ---- */
+
+/* Ends co: wakes its joiner, leaves its memory to be reaped (detached) or
+ * joined, and runs the next coroutine.  Never returns. */
+void weft__co_exit(struct weft__co *co)
+{
+	struct weft__sched *s = co->sched;
+
+	weft__kv_destroy(co);
+	co->state = WEFT__DONE;
+	if (co->joiner)
+		weft__wake(co->joiner, 0);
+	if (co->detached)
+		s->zombie = co;
+	if (--s->live == 0 && s->root_exited)
+		push(s, s->root);
+	switch_out(s, co);
+	weft__die("internal error: an ended coroutine was resumed");
+}
+
+/* The root coroutine called weft_exit: it waits for the thread's other
+ * coroutines to end.  Returns when they have. */
+void weft__root_exit(struct weft__co *root)
+{
+	struct weft__sched *s = root->sched;
+
+	weft__kv_destroy(root);
+	s->root_exited = true;
+	if (--s->live == 0)
+		return;
+	root->state = WEFT__PARKED;
+	switch_out(s, root);
+}
+
+/* ---- making a scheduler ---- */
+
+static struct weft__sched *sched_make(void)
+{
+	struct weft__sched *s = calloc(1, sizeof *s);
+	struct weft__co *root = calloc(1, sizeof *root);
+
+	if (s == NULL || root == NULL)
+		goto fail;
+	s->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV |
+			      EVFLAG_NOSIGMASK);
+	if (s->loop == NULL)
+		s->loop = ev_loop_new(EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	s->idle_slot = weft__stack_get(IDLE_STACK);
+	if (s->loop == NULL || s->idle_slot == NULL)
+		goto fail;
+	ev_set_userdata(s->loop, s);
+	pthread_mutex_init(&s->remote_lock, NULL);
+	ev_async_init(&s->remote, on_remote);
+	ev_async_start(s->loop, &s->remote);
+
+	weft__ctx_make(&s->idle.ctx, s->idle_slot->hi, idle_main, s);
+	s->idle.sched = s;
+	s->idle.asan_bottom = s->idle_slot->lo;
+	s->idle.asan_size = s->idle_slot->size;
+
+	root->sched = s;
+	root->state = WEFT__RUNNING;
+	root->wait_fd = -1;
+	root->id = syscall(SYS_gettid) == getpid() ? 1 :
+		atomic_fetch_add(&next_id, 1);
+	ev_timer_init(&root->timer, on_timer, 0., 0.);
+	root->timer.data = root;
+	weft__asan_thread_stack(&root->asan_bottom, &root->asan_size);
+	s->root = root;
+	s->current = root;
+	s->live = 1;
+
+	weft__stack_thread_init();
+	this_sched = s;
+	weft__running = root;
+	return s;
+fail:
+	if (s && s->loop)
+		ev_loop_destroy(s->loop);
+	if (s && s->idle_slot)
+		weft__stack_put(s->idle_slot);
+	free(root);
+	free(s);
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* This thread's scheduler, made on first use; see core.h. */
+struct weft__sched *weft__sched_get(void)
+{
+	return this_sched ? this_sched : sched_make();
+}
+
+/* The current coroutine; see core.h. */
+struct weft__co *weft__self(void)
+{
+	struct weft__co *co = weft__running;
+
+	if (weft__likely(co != NULL))
+		return co;
+	struct weft__sched *s = this_sched;
+	if (s == NULL) {
+		s = sched_make();
+		if (s == NULL)
+			weft__die("cannot start a scheduler: out of memory");
+		return s->root;
+	}
+	if (s->current == NULL)
+		weft__die("a weft call that may block was made from inside"
+			  " the scheduler (an event callback, or a signal"
+			  " handler that interrupted it)");
+	return s->current;
+}
+
+/* The coroutine this thread is running, for the fault handler: unlike
+ * weft__running it stays set while weft's own code runs. */
+struct weft__co *weft__current(void)
+{
+	return this_sched ? this_sched->current : NULL;
+}
+
+/* Sets up a coroutine's scheduling fields and queues it. */
+void weft__sched_adopt(struct weft__co *co)
+{
+	struct weft__sched *s = this_sched;
+
+	co->sched = s;
+	co->id = atomic_fetch_add(&next_id, 1);
+	co->wait_fd = -1;
+	ev_timer_init(&co->timer, on_timer, 0., 0.);
+	co->timer.data = co;
+	s->live++;
+	push(s, co);
+}
+
+struct ev_loop *weft__loop(struct weft__sched *s)
+{
+	return s->loop;
+}
+
+bool weft__alone(struct weft__co *co)
+{
+	return co->sched->live == 1;
+}
+
+/* For a fork child; see core.h. */
+void weft__sched_forget(void)
+{
+	this_sched = NULL;
+	weft__running = NULL;
+}
+
+/* ---- the public face ---- */
+
+/* See weft.h. */
+void weft_yield(void)
+{
+	struct weft__co *co = weft__self();
+
+	push(co->sched, co);
+	switch_out(co->sched, co);
+}
+
+/* See weft.h. */
+weft_co *weft_self(void)
+{
+	return weft__self();
+}
+
+/* See weft.h. */
+uint64_t weft_id(void)
+{
+	return weft__self()->id;
+}

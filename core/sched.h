@@ -1,0 +1,41 @@
+/* sched.h - the scheduler's state, private to core/. */
+#ifndef WEFT_SCHED_H
+#define WEFT_SCHED_H
+
+#include <pthread.h>
+
+#include "core.h"
+#include "fiber.h"
+
+struct weft__fdw;
+
+struct weft__sched {
+	struct ev_loop *loop;
+	struct weft__co *current;        /* running, or NULL in idle */
+	struct weft__co *root;           /* the thread's original flow */
+	struct weft__co *run_head, *run_tail;
+	struct weft__co idle;            /* the context running the loop */
+	struct weft__slot *idle_slot;
+	struct weft__co *zombie;         /* ended, stack not yet released */
+	unsigned long live;              /* coroutines not ended, root too */
+	unsigned direct;                 /* direct switches since a poll */
+	bool root_exited;                /* root called weft_exit */
+	pthread_mutex_t remote_lock;     /* guards remote_* */
+	struct weft__co *remote_head, *remote_tail;
+	ev_async remote;
+	struct weft__fdw **fdw;          /* fd watchers, by fd (wait.c) */
+	size_t fdw_chunks;
+};
+
+/* The coroutine running on this thread, even inside weft's own code. */
+struct weft__co *weft__current(void);
+
+/* Gives a new coroutine an id, a scheduler (the caller's) and a timer, and
+ * queues it. */
+void weft__sched_adopt(struct weft__co *co);
+
+/* Root coroutine's weft_exit: returns once every other coroutine of the
+ * thread has ended. */
+void weft__root_exit(struct weft__co *root);
+
+#endif

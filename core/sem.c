@@ -1,0 +1,87 @@
+/* sem.c - counting semaphores for coroutines.  A post with waiters hands
+ * its unit straight to the longest one. */
+#include <limits.h>
+
+#include "core.h"
+#include "waitq.h"
+
+/* See weft.h. */
+int weft_sem_init(weft_sem *s, unsigned value)
+{
+	*s = (weft_sem){ .value_ = value };
+	return 0;
+}
+
+/* Takes a unit, waiting until the deadline (try: not at all).  Returns 0,
+ * EAGAIN (try) or ETIMEDOUT. */
+static int take(weft_sem *s, int64_t deadline, bool try)
+{
+	weft__spin_lock(&s->lock_);
+	if (s->value_ > 0) {
+		s->value_--;
+		weft__spin_unlock(&s->lock_);
+		return 0;
+	}
+	if (try) {
+		weft__spin_unlock(&s->lock_);
+		return EAGAIN;
+	}
+	struct weft__co *co = weft__self();
+	weft__wq_push(&s->head_, &s->tail_, co);
+	return weft__wq_park(&s->lock_, &s->head_, &s->tail_, co, deadline);
+}
+
+static int result(int r)
+{
+	if (r == 0)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+/* Takes a unit until the deadline; returns 0 or ETIMEDOUT (for the
+ * pthread mapping). */
+int weft__sem_wait_until(weft_sem *s, int64_t deadline)
+{
+	return take(s, deadline, false);
+}
+
+/* See weft.h. */
+int weft_sem_wait(weft_sem *s)
+{
+	return result(take(s, -1, false));
+}
+
+/* See weft.h. */
+int weft_sem_trywait(weft_sem *s)
+{
+	return result(take(s, -1, true));
+}
+
+/* See weft.h. */
+int weft_sem_timedwait(weft_sem *s, int64_t timeout_ns)
+{
+	return result(take(s, weft__deadline(timeout_ns), false));
+}
+
+/* See weft.h. */
+int weft_sem_post(weft_sem *s)
+{
+	int r = 0;
+
+	weft__spin_lock(&s->lock_);
+	if (weft__wq_wake_one(&s->head_, &s->tail_) == NULL) {
+		if (s->value_ == UINT_MAX)
+			r = EOVERFLOW;
+		else
+			s->value_++;
+	}
+	weft__spin_unlock(&s->lock_);
+	return result(r);
+}
+
+/* See weft.h. */
+unsigned weft_sem_value(weft_sem *s)
+{
+	return __atomic_load_n(&s->value_, __ATOMIC_RELAXED);
+}

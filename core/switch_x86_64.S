@@ -1,0 +1,96 @@
+/* switch_x86_64.S - context switch for x86-64 (System V AMD64 ABI).
+ *
+ *   void weft__ctx_switch(struct weft__ctx *from, struct weft__ctx *to);
+ *   void weft__ctx_make(struct weft__ctx *ctx, void *stack_top,
+ *                       void (*fn)(void *), void *arg);
+ *
+ * The System V ABI (AMD64 supplement, section 3.2.1, figure 3.4) makes rbx,
+ * rbp, r12-r15 and rsp callee-saved, together with the control bits of
+ * MXCSR and the x87 control word (section 3.2.3).  Those, and nothing else,
+ * are kept.  A switched-out context's stack looks like this, from the saved
+ * stack pointer upwards:
+ *
+ *   offset  size  content
+ *   0x00    4     MXCSR
+ *   0x04    2     x87 control word (2 bytes of padding follow)
+ *   0x08    8     r15
+ *   0x10    8     r14
+ *   0x18    8     r13
+ *   0x20    8     r12
+ *   0x28    8     rbx
+ *   0x30    8     rbp
+ *   0x38    8     return address
+ *
+ * weft__ctx_make builds the same frame by hand, with r12 = fn, r13 = arg and
+ * the return address pointing at the entry trampoline, which calls fn(arg)
+ * with the stack aligned as for any call.
+ */
+	.text
+
+	.globl	weft__ctx_switch
+	.hidden	weft__ctx_switch
+	.type	weft__ctx_switch, @function
+	.p2align 4
+weft__ctx_switch:
+	.cfi_startproc
+	pushq	%rbp
+	pushq	%rbx
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$8, %rsp
+	stmxcsr	(%rsp)
+	fnstcw	4(%rsp)
+	movq	%rsp, (%rdi)		/* from->sp = rsp */
+	movq	(%rsi), %rsp		/* rsp = to->sp */
+	ldmxcsr	(%rsp)
+	fldcw	4(%rsp)
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	ret
+	.cfi_endproc
+	.size	weft__ctx_switch, .-weft__ctx_switch
+
+	.globl	weft__ctx_make
+	.hidden	weft__ctx_make
+	.type	weft__ctx_make, @function
+	.p2align 4
+weft__ctx_make:
+	.cfi_startproc
+	/* rdi = ctx, rsi = stack_top, rdx = fn, rcx = arg */
+	andq	$-16, %rsi		/* trampoline runs with rsp % 16 == 0 */
+	leaq	-0x40(%rsi), %rax	/* the frame of the table above */
+	stmxcsr	(%rax)
+	fnstcw	4(%rax)
+	movq	$0, 0x08(%rax)		/* r15 */
+	movq	$0, 0x10(%rax)		/* r14 */
+	movq	%rcx, 0x18(%rax)	/* r13 = arg */
+	movq	%rdx, 0x20(%rax)	/* r12 = fn */
+	movq	$0, 0x28(%rax)		/* rbx */
+	movq	$0, 0x30(%rax)		/* rbp: ends frame-pointer walks */
+	leaq	weft_ctx_entry(%rip), %r8
+	movq	%r8, 0x38(%rax)
+	movq	%rax, (%rdi)
+	ret
+	.cfi_endproc
+	.size	weft__ctx_make, .-weft__ctx_make
+
+	.type	weft_ctx_entry, @function
+	.p2align 4
+weft_ctx_entry:
+	.cfi_startproc
+	.cfi_undefined rip		/* the outermost frame: unwinders stop */
+	movq	%r13, %rdi
+	callq	*%r12
+	callq	weft__ctx_returned
+	ud2
+	.cfi_endproc
+	.size	weft_ctx_entry, .-weft_ctx_entry
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,192 @@
+/* wait.c - parking coroutines until an fd is ready, and sleeping.
+ *
+ * Each scheduler keeps one libev io watcher per fd, in a table indexed by
+ * fd, and a FIFO of the coroutines waiting on it.  The watcher stays
+ * started between waits, so a coroutine that waits on the same fd for the
+ * same event again (read, EAGAIN, wait, read...) costs no epoll_ctl: the
+ * registration is kept.  When the watcher fires, the first waiter for each
+ * ready event wakes; since epoll here is level-triggered, an event that
+ * stays ready wakes the next waiter on the next poll, so nobody is lost
+ * and a crowd of waiters is not woken for one byte.  A watcher that fires
+ * with nobody waiting for that event is narrowed (or stopped).
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core.h"
+#include "sched.h"
+#include "waitq.h"
+
+#define CHUNK 256
+
+/* One fd's watcher and waiters, per scheduler. */
+struct weft__fdw {
+	ev_io io;
+	void *head, *tail; /* waiting coroutines, oldest first */
+};
+
+/* The watcher slot for fd, making room for it if make is set.  Chunks
+ * never move once made: libev holds pointers to the watchers in them. */
+static struct weft__fdw *slot(struct weft__sched *s, int fd, bool make)
+{
+	size_t c = (size_t)fd / CHUNK;
+
+	if (c >= s->fdw_chunks) {
+		if (!make)
+			return NULL;
+		size_t n = s->fdw_chunks ? s->fdw_chunks : 16;
+		while (n <= c)
+			n *= 2;
+		struct weft__fdw **dir = realloc(s->fdw, n * sizeof *dir);
+		if (dir == NULL)
+			return NULL;
+		for (size_t i = s->fdw_chunks; i < n; i++)
+			dir[i] = NULL;
+		s->fdw = dir;
+		s->fdw_chunks = n;
+	}
+	if (s->fdw[c] == NULL) {
+		if (!make)
+			return NULL;
+		s->fdw[c] = calloc(CHUNK, sizeof **s->fdw);
+		if (s->fdw[c] == NULL)
+			return NULL;
+	}
+	return &s->fdw[c][fd % CHUNK];
+}
+
+/* Restarts w's watcher for exactly the events its waiters want. */
+static void rearm(struct ev_loop *loop, struct weft__fdw *w, int want)
+{
+	if (ev_is_active(&w->io))
+		ev_io_stop(loop, &w->io);
+	if (want) {
+		ev_io_set(&w->io, w->io.fd, want);
+		ev_io_start(loop, &w->io);
+	}
+}
+
+static void on_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct weft__fdw *w = (struct weft__fdw *)io;
+	int unserved = revents & (EV_READ | EV_WRITE);
+	int want = 0;
+
+	if (revents & EV_ERROR) { /* libev found the fd invalid */
+		weft__fd_gone(io->fd, EBADF);
+		return;
+	}
+	for (struct weft__co *co = w->head, *next; co; co = next) {
+		next = co->wait_next;
+		int got = co->wait_events & unserved;
+		if (got) {
+			weft__wq_remove(&w->head, &w->tail, co);
+			co->wait_events = got;
+			weft__wake(co, 0);
+			unserved &= ~got;
+		} else {
+			want |= co->wait_events;
+		}
+	}
+	if (unserved) /* fired for nobody: stop asking for that */
+		rearm(loop, w, want);
+}
+
+/* Parks co until fd is ready; see core.h. */
+int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline)
+{
+	struct weft__sched *s = co->sched;
+	struct weft__fdw *w = slot(s, fd, true);
+
+	if (w == NULL)
+		return -ENOMEM;
+	if (!ev_is_active(&w->io)) {
+		ev_io_init(&w->io, on_io, fd, events);
+		ev_io_start(s->loop, &w->io);
+	} else if ((w->io.events & events) != events) {
+		rearm(s->loop, w, w->io.events | events);
+	}
+	co->wait_fd = fd;
+	co->wait_events = events;
+	weft__wq_push(&w->head, &w->tail, co);
+	weft__prepark(co);
+	int r = weft__park(co, deadline);
+	weft__wq_remove(&w->head, &w->tail, co);
+	co->wait_fd = -1;
+	return r ? -r : co->wait_events;
+}
+
+/* Wakes fd's waiters and forgets its watcher; see core.h. */
+void weft__fd_gone(int fd, int reason)
+{
+	struct weft__sched *s = weft__sched_get();
+	struct weft__fdw *w = s ? slot(s, fd, false) : NULL;
+	struct weft__co *co;
+
+	if (w == NULL)
+		return;
+	while ((co = weft__wq_pop(&w->head, &w->tail)) != NULL)
+		weft__wake(co, reason);
+	if (ev_is_active(&w->io))
+		ev_io_stop(s->loop, &w->io);
+}
+
+/* Frees the watcher table of a scheduler whose thread is ending. */
+void weft__wait_free(struct weft__sched *s)
+{
+	for (size_t c = 0; c < s->fdw_chunks; c++)
+		free(s->fdw[c]);
+	free(s->fdw);
+	s->fdw = NULL;
+	s->fdw_chunks = 0;
+}
+
+/* ---- the public face ---- */
+
+/* See weft.h. */
+int weft_sleep(int64_t ns)
+{
+	if (ns <= 0)
+		return 0;
+	struct weft__co *co = weft__self();
+	int64_t deadline = weft__deadline(ns);
+	/* Anything but the timer waking us early just means: sleep on. */
+	while (weft__now() < deadline) {
+		weft__prepark(co);
+		weft__park(co, deadline);
+	}
+	return 0;
+}
+
+/* See weft.h. */
+int weft_wait_fd(int fd, int events, int64_t timeout_ns)
+{
+	struct stat st;
+
+	if (events == 0 || (events & ~(WEFT_READ | WEFT_WRITE))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+		errno = EPERM;
+		return -1;
+	}
+	struct weft__co *co = weft__self();
+	int r = weft__wait_fd(co, fd, events, weft__deadline(timeout_ns));
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return r;
+}
+
+/* See weft.h. */
+int weft_close(int fd)
+{
+	weft__fd_gone(fd, EBADF);
+	return (int)syscall(SYS_close, fd);
+}

@@ -1,0 +1,117 @@
+/* waitq.h - FIFO queues of parked coroutines behind a spin lock.
+ *
+ * The synchronisation objects (mutex, cond, sem, wait group) and the fd
+ * waiters share these.  The lock is held only to link or unlink a waiter,
+ * never across a park, so it spins for nanoseconds; it exists for objects
+ * shared by coroutines of different OS threads.
+ */
+#ifndef WEFT_WAITQ_H
+#define WEFT_WAITQ_H
+
+#include <sched.h>
+
+#include "core.h"
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield");
+#endif
+}
+
+static inline void weft__spin_lock(int *lock)
+{
+	unsigned spins = 0;
+
+	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+			if (++spins % 128 == 0)
+				sched_yield(); /* the holder was preempted */
+			else
+				cpu_relax();
+		}
+	}
+}
+
+static inline void weft__spin_unlock(int *lock)
+{
+	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+/* A queue is a head and a tail pointer living in some object; the
+ * queue's identity (co->wait_queue) is the address of its head. */
+static inline void weft__wq_push(void **head, void **tail,
+				 struct weft__co *co)
+{
+	struct weft__co *last = *tail;
+
+	co->wait_next = NULL;
+	co->wait_prev = last;
+	co->wait_queue = head;
+	if (last)
+		last->wait_next = co;
+	else
+		*head = co;
+	*tail = co;
+}
+
+/* Unlinks co if it is in this queue; returns whether it was. */
+static inline bool weft__wq_remove(void **head, void **tail,
+				   struct weft__co *co)
+{
+	if (co->wait_queue != head)
+		return false;
+	if (co->wait_prev)
+		co->wait_prev->wait_next = co->wait_next;
+	else
+		*head = co->wait_next;
+	if (co->wait_next)
+		co->wait_next->wait_prev = co->wait_prev;
+	else
+		*tail = co->wait_prev;
+	co->wait_queue = NULL;
+	return true;
+}
+
+/* Takes the longest waiter off the queue, or NULL. */
+static inline struct weft__co *weft__wq_pop(void **head, void **tail)
+{
+	struct weft__co *co = *head;
+
+	if (co)
+		weft__wq_remove(head, tail, co);
+	return co;
+}
+
+/* Pops waiters until one can be woken (others timed out meanwhile);
+ * returns it, or NULL. */
+static inline struct weft__co *weft__wq_wake_one(void **head, void **tail)
+{
+	struct weft__co *co;
+
+	while ((co = weft__wq_pop(head, tail)) != NULL)
+		if (weft__wake(co, 0))
+			return co;
+	return NULL;
+}
+
+/* Parks co, already pushed on a queue guarded by lock, until woken or the
+ * deadline; unlocks first.  On a time-out, co is unlinked again.  Returns
+ * the waker's reason (0) or ETIMEDOUT. */
+static inline int weft__wq_park(int *lock, void **head, void **tail,
+				struct weft__co *co, int64_t deadline)
+{
+	weft__prepark(co);
+	weft__spin_unlock(lock);
+	int r = weft__park(co, deadline);
+	if (r) {
+		weft__spin_lock(lock);
+		weft__wq_remove(head, tail, co);
+		weft__spin_unlock(lock);
+	}
+	return r;
+}
+
+#endif
