@@ -91,7 +91,7 @@ SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 check: all $(B)/tests/check $(B)/tests/check-san
-	sh tests/ctx_selftest.sh
+	bash tests/ctx_selftest.sh
 	$(B)/tests/check
 	$(SAN_ENV) $(B)/tests/check-san
 

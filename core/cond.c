@@ -8,8 +8,10 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 {
 	struct weft__co *co = weft__self();
 
+	struct weft__waiter w = { .co = co };
+
 	weft__spin_lock(&c->lock_);
-	weft__wq_push(&c->head_, &c->tail_, co);
+	weft__wq_push(&c->head_, &c->tail_, &w);
 	/* Parked before m is released: a signal sent the moment m is free
 	 * finds us on the queue and cannot be lost. */
 	weft__prepark(co);
@@ -18,7 +20,7 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	int r = weft__park(co, deadline);
 	if (r) {
 		weft__spin_lock(&c->lock_);
-		weft__wq_remove(&c->head_, &c->tail_, co);
+		weft__wq_remove(&c->head_, &c->tail_, &w);
 		weft__spin_unlock(&c->lock_);
 	}
 	weft__mutex_lock_until(m, -1);

@@ -46,14 +46,10 @@ struct weft__co {
 	struct weft__ctx ctx;
 	struct weft__sched *sched;     /* the scheduler it runs on, for ever */
 	struct weft__co *run_next;     /* run queue link */
-	struct weft__co *wait_next;    /* wait queue links (fd, sync) */
-	struct weft__co *wait_prev;
-	void *wait_queue;              /* the queue it is linked in, or NULL */
 	_Atomic int wake;              /* WEFT__AWAKE/ASLEEP/WOKEN */
 	int wake_reason;               /* 0 or an errno, given by the waker */
 	enum weft__state state;
-	int wait_fd;                   /* fd waited on, or -1 */
-	int wait_events;               /* WEFT_READ/WEFT_WRITE asked; got */
+	int wait_fd;                   /* an fd waited on, or -1 */
 	bool detached, joining, joined;
 	struct weft__slot *slot;       /* its stack, or NULL for a root */
 	char *limit;                   /* lowest safe sp (unguarded stacks) */
@@ -69,6 +65,17 @@ struct weft__co {
 	void *asan_fake;               /* AddressSanitizer's fiber state */
 	const void *asan_bottom;
 	size_t asan_size;
+};
+
+/* A parked coroutine's place in one wait queue (a mutex's, an fd's).  It
+ * lives on the coroutine's stack for the length of the wait. */
+struct weft__waiter {
+	struct weft__co *co;
+	struct weft__waiter *next, *prev;
+	void *queue;                   /* the queue it is in, or NULL */
+	int fd;                        /* fd waits: the fd, */
+	int events;                    /* the events asked for */
+	int revents;                   /* and those seen ready */
 };
 
 /* ---- scheduler (sched.c) ---- */
@@ -165,9 +172,15 @@ void weft__stack_thread_init(void);
 
 /* ---- fd waiting (wait.c) ---- */
 
-/* Parks co until fd is ready for events (WEFT_READ|WEFT_WRITE) or the
- * deadline passes.  Returns the ready events (> 0), or -errno: -ETIMEDOUT,
- * -EBADF (closed while waiting), -EINTR. */
+/* Parks co until one of the n fds in w[] (fields fd and events, WEFT_READ
+ * and/or WEFT_WRITE, filled in by the caller) is ready, or the deadline
+ * passes.  w[i].revents gets the events seen ready for each.  Returns the
+ * number of w[] with revents, or -errno: -ETIMEDOUT, -EBADF (an fd was
+ * closed through weft while waiting), -ENOMEM. */
+int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
+		   int64_t deadline);
+
+/* weft__wait_fds for one fd: returns the ready events (> 0) or -errno. */
 int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline);
 
 /* Wakes every coroutine of this thread's scheduler waiting on fd with

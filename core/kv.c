@@ -5,10 +5,10 @@
  * key that reuses its index.  A coroutine's values live in an array grown
  * on demand, so coroutines that never use keys pay nothing.
  */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "core.h"
+#include "waitq.h"
 
 #define KEYS_MAX 1024
 #define DESTRUCTOR_ROUNDS 4
@@ -26,7 +26,7 @@ struct weft__kv {
 	} slot[];
 };
 
-static pthread_mutex_t keys_lock = PTHREAD_MUTEX_INITIALIZER;
+static int keys_lock; /* a spin lock: see waitq.h */
 static struct key keys[KEYS_MAX];
 
 static unsigned live_seq(weft_key k)
@@ -38,18 +38,18 @@ static unsigned live_seq(weft_key k)
 /* See weft.h. */
 int weft_key_create(weft_key *key, void (*destructor)(void *))
 {
-	pthread_mutex_lock(&keys_lock);
+	weft__spin_lock(&keys_lock);
 	for (weft_key k = 0; k < KEYS_MAX; k++) {
 		if (keys[k].seq % 2 == 0) {
 			keys[k].destructor = destructor;
 			__atomic_store_n(&keys[k].seq, keys[k].seq + 1,
 					 __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&keys_lock);
+			weft__spin_unlock(&keys_lock);
 			*key = k;
 			return 0;
 		}
 	}
-	pthread_mutex_unlock(&keys_lock);
+	weft__spin_unlock(&keys_lock);
 	errno = EAGAIN;
 	return -1;
 }
@@ -59,13 +59,13 @@ int weft_key_delete(weft_key key)
 {
 	int r = 0;
 
-	pthread_mutex_lock(&keys_lock);
+	weft__spin_lock(&keys_lock);
 	if (key < KEYS_MAX && keys[key].seq % 2 == 1)
 		__atomic_store_n(&keys[key].seq, keys[key].seq + 1,
 				 __ATOMIC_RELEASE);
 	else
 		r = -1;
-	pthread_mutex_unlock(&keys_lock);
+	weft__spin_unlock(&keys_lock);
 	if (r)
 		errno = EINVAL;
 	return r;

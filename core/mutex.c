@@ -47,9 +47,10 @@ static int lock(weft_mutex *m, int64_t deadline, bool try)
 		weft__spin_unlock(&m->lock_);
 		return EBUSY;
 	}
-	weft__wq_push(&m->head_, &m->tail_, co);
+	struct weft__waiter w = { .co = co };
+	weft__wq_push(&m->head_, &m->tail_, &w);
 	/* 0 means the unlocker made us the owner. */
-	return weft__wq_park(&m->lock_, &m->head_, &m->tail_, co, deadline);
+	return weft__wq_park(&m->lock_, &m->head_, &m->tail_, &w, deadline);
 }
 
 static int result(int r)
@@ -102,11 +103,11 @@ int weft_mutex_unlock(weft_mutex *m)
 	}
 	/* Ownership is set before the wake, since a waiter on another
 	 * thread may run (and unlock) before this function returns. */
-	struct weft__co *next;
+	struct weft__waiter *next;
 	while ((next = weft__wq_pop(&m->head_, &m->tail_)) != NULL) {
-		m->owner_ = next;
+		m->owner_ = next->co;
 		m->depth_ = 1;
-		if (weft__wake(next, 0))
+		if (weft__wake(next->co, 0))
 			break;
 	}
 	if (next == NULL) {

@@ -22,6 +22,7 @@
 
 #include "core.h"
 #include "sched.h"
+#include "waitq.h"
 
 #define DIRECT_MAX 256
 #define IDLE_STACK (64u << 10)
@@ -67,14 +68,14 @@ void weft__ready(struct weft__co *co)
 		push(s, co);
 		return;
 	}
-	pthread_mutex_lock(&s->remote_lock);
+	weft__spin_lock(&s->remote_lock);
 	co->run_next = NULL;
 	if (s->remote_tail)
 		s->remote_tail->run_next = co;
 	else
 		s->remote_head = co;
 	s->remote_tail = co;
-	pthread_mutex_unlock(&s->remote_lock);
+	weft__spin_unlock(&s->remote_lock);
 	ev_async_send(s->loop, &s->remote);
 }
 
@@ -84,10 +85,10 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 	struct weft__sched *s = ev_userdata(loop);
 	(void)w, (void)revents;
 
-	pthread_mutex_lock(&s->remote_lock);
+	weft__spin_lock(&s->remote_lock);
 	struct weft__co *co = s->remote_head;
 	s->remote_head = s->remote_tail = NULL;
-	pthread_mutex_unlock(&s->remote_lock);
+	weft__spin_unlock(&s->remote_lock);
 	while (co) {
 		struct weft__co *next = co->run_next;
 		push(s, co);
@@ -265,7 +266,6 @@ static struct weft__sched *sched_make(void)
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
 	ev_set_userdata(s->loop, s);
-	pthread_mutex_init(&s->remote_lock, NULL);
 	ev_async_init(&s->remote, on_remote);
 	ev_async_start(s->loop, &s->remote);
 

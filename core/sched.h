@@ -20,7 +20,7 @@ struct weft__sched {
 	unsigned long live;              /* coroutines not ended, root too */
 	unsigned direct;                 /* direct switches since a poll */
 	bool root_exited;                /* root called weft_exit */
-	pthread_mutex_t remote_lock;     /* guards remote_* */
+	int remote_lock;                 /* spin lock guarding remote_* */
 	struct weft__co *remote_head, *remote_tail;
 	ev_async remote;
 	struct weft__fdw **fdw;          /* fd watchers, by fd (wait.c) */

@@ -16,6 +16,8 @@ int weft_sem_init(weft_sem *s, unsigned value)
  * EAGAIN (try) or ETIMEDOUT. */
 static int take(weft_sem *s, int64_t deadline, bool try)
 {
+	struct weft__waiter w = { .co = weft__self() };
+
 	weft__spin_lock(&s->lock_);
 	if (s->value_ > 0) {
 		s->value_--;
@@ -26,9 +28,8 @@ static int take(weft_sem *s, int64_t deadline, bool try)
 		weft__spin_unlock(&s->lock_);
 		return EAGAIN;
 	}
-	struct weft__co *co = weft__self();
-	weft__wq_push(&s->head_, &s->tail_, co);
-	return weft__wq_park(&s->lock_, &s->head_, &s->tail_, co, deadline);
+	weft__wq_push(&s->head_, &s->tail_, &w);
+	return weft__wq_park(&s->lock_, &s->head_, &s->tail_, &w, deadline);
 }
 
 static int result(int r)

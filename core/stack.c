@@ -19,7 +19,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -28,6 +29,7 @@
 #include "core.h"
 #include "fiber.h"
 #include "sched.h"
+#include "waitq.h"
 
 #define GAP        (16u << 10)  /* guard or moat below each stack */
 #define SLAB_BYTES (64u << 20)  /* at most this much address space per slab */
@@ -43,7 +45,7 @@ struct pool {
 	struct pool *next;
 };
 
-static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static int pools_lock; /* a spin lock: see waitq.h */
 static struct pool *pools;
 static long guards_left = -1; /* guarded stacks we may still make */
 
@@ -65,15 +67,16 @@ static size_t round_up(size_t n, size_t to)
  * leaves three quarters of the budget to the program. */
 static long guard_budget(void)
 {
-	long max = 65530;
-	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	char text[32] = "";
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/sys/vm/max_map_count",
+			  O_RDONLY | O_CLOEXEC);
 
-	if (f) {
-		if (fscanf(f, "%ld", &max) != 1)
-			max = 65530;
-		fclose(f);
+	if (fd >= 0) {
+		syscall(SYS_read, fd, text, sizeof text - 1);
+		syscall(SYS_close, fd);
 	}
-	return max / 8;
+	long max = atol(text);
+	return (max > 0 ? max : 65530) / 8;
 }
 
 /* Maps a slab of stacks of the given size and puts them in pool p.
@@ -98,8 +101,6 @@ static bool grow(struct pool *p)
 		errno = EAGAIN;
 		return false;
 	}
-	if (guards_left < 0)
-		guards_left = guard_budget();
 	/* Hand them out lowest first: push in reverse. */
 	for (size_t i = n; i-- > 0;) {
 		struct weft__slot *s = &slots[i];
@@ -126,15 +127,17 @@ struct weft__slot *weft__stack_get(size_t size)
 		return NULL;
 	}
 	size = round_up(size < MIN_STACK ? MIN_STACK : size, page_size());
+	if (guards_left < 0)
+		guards_left = guard_budget(); /* racing threads agree */
 
-	pthread_mutex_lock(&pools_lock);
+	weft__spin_lock(&pools_lock);
 	struct pool *p = pools;
 	while (p && p->size != size)
 		p = p->next;
 	if (p == NULL) {
 		p = calloc(1, sizeof *p);
 		if (p == NULL) {
-			pthread_mutex_unlock(&pools_lock);
+			weft__spin_unlock(&pools_lock);
 			errno = EAGAIN;
 			return NULL;
 		}
@@ -147,20 +150,20 @@ struct weft__slot *weft__stack_get(size_t size)
 		s = p->free;
 		p->free = s->next_free;
 	}
-	pthread_mutex_unlock(&pools_lock);
+	weft__spin_unlock(&pools_lock);
 	return s;
 }
 
 /* Returns a stack to its pool (see core.h). */
 void weft__stack_put(struct weft__slot *s)
 {
-	pthread_mutex_lock(&pools_lock);
+	weft__spin_lock(&pools_lock);
 	struct pool *p = pools;
 	while (p->size != s->size)
 		p = p->next;
 	s->next_free = p->free;
 	p->free = s;
-	pthread_mutex_unlock(&pools_lock);
+	weft__spin_unlock(&pools_lock);
 }
 
 /* The default stack size: WEFT_STACK_SIZE, else 256 KiB.  Large enough for

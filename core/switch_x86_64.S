@@ -4,10 +4,11 @@
  *   void weft__ctx_make(struct weft__ctx *ctx, void *stack_top,
  *                       void (*fn)(void *), void *arg);
  *
- * The System V ABI (AMD64 supplement, section 3.2.1, figure 3.4) makes rbx,
- * rbp, r12-r15 and rsp callee-saved, together with the control bits of
- * MXCSR and the x87 control word (section 3.2.3).  Those, and nothing else,
- * are kept.  A switched-out context's stack looks like this, from the saved
+ * The System V ABI (AMD64 supplement, section 3.2.3, figure 3.4) makes rbx,
+ * rbp, r12-r15 and rsp callee-saved, and section 3.2.1 adds the control
+ * bits of MXCSR and the x87 control word.  Those, and nothing else, are
+ * kept.  (stmxcsr saves MXCSR whole, so its sticky exception flags travel
+ * with the context too; the x87 status word does not.)  A switched-out context's stack looks like this, from the saved
  * stack pointer upwards:
  *
  *   offset  size  content
@@ -34,12 +35,27 @@
 weft__ctx_switch:
 	.cfi_startproc
 	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset rbp, 0
 	pushq	%rbx
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset rbx, 0
 	pushq	%r12
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset r12, 0
 	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset r13, 0
 	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset r14, 0
 	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset r15, 0
 	subq	$8, %rsp
+	.cfi_adjust_cfa_offset 8
+	/* The other context's frame has the same layout, so the CFI above
+	 * stays true after the stack pointer is swapped. */
 	stmxcsr	(%rsp)
 	fnstcw	4(%rsp)
 	movq	%rsp, (%rdi)		/* from->sp = rsp */
@@ -74,23 +90,27 @@ weft__ctx_make:
 	movq	%rdx, 0x20(%rax)	/* r12 = fn */
 	movq	$0, 0x28(%rax)		/* rbx */
 	movq	$0, 0x30(%rax)		/* rbp: ends frame-pointer walks */
-	leaq	weft_ctx_entry(%rip), %r8
+	leaq	ctx_entry(%rip), %r8
 	movq	%r8, 0x38(%rax)
 	movq	%rax, (%rdi)
 	ret
 	.cfi_endproc
 	.size	weft__ctx_make, .-weft__ctx_make
 
-	.type	weft_ctx_entry, @function
+	/* Unwinders look up a return address minus one: the nop keeps that
+	 * inside this function rather than in the padding before it. */
+	.type	ctx_entry_pad, @function
 	.p2align 4
-weft_ctx_entry:
+ctx_entry_pad:
 	.cfi_startproc
 	.cfi_undefined rip		/* the outermost frame: unwinders stop */
+	nop
+ctx_entry:
 	movq	%r13, %rdi
 	callq	*%r12
 	callq	weft__ctx_returned
 	ud2
 	.cfi_endproc
-	.size	weft_ctx_entry, .-weft_ctx_entry
+	.size	ctx_entry_pad, .-ctx_entry_pad
 
 	.section .note.GNU-stack,"",@progbits

@@ -21,6 +21,9 @@
 
 #define CHUNK 256
 
+_Static_assert(WEFT_READ == EV_READ && WEFT_WRITE == EV_WRITE,
+	       "weft's event bits are libev's");
+
 /* One fd's watcher and waiters, per scheduler. */
 struct weft__fdw {
 	ev_io io;
@@ -70,7 +73,7 @@ static void rearm(struct ev_loop *loop, struct weft__fdw *w, int want)
 
 static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 {
-	struct weft__fdw *w = (struct weft__fdw *)io;
+	struct weft__fdw *fdw = (struct weft__fdw *)io;
 	int unserved = revents & (EV_READ | EV_WRITE);
 	int want = 0;
 
@@ -78,44 +81,83 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 		weft__fd_gone(io->fd, EBADF);
 		return;
 	}
-	for (struct weft__co *co = w->head, *next; co; co = next) {
-		next = co->wait_next;
-		int got = co->wait_events & unserved;
+	for (struct weft__waiter *w = fdw->head, *next; w; w = next) {
+		next = w->next;
+		int got = w->events & unserved;
 		if (got) {
-			weft__wq_remove(&w->head, &w->tail, co);
-			co->wait_events = got;
-			weft__wake(co, 0);
-			unserved &= ~got;
+			weft__wq_remove(&fdw->head, &fdw->tail, w);
+			w->revents = got;
+			/* A coroutine woken already through another of its
+			 * fds has not taken this event: offer it on. */
+			if (weft__wake(w->co, 0))
+				unserved &= ~got;
 		} else {
-			want |= co->wait_events;
+			want |= w->events;
 		}
 	}
 	if (unserved) /* fired for nobody: stop asking for that */
-		rearm(loop, w, want);
+		rearm(loop, fdw, want);
+}
+
+/* Puts w on its fd's queue, starting or widening the fd's watcher. */
+static int enqueue(struct weft__sched *s, struct weft__waiter *w)
+{
+	struct weft__fdw *fdw = slot(s, w->fd, true);
+
+	if (fdw == NULL)
+		return -ENOMEM;
+	if (!ev_is_active(&fdw->io)) {
+		ev_io_init(&fdw->io, on_io, w->fd, w->events);
+		ev_io_start(s->loop, &fdw->io);
+	} else if ((fdw->io.events & w->events) != w->events) {
+		rearm(s->loop, fdw, fdw->io.events | w->events);
+	}
+	weft__wq_push(&fdw->head, &fdw->tail, w);
+	return 0;
+}
+
+static void dequeue(struct weft__sched *s, struct weft__waiter *w)
+{
+	struct weft__fdw *fdw = slot(s, w->fd, false);
+
+	if (fdw)
+		weft__wq_remove(&fdw->head, &fdw->tail, w);
+}
+
+/* Parks co until one of w[0..n) is ready; see core.h. */
+int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
+		   int64_t deadline)
+{
+	struct weft__sched *s = co->sched;
+	int queued, r = 0;
+
+	for (queued = 0; queued < n; queued++) {
+		w[queued].co = co;
+		w[queued].revents = 0;
+		if ((r = enqueue(s, &w[queued])) < 0)
+			break;
+	}
+	if (r == 0) {
+		co->wait_fd = w[0].fd;
+		weft__prepark(co);
+		r = -weft__park(co, deadline);
+		co->wait_fd = -1;
+	}
+	int ready = 0;
+	for (int i = 0; i < queued; i++) {
+		dequeue(s, &w[i]);
+		ready += w[i].revents != 0;
+	}
+	return r < 0 ? r : ready;
 }
 
 /* Parks co until fd is ready; see core.h. */
 int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline)
 {
-	struct weft__sched *s = co->sched;
-	struct weft__fdw *w = slot(s, fd, true);
+	struct weft__waiter w = { .fd = fd, .events = events };
+	int r = weft__wait_fds(co, &w, 1, deadline);
 
-	if (w == NULL)
-		return -ENOMEM;
-	if (!ev_is_active(&w->io)) {
-		ev_io_init(&w->io, on_io, fd, events);
-		ev_io_start(s->loop, &w->io);
-	} else if ((w->io.events & events) != events) {
-		rearm(s->loop, w, w->io.events | events);
-	}
-	co->wait_fd = fd;
-	co->wait_events = events;
-	weft__wq_push(&w->head, &w->tail, co);
-	weft__prepark(co);
-	int r = weft__park(co, deadline);
-	weft__wq_remove(&w->head, &w->tail, co);
-	co->wait_fd = -1;
-	return r ? -r : co->wait_events;
+	return r < 0 ? r : w.revents;
 }
 
 /* Wakes fd's waiters and forgets its watcher; see core.h. */
@@ -123,12 +165,12 @@ void weft__fd_gone(int fd, int reason)
 {
 	struct weft__sched *s = weft__sched_get();
 	struct weft__fdw *w = s ? slot(s, fd, false) : NULL;
-	struct weft__co *co;
+	struct weft__waiter *waiter;
 
 	if (w == NULL)
 		return;
-	while ((co = weft__wq_pop(&w->head, &w->tail)) != NULL)
-		weft__wake(co, reason);
+	while ((waiter = weft__wq_pop(&w->head, &w->tail)) != NULL)
+		weft__wake(waiter->co, reason);
 	if (ev_is_active(&w->io))
 		ev_io_stop(s->loop, &w->io);
 }

@@ -40,75 +40,78 @@ static inline void weft__spin_unlock(int *lock)
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
 
-/* A queue is a head and a tail pointer living in some object; the
- * queue's identity (co->wait_queue) is the address of its head. */
+/* A queue is a head and a tail pointer living in some object (a mutex,
+ * an fd's watcher); its identity is the address of its head.  Waiters are
+ * nodes on the parked coroutine's own stack, so one coroutine can wait in
+ * several queues at once (poll on many fds) and nothing is allocated. */
 static inline void weft__wq_push(void **head, void **tail,
-				 struct weft__co *co)
+				 struct weft__waiter *w)
 {
-	struct weft__co *last = *tail;
+	struct weft__waiter *last = *tail;
 
-	co->wait_next = NULL;
-	co->wait_prev = last;
-	co->wait_queue = head;
+	w->next = NULL;
+	w->prev = last;
+	w->queue = head;
 	if (last)
-		last->wait_next = co;
+		last->next = w;
 	else
-		*head = co;
-	*tail = co;
+		*head = w;
+	*tail = w;
 }
 
-/* Unlinks co if it is in this queue; returns whether it was. */
+/* Unlinks w if it is in this queue; returns whether it was. */
 static inline bool weft__wq_remove(void **head, void **tail,
-				   struct weft__co *co)
+				   struct weft__waiter *w)
 {
-	if (co->wait_queue != head)
+	if (w->queue != head)
 		return false;
-	if (co->wait_prev)
-		co->wait_prev->wait_next = co->wait_next;
+	if (w->prev)
+		w->prev->next = w->next;
 	else
-		*head = co->wait_next;
-	if (co->wait_next)
-		co->wait_next->wait_prev = co->wait_prev;
+		*head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
 	else
-		*tail = co->wait_prev;
-	co->wait_queue = NULL;
+		*tail = w->prev;
+	w->queue = NULL;
 	return true;
 }
 
 /* Takes the longest waiter off the queue, or NULL. */
-static inline struct weft__co *weft__wq_pop(void **head, void **tail)
+static inline struct weft__waiter *weft__wq_pop(void **head, void **tail)
 {
-	struct weft__co *co = *head;
+	struct weft__waiter *w = *head;
 
-	if (co)
-		weft__wq_remove(head, tail, co);
-	return co;
+	if (w)
+		weft__wq_remove(head, tail, w);
+	return w;
 }
 
 /* Pops waiters until one can be woken (others timed out meanwhile);
  * returns it, or NULL. */
-static inline struct weft__co *weft__wq_wake_one(void **head, void **tail)
+static inline struct weft__waiter *weft__wq_wake_one(void **head,
+						     void **tail)
 {
-	struct weft__co *co;
+	struct weft__waiter *w;
 
-	while ((co = weft__wq_pop(head, tail)) != NULL)
-		if (weft__wake(co, 0))
-			return co;
+	while ((w = weft__wq_pop(head, tail)) != NULL)
+		if (weft__wake(w->co, 0))
+			return w;
 	return NULL;
 }
 
-/* Parks co, already pushed on a queue guarded by lock, until woken or the
- * deadline; unlocks first.  On a time-out, co is unlinked again.  Returns
- * the waker's reason (0) or ETIMEDOUT. */
+/* Parks the caller, whose node w is already pushed on a queue guarded by
+ * lock, until woken or the deadline; unlocks first.  On a time-out, w is
+ * unlinked again.  Returns the waker's reason (0) or ETIMEDOUT. */
 static inline int weft__wq_park(int *lock, void **head, void **tail,
-				struct weft__co *co, int64_t deadline)
+				struct weft__waiter *w, int64_t deadline)
 {
-	weft__prepark(co);
+	weft__prepark(w->co);
 	weft__spin_unlock(lock);
-	int r = weft__park(co, deadline);
+	int r = weft__park(w->co, deadline);
 	if (r) {
 		weft__spin_lock(lock);
-		weft__wq_remove(head, tail, co);
+		weft__wq_remove(head, tail, w);
 		weft__spin_unlock(lock);
 	}
 	return r;

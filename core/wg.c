@@ -28,13 +28,14 @@ int weft_wg_done(weft_wg *wg)
 /* See weft.h. */
 int weft_wg_wait(weft_wg *wg)
 {
+	struct weft__waiter w = { .co = weft__self() };
+
 	weft__spin_lock(&wg->lock_);
 	if (wg->count_ == 0) {
 		weft__spin_unlock(&wg->lock_);
 		return 0;
 	}
-	struct weft__co *co = weft__self();
-	weft__wq_push(&wg->head_, &wg->tail_, co);
-	weft__wq_park(&wg->lock_, &wg->head_, &wg->tail_, co, -1);
+	weft__wq_push(&wg->head_, &wg->tail_, &w);
+	weft__wq_park(&wg->lock_, &wg->head_, &wg->tail_, &w, -1);
 	return 0;
 }
