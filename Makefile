@@ -11,7 +11,7 @@ B    := build
 
 # Required flags, appended to the user's.
 WEFT_CFLAGS  = -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra \
-               -Wno-unused-parameter -Iinclude -iquote core -MMD -MP
+               -Wno-unused-parameter -Iinclude -iquote core -iquote hook -MMD -MP
 WEFT_LIBS    = -lev -ldl -lpthread
 SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
@@ -45,8 +45,19 @@ $(B)/san/%.o: %.S | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
 
-$(B)/libweft.so: $(OBJS) preload/weft.map
-	$(CC) -shared $(LDFLAGS) -Wl,--version-script=preload/weft.map \
+# The export map: the template, with the wrapped names from symbols.h.
+$(B)/weft.map: preload/weft.map hook/symbols.h
+	@mkdir -p $(B)
+	printf '%s\n' '#include "symbols.h"' \
+		'#define X(ret, name, params, how) MAP_##how(name)' \
+		'#define MAP_WRAP(name) name;' '#define MAP_NEED(name)' \
+		'#define MAP_MAY(name)' 'WEFT_REAL_SYMBOLS(X)' | \
+		$(CC) -E -P -Ihook -x c - > $@.names
+	sed "s/WRAPPED_LIBC_NAMES/$$(cat $@.names)/" preload/weft.map > $@
+	rm -f $@.names
+
+$(B)/libweft.so: $(OBJS) $(B)/weft.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=$(B)/weft.map \
 		-Wl,-soname,libweft.so -o $@ $(OBJS) $(WEFT_LIBS)
 
 $(B)/samples/%: samples/%.c $(B)/libweft.so

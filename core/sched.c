@@ -301,6 +301,12 @@ fail:
 	return NULL;
 }
 
+/* This thread's scheduler if it has one; never makes one. */
+struct weft__sched *weft__current_sched(void)
+{
+	return this_sched;
+}
+
 /* This thread's scheduler, made on first use; see core.h. */
 struct weft__sched *weft__sched_get(void)
 {

@@ -27,6 +27,9 @@ struct weft__sched {
 	size_t fdw_chunks;
 };
 
+/* This thread's scheduler, or NULL if it has none yet. */
+struct weft__sched *weft__current_sched(void);
+
 /* The coroutine running on this thread, even inside weft's own code. */
 struct weft__co *weft__current(void);
 

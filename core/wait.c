@@ -163,7 +163,7 @@ int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline)
 /* Wakes fd's waiters and forgets its watcher; see core.h. */
 void weft__fd_gone(int fd, int reason)
 {
-	struct weft__sched *s = weft__sched_get();
+	struct weft__sched *s = weft__current_sched();
 	struct weft__fdw *w = s ? slot(s, fd, false) : NULL;
 	struct weft__waiter *waiter;
 

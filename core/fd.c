@@ -1,0 +1,72 @@
+/* fd.c - what weft knows about each fd, shared by all threads.
+ *
+ * Indexed by fd in two levels: a fixed directory of chunk pointers, and
+ * chunks of 256 entries made on first use and never freed, so an entry
+ * never moves and a lookup takes no lock.  Fields are atomics: a program
+ * may use one fd from several OS threads.  fds at or above WEFT__FD_MAX
+ * are not tracked; calls on them go straight to libc.
+ */
+#include <stdlib.h>
+
+#include "core.h"
+#include "fd.h"
+
+#define CHUNK 256
+
+static _Atomic(struct weft__fd *) dir[WEFT__FD_MAX / CHUNK];
+
+/* The entry for fd, made if needed; NULL if fd is out of range or memory
+ * is short (the caller then treats fd as untracked). */
+struct weft__fd *weft__fd_get(int fd)
+{
+	if ((unsigned)fd >= WEFT__FD_MAX)
+		return NULL;
+	_Atomic(struct weft__fd *) *slot = &dir[fd / CHUNK];
+	struct weft__fd *chunk = atomic_load_explicit(slot,
+						      memory_order_acquire);
+	if (weft__unlikely(chunk == NULL)) {
+		struct weft__fd *made = calloc(CHUNK, sizeof *made);
+		if (made == NULL)
+			return NULL;
+		if (atomic_compare_exchange_strong(slot, &chunk, made))
+			chunk = made;
+		else
+			free(made); /* another thread won; chunk is theirs */
+	}
+	return &chunk[fd % CHUNK];
+}
+
+/* Forgets everything about fd (it was closed, or is about to be reused). */
+void weft__fd_forget(int fd)
+{
+	struct weft__fd *f = weft__fd_get(fd);
+
+	if (f) {
+		atomic_store_explicit(&f->flags, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->rcvtimeo, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->sndtimeo, 0, memory_order_relaxed);
+	}
+}
+
+/* Records a new fd whose kind and flags the caller knows (it made it). */
+void weft__fd_made(int fd, unsigned flags)
+{
+	struct weft__fd *f = weft__fd_get(fd);
+
+	if (f) {
+		atomic_store_explicit(&f->rcvtimeo, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->sndtimeo, 0, memory_order_relaxed);
+		atomic_store_explicit(&f->flags, flags | WEFT__FD_KNOWN,
+				      memory_order_release);
+	}
+}
+
+/* Sets or clears bits of fd's flags. */
+void weft__fd_set(struct weft__fd *f, unsigned bits, bool on)
+{
+	if (on)
+		atomic_fetch_or_explicit(&f->flags, bits, memory_order_relaxed);
+	else
+		atomic_fetch_and_explicit(&f->flags, ~bits,
+					  memory_order_relaxed);
+}

@@ -1,0 +1,46 @@
+/* fd.h - the fd table: per-fd state weft keeps for the program. */
+#ifndef WEFT_FD_H
+#define WEFT_FD_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define WEFT__FD_MAX (1u << 20) /* the kernel's default nr_open */
+
+/* Bits of weft__fd.flags. */
+enum {
+	WEFT__FD_KNOWN   = 1 << 0, /* the fields below are filled in */
+	WEFT__FD_PASS    = 1 << 1, /* not pollable (file, dir): never park */
+	WEFT__FD_SOCKET  = 1 << 2,
+	WEFT__FD_NB      = 1 << 3, /* the program believes it O_NONBLOCK */
+	WEFT__FD_KERN_NB = 1 << 4, /* weft set O_NONBLOCK in the kernel */
+	WEFT__FD_OURS    = 1 << 5, /* made here, shared with no process */
+	WEFT__FD_NO_NOWAIT = 1 << 6, /* RWF_NOWAIT unsupported: poll first */
+};
+
+struct weft__fd {
+	_Atomic unsigned flags;
+	_Atomic int64_t rcvtimeo; /* SO_RCVTIMEO in ns; 0: none */
+	_Atomic int64_t sndtimeo; /* SO_SNDTIMEO in ns; 0: none */
+};
+
+/* The entry for fd, made on first use; NULL for an fd weft does not
+ * track (out of range, or no memory). */
+struct weft__fd *weft__fd_get(int fd);
+
+/* Clears fd's entry: it was closed or replaced. */
+void weft__fd_forget(int fd);
+
+/* Records an fd a wrapper just made, with its WEFT__FD_* flags. */
+void weft__fd_made(int fd, unsigned flags);
+
+/* Sets (on) or clears bits in f's flags. */
+void weft__fd_set(struct weft__fd *f, unsigned bits, bool on);
+
+static inline unsigned weft__fd_flags(const struct weft__fd *f)
+{
+	return atomic_load_explicit(&f->flags, memory_order_acquire);
+}
+
+#endif

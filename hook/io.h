@@ -1,0 +1,64 @@
+/* io.h - what every wrapper of a call that may block shares.
+ *
+ * The shape of a wrapper, for a call that waits for fd to be readable:
+ *
+ *	struct weft__io io;
+ *	if (!weft__io_start(&io, fd, WEFT_READ))
+ *		return weft__libc()->read(fd, buf, n);    (not ours: as is)
+ *	while ((r = ATTEMPT) < 0 && errno == EAGAIN && weft__io_wait(&io) == 0)
+ *		;
+ *	return r;
+ *
+ * where ATTEMPT is the call made so that it cannot block: with
+ * MSG_DONTWAIT for sockets, or weft__io_readv/weft__io_writev, which
+ * never change the file's flags.  weft__io_wait parks the coroutine until
+ * the fd is ready and says whether to try again; when not, it has set
+ * errno to what the kernel would have given (EAGAIN when SO_RCVTIMEO or
+ * SO_SNDTIMEO ran out, EBADF when the fd was closed meanwhile).
+ */
+#ifndef WEFT_IO_H
+#define WEFT_IO_H
+
+#include <sys/uio.h>
+
+#include "core.h"
+#include "fd.h"
+#include "real.h"
+
+struct weft__io {
+	struct weft__co *co;
+	struct weft__fd *f;
+	int fd;
+	int events;        /* WEFT_READ or WEFT_WRITE */
+	unsigned flags;    /* the fd's WEFT__FD_* flags at the start */
+	int64_t deadline;  /* from SO_RCVTIMEO/SO_SNDTIMEO; set on first wait */
+};
+
+/* Decides whether a call on fd waiting for events may park.  Returns false
+ * when the real call should be made unchanged: the caller is not a
+ * coroutine, or the only one (blocking for real holds nobody up), or fd
+ * is untracked, a regular file, or non-blocking in the program's eyes.
+ * Otherwise fills *io and returns true.  Never sets errno. */
+bool weft__io_start(struct weft__io *io, int fd, int events);
+
+/* Parks until io's fd is ready.  Returns 0 to try again, or -1 with errno
+ * EAGAIN (the socket's time-out ran out), EBADF (closed while waiting) or
+ * ENOMEM. */
+int weft__io_wait(struct weft__io *io);
+
+/* readv(2) that returns -1/EAGAIN instead of blocking, without touching
+ * the file's flags: RWF_NOWAIT, or for files that lack it (ttys, FIFOs) a
+ * zero-time poll first.  Otherwise as readv. */
+ssize_t weft__io_readv(struct weft__io *io, const struct iovec *iov, int n);
+
+/* writev(2) that returns -1/EAGAIN instead of blocking; see
+ * weft__io_readv. */
+ssize_t weft__io_writev(struct weft__io *io, const struct iovec *iov,
+			int n);
+
+/* Reads what weft must know of an fd it did not see made (inherited, or
+ * opened by a call weft does not wrap) into its entry.  Returns the
+ * flags; 0 if fd is not open. */
+unsigned weft__fd_classify(int fd, struct weft__fd *f);
+
+#endif

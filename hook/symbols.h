@@ -1,0 +1,132 @@
+/* symbols.h - the list of libc functions weft wraps or needs.
+ *
+ * One line a function: return type, name, parameter list, and how weft
+ * treats it (see real.h).  This list is the single place that says what
+ * libweft.so exports besides its own API: the Makefile makes the linker's
+ * export map from the WRAP lines.  It includes nothing, so that the
+ * Makefile can preprocess it alone.
+ */
+#ifndef WEFT_SYMBOLS_H
+#define WEFT_SYMBOLS_H
+
+#define WEFT_REAL_SYMBOLS(X)                                                  \
+	/* read.c */                                                          \
+	X(ssize_t, read, (int, void *, size_t), WRAP)                         \
+	X(ssize_t, readv, (int, const struct iovec *, int), WRAP)             \
+	X(ssize_t, __read_chk, (int, void *, size_t, size_t), WRAP)           \
+	X(ssize_t, preadv2, (int, const struct iovec *, int, off_t, int),     \
+	  NEED)                                                               \
+	/* write.c */                                                         \
+	X(ssize_t, write, (int, const void *, size_t), WRAP)                  \
+	X(ssize_t, writev, (int, const struct iovec *, int), WRAP)            \
+	X(ssize_t, pwritev2, (int, const struct iovec *, int, off_t, int),    \
+	  NEED)                                                               \
+	/* recv.c */                                                          \
+	X(ssize_t, recv, (int, void *, size_t, int), WRAP)                    \
+	X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *,    \
+			      socklen_t *), WRAP)                             \
+	X(ssize_t, recvmsg, (int, struct msghdr *, int), WRAP)                \
+	X(int, recvmmsg, (int, struct mmsghdr *, unsigned, int,               \
+			  struct timespec *), WRAP)                           \
+	X(ssize_t, __recv_chk, (int, void *, size_t, size_t, int), WRAP)      \
+	X(ssize_t, __recvfrom_chk, (int, void *, size_t, size_t, int,         \
+				    struct sockaddr *, socklen_t *), WRAP)    \
+	/* send.c */                                                          \
+	X(ssize_t, send, (int, const void *, size_t, int), WRAP)              \
+	X(ssize_t, sendto, (int, const void *, size_t, int,                   \
+			    const struct sockaddr *, socklen_t), WRAP)        \
+	X(ssize_t, sendmsg, (int, const struct msghdr *, int), WRAP)          \
+	X(int, sendmmsg, (int, struct mmsghdr *, unsigned, int), WRAP)        \
+	/* accept.c */                                                        \
+	X(int, accept, (int, struct sockaddr *, socklen_t *), WRAP)           \
+	X(int, accept4, (int, struct sockaddr *, socklen_t *, int), WRAP)     \
+	/* connect.c */                                                       \
+	X(int, connect, (int, const struct sockaddr *, socklen_t), WRAP)      \
+	/* socket.c */                                                        \
+	X(int, socket, (int, int, int), WRAP)                                 \
+	X(int, socketpair, (int, int, int, int[2]), WRAP)                     \
+	X(int, shutdown, (int, int), WRAP)                                    \
+	/* sockopt.c */                                                       \
+	X(int, setsockopt, (int, int, int, const void *, socklen_t), WRAP)    \
+	X(int, getsockopt, (int, int, int, void *, socklen_t *), WRAP)        \
+	/* pipe.c */                                                          \
+	X(int, pipe, (int[2]), WRAP)                                          \
+	X(int, pipe2, (int[2], int), WRAP)                                    \
+	/* fdnew.c: special fds */                                            \
+	X(int, eventfd, (unsigned, int), WRAP)                                \
+	X(int, timerfd_create, (int, int), WRAP)                              \
+	X(int, signalfd, (int, const sigset_t *, int), WRAP)                  \
+	X(int, epoll_create, (int), WRAP)                                     \
+	X(int, epoll_create1, (int), WRAP)                                    \
+	/* close.c */                                                         \
+	X(int, close, (int), WRAP)                                            \
+	X(int, close_range, (unsigned, unsigned, int), WRAP)                   \
+	X(int, dup, (int), WRAP)                                              \
+	X(int, dup2, (int, int), WRAP)                                        \
+	X(int, dup3, (int, int, int), WRAP)                                   \
+	/* fcntl.c */                                                         \
+	X(int, fcntl, (int, int, ...), WRAP)                                  \
+	X(int, fcntl64, (int, int, ...), WRAP)                                 \
+	X(int, ioctl, (int, unsigned long, ...), WRAP)                        \
+	/* poll.c */                                                          \
+	X(int, poll, (struct pollfd *, nfds_t, int), WRAP)                    \
+	X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *,      \
+		       const sigset_t *), WRAP)                               \
+	X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t), WRAP)      \
+	X(int, __ppoll_chk, (struct pollfd *, nfds_t,                         \
+			     const struct timespec *, const sigset_t *,       \
+			     size_t), WRAP)                                   \
+	/* select.c */                                                        \
+	X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *), \
+	  WRAP)                                                               \
+	X(int, pselect, (int, fd_set *, fd_set *, fd_set *,                   \
+			 const struct timespec *, const sigset_t *), WRAP)    \
+	/* epoll.c */                                                         \
+	X(int, epoll_wait, (int, struct epoll_event *, int, int), WRAP)       \
+	X(int, epoll_pwait, (int, struct epoll_event *, int, int,             \
+			     const sigset_t *), WRAP)                         \
+	/* sleep.c */                                                         \
+	X(unsigned, sleep, (unsigned), WRAP)                                  \
+	X(int, usleep, (useconds_t), WRAP)                                    \
+	X(int, nanosleep, (const struct timespec *, struct timespec *), WRAP) \
+	X(int, clock_nanosleep, (clockid_t, int, const struct timespec *,     \
+				 struct timespec *), WRAP)                    \
+	/* sigwait.c */                                                       \
+	X(int, pause, (void), WRAP)                                           \
+	X(int, sigsuspend, (const sigset_t *), WRAP)                          \
+	X(int, sigwait, (const sigset_t *, int *), WRAP)                      \
+	X(int, sigwaitinfo, (const sigset_t *, siginfo_t *), WRAP)            \
+	X(int, sigtimedwait, (const sigset_t *, siginfo_t *,                  \
+			      const struct timespec *), WRAP)                 \
+	/* sendfile.c */                                                      \
+	X(ssize_t, sendfile, (int, int, off_t *, size_t), WRAP)               \
+	X(ssize_t, sendfile64, (int, int, off_t *, size_t), WRAP)              \
+	X(ssize_t, splice, (int, off_t *, int, off_t *, size_t, unsigned),    \
+	  WRAP)                                                               \
+	/* waitpid.c */                                                       \
+	X(pid_t, wait, (int *), WRAP)                                         \
+	X(pid_t, waitpid, (pid_t, int *, int), WRAP)                          \
+	X(pid_t, wait4, (pid_t, int *, int, struct rusage *), WRAP)           \
+	X(int, waitid, (idtype_t, id_t, siginfo_t *, int), WRAP)              \
+	/* flock.c */                                                         \
+	X(int, flock, (int, int), WRAP)                                       \
+	/* resolve.c */                                                       \
+	X(int, getaddrinfo, (const char *, const char *,                      \
+			     const struct addrinfo *, struct addrinfo **),    \
+	  WRAP)                                                               \
+	X(int, getnameinfo, (const struct sockaddr *, socklen_t, char *,      \
+			     socklen_t, char *, socklen_t, int), WRAP)        \
+	X(struct hostent *, gethostbyname, (const char *), WRAP)              \
+	X(struct hostent *, gethostbyname2, (const char *, int), WRAP)        \
+	X(int, gethostbyname_r, (const char *, struct hostent *, char *,      \
+				 size_t, struct hostent **, int *), WRAP)     \
+	X(int, gethostbyname2_r, (const char *, int, struct hostent *,        \
+				  char *, size_t, struct hostent **, int *),  \
+	  WRAP)                                                               \
+	X(struct hostent *, gethostbyaddr, (const void *, socklen_t, int),    \
+	  WRAP)                                                               \
+	X(int, gethostbyaddr_r, (const void *, socklen_t, int,                \
+				 struct hostent *, char *, size_t,            \
+				 struct hostent **, int *), WRAP)
+
+#endif
