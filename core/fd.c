@@ -70,3 +70,17 @@ void weft__fd_set(struct weft__fd *f, unsigned bits, bool on)
 		atomic_fetch_and_explicit(&f->flags, ~bits,
 					  memory_order_relaxed);
 }
+
+/* Gives newfd what weft knew of oldfd: after a dup they share one file. */
+void weft__fd_copy(int oldfd, int newfd)
+{
+	struct weft__fd *from = weft__fd_get(oldfd);
+	struct weft__fd *to = weft__fd_get(newfd);
+
+	if (from == NULL || to == NULL)
+		return;
+	atomic_store(&to->rcvtimeo, atomic_load(&from->rcvtimeo));
+	atomic_store(&to->sndtimeo, atomic_load(&from->sndtimeo));
+	atomic_store_explicit(&to->flags, weft__fd_flags(from),
+			      memory_order_release);
+}

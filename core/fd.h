@@ -35,6 +35,9 @@ void weft__fd_forget(int fd);
 /* Records an fd a wrapper just made, with its WEFT__FD_* flags. */
 void weft__fd_made(int fd, unsigned flags);
 
+/* Gives newfd oldfd's entry: after a dup they share one open file. */
+void weft__fd_copy(int oldfd, int newfd);
+
 /* Sets (on) or clears bits in f's flags. */
 void weft__fd_set(struct weft__fd *f, unsigned bits, bool on);
 

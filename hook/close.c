@@ -17,20 +17,6 @@ static void gone(int fd)
 	weft__fd_forget(fd);
 }
 
-/* Gives newfd what weft knew of oldfd: they now share one file. */
-static void copy_entry(int oldfd, int newfd)
-{
-	struct weft__fd *from = weft__fd_get(oldfd);
-	struct weft__fd *to = weft__fd_get(newfd);
-
-	if (from == NULL || to == NULL)
-		return;
-	unsigned flags = weft__fd_flags(from);
-	atomic_store(&to->rcvtimeo, atomic_load(&from->rcvtimeo));
-	atomic_store(&to->sndtimeo, atomic_load(&from->sndtimeo));
-	atomic_store_explicit(&to->flags, flags, memory_order_release);
-}
-
 /* close: wakes waiters with EBADF, then closes; same result and errno. */
 int weft__close(int fd)
 {
@@ -58,7 +44,7 @@ int weft__dup(int fd)
 
 	if (r >= 0) {
 		weft__fd_gone(r, EBADF);
-		copy_entry(fd, r);
+		weft__fd_copy(fd, r);
 	}
 	return r;
 }
@@ -73,7 +59,7 @@ static int dup_onto(int oldfd, int newfd, int flags, bool is_dup3)
 
 	if (r >= 0 && oldfd != newfd) {
 		weft__fd_gone(newfd, EBADF);
-		copy_entry(oldfd, newfd);
+		weft__fd_copy(oldfd, newfd);
 	}
 	return r;
 }

@@ -1,0 +1,10 @@
+/* hooks.h - wrapper logic one call family needs from another. */
+#ifndef WEFT_HOOKS_H
+#define WEFT_HOOKS_H
+
+/* fcntl's F_SETLKW and F_OFD_SETLKW (lock is a struct flock *): waits for
+ * the lock without holding up other coroutines (flock.c).  Returns what
+ * fcntl returns, with the same errno. */
+int weft__fcntl_lock(int fd, int cmd, void *lock);
+
+#endif
