@@ -133,9 +133,10 @@ void weft_exit(void *result)
 		weft__co_exit(co);
 	/* The root: the thread ends when its other coroutines have. */
 	weft__root_exit(co);
-	weft__running = NULL; /* so a wrapped pthread_exit passes through */
-	if (co->id == 1)
-		exit(0);
+	/* As pthread_exit: in the main thread too, the process goes on
+	 * until its last thread ends.  weft__running is cleared so that a
+	 * wrapped pthread_exit passes this through. */
+	weft__running = NULL;
 	pthread_exit(result);
 }
 

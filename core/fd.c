@@ -53,6 +53,9 @@ void weft__fd_made(int fd, unsigned flags)
 {
 	struct weft__fd *f = weft__fd_get(fd);
 
+	/* The number may have belonged to a file closed where weft could
+	 * not see it (fclose): its waiters and watcher go. */
+	weft__fd_gone(fd, EBADF);
 	if (f) {
 		atomic_store_explicit(&f->rcvtimeo, 0, memory_order_relaxed);
 		atomic_store_explicit(&f->sndtimeo, 0, memory_order_relaxed);

@@ -13,6 +13,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_ASAN 1
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 
@@ -62,6 +63,17 @@ static inline void weft__asan_thread_stack(const void **bottom, size_t *size)
 	}
 	*bottom = addr;
 	*size = len;
+}
+
+/* Clears AddressSanitizer's marks on a stack about to be reused: a
+ * coroutine that ended never returned from its frames. */
+static inline void weft__asan_unpoison(void *lo, size_t size)
+{
+#ifdef WEFT_ASAN
+	__asan_unpoison_memory_region(lo, size);
+#else
+	(void)lo, (void)size;
+#endif
 }
 
 /* Tells valgrind that [lo, hi) is a stack. */

@@ -59,6 +59,17 @@ static struct weft__co *pop(struct weft__sched *s)
 	return co;
 }
 
+/* Wakes scheduler s's loop from another thread.  libev writes to an
+ * eventfd, which must not go through weft's own write wrapper. */
+static void notify(struct weft__sched *s)
+{
+	struct weft__co *saved = weft__running;
+
+	weft__running = NULL;
+	ev_async_send(s->loop, &s->remote);
+	weft__running = saved;
+}
+
 /* Queues co on its own scheduler, which may be another thread's. */
 void weft__ready(struct weft__co *co)
 {
@@ -76,10 +87,41 @@ void weft__ready(struct weft__co *co)
 		s->remote_head = co;
 	s->remote_tail = co;
 	weft__spin_unlock(&s->remote_lock);
-	ev_async_send(s->loop, &s->remote);
+	notify(s);
 }
 
-/* Moves what other threads woke onto the run queue. */
+/* Every scheduler in the process, for closes that must reach them all. */
+static int scheds_lock;
+static struct weft__sched *scheds;
+
+/* Wakes fd's waiters here and tells the other schedulers; see sched.h. */
+void weft__sched_each_gone(int fd, int reason)
+{
+	if (this_sched)
+		weft__fd_gone_here(this_sched, fd, reason);
+	weft__spin_lock(&scheds_lock);
+	for (struct weft__sched *s = scheds; s; s = s->next) {
+		if (s == this_sched)
+			continue;
+		weft__spin_lock(&s->remote_lock);
+		if (s->ngone == s->gone_cap) {
+			size_t cap = s->gone_cap ? 2 * s->gone_cap : 16;
+			int *gone = realloc(s->gone, cap * sizeof *gone);
+			if (gone) {
+				s->gone = gone;
+				s->gone_cap = cap;
+			}
+		}
+		if (s->ngone < s->gone_cap)
+			s->gone[s->ngone++] = fd;
+		weft__spin_unlock(&s->remote_lock);
+		notify(s);
+	}
+	weft__spin_unlock(&scheds_lock);
+}
+
+/* Moves what other threads woke onto the run queue, and handles the fds
+ * they closed. */
 static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct weft__sched *s = ev_userdata(loop);
@@ -88,7 +130,17 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 	weft__spin_lock(&s->remote_lock);
 	struct weft__co *co = s->remote_head;
 	s->remote_head = s->remote_tail = NULL;
+	int gone[64];
+	size_t ngone = s->ngone < 64 ? s->ngone : 64;
+	for (size_t i = 0; i < ngone; i++)
+		gone[i] = s->gone[s->ngone - 1 - i];
+	s->ngone -= ngone;
+	bool more = s->ngone > 0;
 	weft__spin_unlock(&s->remote_lock);
+	for (size_t i = 0; i < ngone; i++)
+		weft__fd_gone_here(s, gone[i], EBADF);
+	if (more)
+		ev_async_send(loop, &s->remote);
 	while (co) {
 		struct weft__co *next = co->run_next;
 		push(s, co);
@@ -287,6 +339,10 @@ static struct weft__sched *sched_make(void)
 	s->live = 1;
 
 	weft__stack_thread_init();
+	weft__spin_lock(&scheds_lock);
+	s->next = scheds;
+	scheds = s;
+	weft__spin_unlock(&scheds_lock);
 	this_sched = s;
 	weft__running = root;
 	return s;

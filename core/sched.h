@@ -23,9 +23,19 @@ struct weft__sched {
 	int remote_lock;                 /* spin lock guarding remote_* */
 	struct weft__co *remote_head, *remote_tail;
 	ev_async remote;
+	int *gone;                       /* fds closed by other threads, */
+	size_t ngone, gone_cap;          /* guarded by remote_lock */
+	struct weft__sched *next;        /* in the list of all schedulers */
 	struct weft__fdw **fdw;          /* fd watchers, by fd (wait.c) */
 	size_t fdw_chunks;
 };
+
+/* Wakes fd's waiters on s (wait.c). */
+void weft__fd_gone_here(struct weft__sched *s, int fd, int reason);
+
+/* Wakes fd's waiters on every scheduler: this thread's at once, others'
+ * through their remote queues. */
+void weft__sched_each_gone(int fd, int reason);
 
 /* This thread's scheduler, or NULL if it has none yet. */
 struct weft__sched *weft__current_sched(void);

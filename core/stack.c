@@ -151,6 +151,8 @@ struct weft__slot *weft__stack_get(size_t size)
 		p->free = s->next_free;
 	}
 	weft__spin_unlock(&pools_lock);
+	if (s)
+		weft__asan_unpoison(s->lo, s->size);
 	return s;
 }
 

@@ -28,6 +28,8 @@ _Static_assert(WEFT_READ == EV_READ && WEFT_WRITE == EV_WRITE,
 struct weft__fdw {
 	ev_io io;
 	void *head, *tail; /* waiting coroutines, oldest first */
+	dev_t dev;         /* the file weft_wait_fd last saw here */
+	ino_t ino;
 };
 
 /* The watcher slot for fd, making room for it if make is set.  Chunks
@@ -148,7 +150,9 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		dequeue(s, &w[i]);
 		ready += w[i].revents != 0;
 	}
-	return r < 0 ? r : ready;
+	/* A zero time-out fires in the same poll as an fd that is already
+	 * ready: the event wins, as with poll(2). */
+	return r < 0 && !(r == -ETIMEDOUT && ready) ? r : ready;
 }
 
 /* Parks co until fd is ready; see core.h. */
@@ -160,11 +164,11 @@ int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline)
 	return r < 0 ? r : w.revents;
 }
 
-/* Wakes fd's waiters and forgets its watcher; see core.h. */
-void weft__fd_gone(int fd, int reason)
+/* Wakes fd's waiters on scheduler s and stops its watcher, so that a new
+ * file with the same number is registered afresh. */
+void weft__fd_gone_here(struct weft__sched *s, int fd, int reason)
 {
-	struct weft__sched *s = weft__current_sched();
-	struct weft__fdw *w = s ? slot(s, fd, false) : NULL;
+	struct weft__fdw *w = slot(s, fd, false);
 	struct weft__waiter *waiter;
 
 	if (w == NULL)
@@ -173,6 +177,14 @@ void weft__fd_gone(int fd, int reason)
 		weft__wake(waiter->co, reason);
 	if (ev_is_active(&w->io))
 		ev_io_stop(s->loop, &w->io);
+	w->dev = 0;
+	w->ino = 0;
+}
+
+/* Wakes fd's waiters on every scheduler; see core.h. */
+void weft__fd_gone(int fd, int reason)
+{
+	weft__sched_each_gone(fd, reason);
 }
 
 /* Frees the watcher table of a scheduler whose thread is ending. */
@@ -218,6 +230,14 @@ int weft_wait_fd(int fd, int events, int64_t timeout_ns)
 		return -1;
 	}
 	struct weft__co *co = weft__self();
+	struct weft__fdw *w = slot(co->sched, fd, true);
+	/* A file closed where no wrapper saw it (fclose, a raw system
+	 * call) leaves a watcher for a file the kernel has forgotten. */
+	if (w && (w->dev != st.st_dev || w->ino != st.st_ino)) {
+		weft__fd_gone_here(co->sched, fd, EBADF);
+		w->dev = st.st_dev;
+		w->ino = st.st_ino;
+	}
 	int r = weft__wait_fd(co, fd, events, weft__deadline(timeout_ns));
 	if (r < 0) {
 		errno = -r;
