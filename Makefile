@@ -18,14 +18,18 @@ SAN_FLAGS    = -fsanitize=address,undefined -fno-omit-frame-pointer \
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
-SRCS    := $(wildcard core/*.c hook/*.c preload/*.c) core/switch_$(ARCH).S
+# preload/command.c is the `weft` command, not part of the library.
+SRCS    := $(filter-out preload/command.c,\
+             $(wildcard core/*.c hook/*.c preload/*.c)) core/switch_$(ARCH).S
 OBJS    := $(patsubst %,$(B)/obj/%.o,$(basename $(SRCS)))
 SAN_OBJS := $(patsubst %,$(B)/san/%.o,$(basename $(SRCS)))
 TESTS   := $(wildcard tests/test_*.c)
 SUITES  := $(patsubst tests/test_%.c,%,$(TESTS))
 SAMPLES := $(patsubst samples/%.c,$(B)/samples/%,$(wildcard samples/*.c))
 
-all: $(B)/libweft.so $(SAMPLES) $(B)/weft.pc
+COMMAND := $(if $(wildcard preload/command.c),$(B)/weft)
+
+all: $(B)/libweft.so $(SAMPLES) $(B)/weft.pc $(COMMAND)
 
 # Build dependencies are checked (and installed, as root) once.
 $(B)/.deps:
@@ -64,6 +68,10 @@ $(B)/samples/%: samples/%.c $(B)/libweft.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -Iinclude $< -o $@ \
 		-L$(B) -lweft -Wl,-rpath,'$$ORIGIN/..'
+
+$(B)/weft: preload/command.c | $(B)/.deps
+	$(CC) $(CFLAGS) -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Iinclude \
+		-MMD -MP $< -o $@
 
 $(B)/weft.pc: Makefile
 	@mkdir -p $(B)
@@ -105,6 +113,7 @@ check: all $(B)/tests/check $(B)/tests/check-san
 	bash tests/ctx_selftest.sh
 	$(B)/tests/check
 	$(SAN_ENV) $(B)/tests/check-san
+	@if [ -x tests/preload/run ]; then tests/preload/run; fi
 
 # ---- benchmarks, demo ----
 
@@ -112,7 +121,7 @@ bench: all
 	bench/run
 
 demo: all
-	$(B)/samples/sleepers
+	@if [ -x bench/demo ]; then bench/demo; else $(B)/samples/sleepers; fi
 
 # ---- install ----
 
@@ -122,6 +131,12 @@ install: all
 	install -m 755 $(B)/libweft.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/weft.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(B)/weft.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	if [ -n "$(COMMAND)" ]; then \
+		install -d $(DESTDIR)$(PREFIX)/bin \
+			$(DESTDIR)$(PREFIX)/share/man/man1 && \
+		install -m 755 $(B)/weft $(DESTDIR)$(PREFIX)/bin/ && \
+		install -m 644 preload/weft.1 \
+			$(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 clean:
 	rm -rf $(B)

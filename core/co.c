@@ -137,6 +137,7 @@ void weft_exit(void *result)
 	 * until its last thread ends.  weft__running is cleared so that a
 	 * wrapped pthread_exit passes this through. */
 	weft__running = NULL;
+	weft__inside = true;
 	pthread_exit(result);
 }
 

@@ -86,6 +86,24 @@ struct weft__waiter {
 extern __thread struct weft__co *weft__running
 	__attribute__((tls_model("initial-exec")));
 
+/* True on threads that belong to weft (offload workers) and around weft's
+ * own calls to functions it also wraps (pthread_create for weft_thread):
+ * wrappers that would otherwise act on such calls (green pthread calls)
+ * pass them through. */
+extern __thread bool weft__inside
+	__attribute__((tls_model("initial-exec")));
+
+/* WEFT_OFF=1: every wrapper passes through (read once at start). */
+extern bool weft__off;
+
+/* The one test of "is this call ours": the coroutine making it, or NULL
+ * when the wrapper must call the real function unchanged (no scheduler on
+ * this thread, weft's own machinery running, or WEFT_OFF). */
+static inline struct weft__co *weft__hooked(void)
+{
+	return weft__likely(!weft__off) ? weft__running : NULL;
+}
+
 /* This thread's scheduler, made on first use (the caller becomes the root
  * coroutine).  Returns NULL with errno ENOMEM if it cannot be made. */
 struct weft__sched *weft__sched_get(void);

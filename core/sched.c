@@ -29,6 +29,9 @@
 
 __thread struct weft__co *weft__running
 	__attribute__((tls_model("initial-exec")));
+__thread bool weft__inside __attribute__((tls_model("initial-exec")));
+bool weft__off;
+
 static __thread struct weft__sched *this_sched
 	__attribute__((tls_model("initial-exec")));
 

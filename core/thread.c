@@ -37,7 +37,9 @@ int weft_thread(pthread_t *tid, void (*fn)(void *), void *arg)
 	 * a real thread. */
 	struct weft__co *saved = weft__running;
 	weft__running = NULL;
+	weft__inside = true;
 	int r = pthread_create(tid, NULL, thread_main, start);
+	weft__inside = false;
 	weft__running = saved;
 	if (r) {
 		free(start);

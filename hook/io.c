@@ -48,7 +48,7 @@ unsigned weft__fd_classify(int fd, struct weft__fd *f)
 /* See io.h. */
 bool weft__io_start(struct weft__io *io, int fd, int events)
 {
-	struct weft__co *co = weft__running;
+	struct weft__co *co = weft__hooked();
 
 	if (co == NULL)
 		return false;

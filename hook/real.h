@@ -15,6 +15,9 @@
 #include <dirent.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/epoll.h>

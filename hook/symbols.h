@@ -127,6 +127,112 @@
 	  WRAP)                                                               \
 	X(int, gethostbyaddr_r, (const void *, socklen_t, int,                \
 				 struct hostent *, char *, size_t,            \
-				 struct hostent **, int *), WRAP)
+				 struct hostent **, int *), WRAP)                    \
+	/* pthread.c: green threads */                                        \
+	X(int, pthread_create, (pthread_t *, const pthread_attr_t *,          \
+				void *(*)(void *), void *), WRAP)             \
+	X(int, pthread_join, (pthread_t, void **), WRAP)                      \
+	X(int, pthread_tryjoin_np, (pthread_t, void **), WRAP)                \
+	X(int, pthread_timedjoin_np, (pthread_t, void **,                     \
+				      const struct timespec *), WRAP)         \
+	X(int, pthread_detach, (pthread_t), WRAP)                             \
+	X(void, pthread_exit, (void *), WRAP)                                 \
+	X(pthread_t, pthread_self, (void), WRAP)                              \
+	X(int, pthread_equal, (pthread_t, pthread_t), WRAP)                   \
+	X(int, pthread_getattr_np, (pthread_t, pthread_attr_t *), WRAP)       \
+	X(int, pthread_setname_np, (pthread_t, const char *), WRAP)           \
+	X(int, pthread_getname_np, (pthread_t, char *, size_t), WRAP)         \
+	X(int, pthread_kill, (pthread_t, int), WRAP)                          \
+	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), WRAP)    \
+	X(int, pthread_cancel, (pthread_t), WRAP)                             \
+	X(int, sched_yield, (void), WRAP)                                     \
+	/* pthread_key.c */                                                   \
+	X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)), WRAP) \
+	X(int, pthread_key_delete, (pthread_key_t), WRAP)                     \
+	X(void *, pthread_getspecific, (pthread_key_t), WRAP)                 \
+	X(int, pthread_setspecific, (pthread_key_t, const void *), WRAP)      \
+	X(int, pthread_once, (pthread_once_t *, void (*)(void)), WRAP)        \
+	/* pthread_mutex.c */                                                 \
+	X(int, pthread_mutex_init, (pthread_mutex_t *,                        \
+				    const pthread_mutexattr_t *), WRAP)       \
+	X(int, pthread_mutex_destroy, (pthread_mutex_t *), WRAP)              \
+	X(int, pthread_mutex_lock, (pthread_mutex_t *), WRAP)                 \
+	X(int, pthread_mutex_trylock, (pthread_mutex_t *), WRAP)              \
+	X(int, pthread_mutex_timedlock, (pthread_mutex_t *,                   \
+					 const struct timespec *), WRAP)      \
+	X(int, pthread_mutex_clocklock, (pthread_mutex_t *, clockid_t,        \
+					 const struct timespec *), WRAP)      \
+	X(int, pthread_mutex_unlock, (pthread_mutex_t *), WRAP)               \
+	/* pthread_cond.c */                                                  \
+	X(int, pthread_cond_init, (pthread_cond_t *,                          \
+				   const pthread_condattr_t *), WRAP)         \
+	X(int, pthread_cond_destroy, (pthread_cond_t *), WRAP)                \
+	X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *),      \
+	  WRAP)                                                               \
+	X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *,  \
+					const struct timespec *), WRAP)       \
+	X(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *,  \
+					clockid_t, const struct timespec *),  \
+	  WRAP)                                                               \
+	X(int, pthread_cond_signal, (pthread_cond_t *), WRAP)                 \
+	X(int, pthread_cond_broadcast, (pthread_cond_t *), WRAP)              \
+	/* pthread_rwlock.c */                                                \
+	X(int, pthread_rwlock_init, (pthread_rwlock_t *,                      \
+				     const pthread_rwlockattr_t *), WRAP)     \
+	X(int, pthread_rwlock_destroy, (pthread_rwlock_t *), WRAP)            \
+	X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), WRAP)             \
+	X(int, pthread_rwlock_tryrdlock, (pthread_rwlock_t *), WRAP)          \
+	X(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *,               \
+					    const struct timespec *), WRAP)   \
+	X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *, clockid_t,    \
+					    const struct timespec *), WRAP)   \
+	X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), WRAP)             \
+	X(int, pthread_rwlock_trywrlock, (pthread_rwlock_t *), WRAP)          \
+	X(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *,               \
+					    const struct timespec *), WRAP)   \
+	X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *, clockid_t,    \
+					    const struct timespec *), WRAP)   \
+	X(int, pthread_rwlock_unlock, (pthread_rwlock_t *), WRAP)             \
+	/* pthread_spin.c, pthread_barrier.c */                               \
+	X(int, pthread_spin_init, (pthread_spinlock_t *, int), WRAP)          \
+	X(int, pthread_spin_destroy, (pthread_spinlock_t *), WRAP)            \
+	X(int, pthread_spin_lock, (pthread_spinlock_t *), WRAP)               \
+	X(int, pthread_spin_trylock, (pthread_spinlock_t *), WRAP)            \
+	X(int, pthread_spin_unlock, (pthread_spinlock_t *), WRAP)             \
+	X(int, pthread_barrier_init, (pthread_barrier_t *,                    \
+				      const pthread_barrierattr_t *,          \
+				      unsigned), WRAP)                        \
+	X(int, pthread_barrier_destroy, (pthread_barrier_t *), WRAP)          \
+	X(int, pthread_barrier_wait, (pthread_barrier_t *), WRAP)             \
+	/* sem.c */                                                           \
+	X(int, sem_init, (sem_t *, int, unsigned), WRAP)                      \
+	X(int, sem_destroy, (sem_t *), WRAP)                                  \
+	X(int, sem_wait, (sem_t *), WRAP)                                     \
+	X(int, sem_trywait, (sem_t *), WRAP)                                  \
+	X(int, sem_timedwait, (sem_t *, const struct timespec *), WRAP)       \
+	X(int, sem_clockwait, (sem_t *, clockid_t, const struct timespec *),  \
+	  WRAP)                                                               \
+	X(int, sem_post, (sem_t *), WRAP)                                     \
+	X(int, sem_getvalue, (sem_t *, int *), WRAP)                          \
+	/* preload/process.c */                                               \
+	X(pid_t, fork, (void), WRAP)                                          \
+	X(pid_t, vfork, (void), WRAP)                                         \
+	X(int, posix_spawn, (pid_t *, const char *,                           \
+			     const posix_spawn_file_actions_t *,              \
+			     const posix_spawnattr_t *, char *const[],        \
+			     char *const[]), WRAP)                            \
+	X(int, posix_spawnp, (pid_t *, const char *,                          \
+			      const posix_spawn_file_actions_t *,             \
+			      const posix_spawnattr_t *, char *const[],       \
+			      char *const[]), WRAP)                           \
+	X(int, system, (const char *), WRAP)                                  \
+	X(int, execve, (const char *, char *const[], char *const[]), WRAP)    \
+	X(int, execv, (const char *, char *const[]), WRAP)                    \
+	X(int, execvp, (const char *, char *const[]), WRAP)                   \
+	X(int, execvpe, (const char *, char *const[], char *const[]), WRAP)   \
+	X(int, fexecve, (int, char *const[], char *const[]), WRAP)            \
+	X(int, execl, (const char *, const char *, ...), WRAP)                \
+	X(int, execlp, (const char *, const char *, ...), WRAP)               \
+	X(int, execle, (const char *, const char *, ...), WRAP)
 
 #endif

@@ -127,12 +127,15 @@ int weft_close(int fd);
  * initialisation), needs no destroy call, and must not be copied or moved
  * while in use.  Fields are private. */
 
-/* A mutex.  Waiters are served in the order they came. */
+/* A mutex.  Waiters are served in the order they came.  (The layout fits
+ * in a pthread_mutex_t, with the kind where glibc keeps its own, so green
+ * threads can use the program's mutexes in place.) */
 typedef struct weft_mutex {
 	int lock_;
-	int kind_;
 	unsigned depth_;
 	void *owner_;
+	int kind_;
+	int unused_;
 	void *head_, *tail_;
 } weft_mutex;
 

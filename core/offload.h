@@ -1,0 +1,29 @@
+/* offload.h - a few real threads for calls that cannot be made
+ * non-blocking: name resolution, file locks, waiting for children.
+ *
+ * The pool's threads are plain OS threads without a scheduler: weft__running
+ * stays NULL on them, so every wrapper they meet passes straight through to
+ * libc, and they block every signal, so the program's signals go to its own
+ * threads.  errno and h_errno are per thread: a job that cares must capture
+ * them on the worker and the caller must restore them afterwards.
+ */
+#ifndef WEFT_OFFLOAD_H
+#define WEFT_OFFLOAD_H
+
+/* The pool's size when WEFT_OFFLOAD_THREADS is unset, and its bounds. */
+#define WEFT__OFFLOAD_DEFAULT 4
+#define WEFT__OFFLOAD_MAX     64
+
+/* Runs fn(arg) on a pool thread while the calling coroutine parks, so the
+ * other coroutines of its thread go on running; jobs are served in the
+ * order they came, by at most WEFT_OFFLOAD_THREADS threads (4 unless set,
+ * 1 to 64), started as jobs need them.  Whatever fn touches must stay valid
+ * until this returns; the job's own bookkeeping lives on the caller's
+ * stack, so nothing is allocated.  The caller must be a coroutine
+ * (weft__running non-NULL); otherwise fn runs at once on the calling
+ * thread.  Returns 0 once fn has run, or -1 with errno EAGAIN when no pool
+ * thread exists and none can be started: fn has not run, and the caller
+ * should run it itself.  errno is left alone on success. */
+int weft__offload(void (*fn)(void *), void *arg);
+
+#endif
