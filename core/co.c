@@ -97,6 +97,7 @@ int weft_join(weft_co *co, void **result)
 	co->joining = true;
 	if (co->state != WEFT__DONE) {
 		co->joiner = self;
+		self->wait_what = "join";
 		weft__prepark(self);
 		weft__park(self, -1);
 	}

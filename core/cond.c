@@ -10,6 +10,7 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 
 	struct weft__waiter w = { .co = co };
 
+	co->wait_what = "cond";
 	weft__spin_lock(&c->lock_);
 	weft__wq_push(&c->head_, &c->tail_, &w);
 	/* Parked before m is released: a signal sent the moment m is free

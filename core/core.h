@@ -50,6 +50,9 @@ struct weft__co {
 	int wake_reason;               /* 0 or an errno, given by the waker */
 	enum weft__state state;
 	int wait_fd;                   /* an fd waited on, or -1 */
+	const char *wait_what;         /* what it parks for ("read", "mutex") */
+	struct weft__co *all_next;     /* the scheduler's live coroutines */
+	struct weft__co *all_prev;
 	bool detached, joining, joined;
 	struct weft__slot *slot;       /* its stack, or NULL for a root */
 	char *limit;                   /* lowest safe sp (unguarded stacks) */
@@ -224,6 +227,33 @@ int64_t weft__now(void);
 
 /* Deadline for a relative time-out: negative stays "none". */
 int64_t weft__deadline(int64_t timeout_ns);
+
+/* ---- statistics (stats.c) ---- */
+
+/* WEFT_STATS: whether parks are counted by what they wait for. */
+extern bool weft__stats_on;
+
+/* Counts one park for what (a string literal, e.g. "read"). */
+void weft__stats_wait(const char *what);
+
+struct weft__stats {
+	uint64_t created;      /* coroutines made, roots included */
+	uint64_t switches;     /* context switches */
+	uint64_t peak_live;    /* most coroutines alive at once, per thread */
+	unsigned nwaits;
+	struct {
+		const char *what;
+		uint64_t count;
+	} waits[64];
+};
+
+/* Fills *st with the counts of every scheduler so far. */
+void weft__stats_get(struct weft__stats *st);
+
+/* Calls fn for every live coroutine of every scheduler.  For diagnostics:
+ * other threads keep running meanwhile, so what it sees of them may be a
+ * moment old. */
+void weft__each_co(void (*fn)(struct weft__co *co, void *arg), void *arg);
 
 /* ---- configuration (config.c) ---- */
 

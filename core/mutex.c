@@ -48,6 +48,7 @@ static int lock(weft_mutex *m, int64_t deadline, bool try)
 		return EBUSY;
 	}
 	struct weft__waiter w = { .co = co };
+	co->wait_what = "mutex";
 	weft__wq_push(&m->head_, &m->tail_, &w);
 	/* 0 means the unlocker made us the owner. */
 	return weft__wq_park(&m->lock_, &m->head_, &m->tail_, &w, deadline);

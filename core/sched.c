@@ -97,6 +97,15 @@ void weft__ready(struct weft__co *co)
 static int scheds_lock;
 static struct weft__sched *scheds;
 
+/* Calls fn for each scheduler; see sched.h. */
+void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg), void *arg)
+{
+	weft__spin_lock(&scheds_lock);
+	for (struct weft__sched *s = scheds; s; s = s->next)
+		fn(s, arg);
+	weft__spin_unlock(&scheds_lock);
+}
+
 /* Wakes fd's waiters here and tells the other schedulers; see sched.h. */
 void weft__sched_each_gone(int fd, int reason)
 {
@@ -169,6 +178,7 @@ static void run(struct weft__sched *s, struct weft__co *from,
 		struct weft__co *to)
 {
 	s->current = to;
+	s->switches++;
 	to->state = WEFT__RUNNING;
 	weft__running = to;
 	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
@@ -251,10 +261,13 @@ int weft__park(struct weft__co *co, int64_t deadline)
 		ev_timer_set(&co->timer, left > 0 ? left / 1e9 : 0., 0.);
 		ev_timer_start(s->loop, &co->timer);
 	}
+	if (weft__unlikely(weft__stats_on))
+		weft__stats_wait(co->wait_what ? co->wait_what : "other");
 	co->state = WEFT__PARKED;
 	switch_out(s, co);
 	if (deadline >= 0)
 		ev_timer_stop(s->loop, &co->timer);
+	co->wait_what = NULL;
 	return co->wake_reason;
 }
 
@@ -270,6 +283,30 @@ bool weft__wake(struct weft__co *co, int reason)
 	return true;
 }
 
+/* ---- the list of live coroutines, for diagnostics ---- */
+
+static void link_live(struct weft__sched *s, struct weft__co *co)
+{
+	co->all_prev = NULL;
+	co->all_next = s->all;
+	if (s->all)
+		s->all->all_prev = co;
+	s->all = co;
+	s->created++;
+	if (++s->live > s->peak_live)
+		s->peak_live = s->live;
+}
+
+static void unlink_live(struct weft__sched *s, struct weft__co *co)
+{
+	if (co->all_prev)
+		co->all_prev->all_next = co->all_next;
+	else
+		s->all = co->all_next;
+	if (co->all_next)
+		co->all_next->all_prev = co->all_prev;
+}
+
 /* ---- coroutine ends ---- */
 
 /* Ends co: wakes its joiner, leaves its memory to be reaped (detached) or
@@ -280,6 +317,7 @@ void weft__co_exit(struct weft__co *co)
 
 	weft__kv_destroy(co);
 	co->state = WEFT__DONE;
+	unlink_live(s, co);
 	if (co->joiner)
 		weft__wake(co->joiner, 0);
 	if (co->detached)
@@ -298,6 +336,7 @@ void weft__root_exit(struct weft__co *root)
 
 	weft__kv_destroy(root);
 	s->root_exited = true;
+	unlink_live(s, root);
 	if (--s->live == 0)
 		return;
 	root->state = WEFT__PARKED;
@@ -339,7 +378,7 @@ static struct weft__sched *sched_make(void)
 	weft__asan_thread_stack(&root->asan_bottom, &root->asan_size);
 	s->root = root;
 	s->current = root;
-	s->live = 1;
+	link_live(s, root);
 
 	weft__stack_thread_init();
 	weft__spin_lock(&scheds_lock);
@@ -410,7 +449,7 @@ void weft__sched_adopt(struct weft__co *co)
 	co->wait_fd = -1;
 	ev_timer_init(&co->timer, on_timer, 0., 0.);
 	co->timer.data = co;
-	s->live++;
+	link_live(s, co);
 	push(s, co);
 }
 

@@ -18,6 +18,9 @@ struct weft__sched {
 	struct weft__slot *idle_slot;
 	struct weft__co *zombie;         /* ended, stack not yet released */
 	unsigned long live;              /* coroutines not ended, root too */
+	unsigned long peak_live;
+	uint64_t created, switches;      /* for WEFT_STATS */
+	struct weft__co *all;            /* live coroutines, newest first */
 	unsigned direct;                 /* direct switches since a poll */
 	bool root_exited;                /* root called weft_exit */
 	int remote_lock;                 /* spin lock guarding remote_* */
@@ -46,6 +49,10 @@ struct weft__co *weft__current(void);
 /* Gives a new coroutine an id, a scheduler (the caller's) and a timer, and
  * queues it. */
 void weft__sched_adopt(struct weft__co *co);
+
+/* Calls fn for each scheduler, under the registry's lock (stats.c). */
+void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg),
+		      void *arg);
 
 /* Root coroutine's weft_exit: returns once every other coroutine of the
  * thread has ended. */

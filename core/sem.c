@@ -28,6 +28,7 @@ static int take(weft_sem *s, int64_t deadline, bool try)
 		weft__spin_unlock(&s->lock_);
 		return EAGAIN;
 	}
+	w.co->wait_what = "sem";
 	weft__wq_push(&s->head_, &s->tail_, &w);
 	return weft__wq_park(&s->lock_, &s->head_, &s->tail_, &w, deadline);
 }

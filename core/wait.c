@@ -140,6 +140,8 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 			break;
 	}
 	if (r == 0) {
+		if (co->wait_what == NULL)
+			co->wait_what = n == 1 ? "fd" : "fds";
 		co->wait_fd = w[0].fd;
 		weft__prepark(co);
 		r = -weft__park(co, deadline);
@@ -208,6 +210,7 @@ int weft_sleep(int64_t ns)
 	int64_t deadline = weft__deadline(ns);
 	/* Anything but the timer waking us early just means: sleep on. */
 	while (weft__now() < deadline) {
+		co->wait_what = "sleep";
 		weft__prepark(co);
 		weft__park(co, deadline);
 	}

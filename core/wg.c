@@ -35,6 +35,7 @@ int weft_wg_wait(weft_wg *wg)
 		weft__spin_unlock(&wg->lock_);
 		return 0;
 	}
+	w.co->wait_what = "wait group";
 	weft__wq_push(&wg->head_, &wg->tail_, &w);
 	weft__wq_park(&wg->lock_, &wg->head_, &wg->tail_, &w, -1);
 	return 0;

@@ -46,7 +46,7 @@ unsigned weft__fd_classify(int fd, struct weft__fd *f)
 }
 
 /* See io.h. */
-bool weft__io_start(struct weft__io *io, int fd, int events)
+bool weft__io_begin(struct weft__io *io, int fd, int events, const char *call)
 {
 	struct weft__co *co = weft__hooked();
 
@@ -65,7 +65,7 @@ bool weft__io_start(struct weft__io *io, int fd, int events)
 	if (!(flags & WEFT__FD_KERN_NB) && weft__alone(co))
 		return false;
 	*io = (struct weft__io){ .co = co, .f = f, .fd = fd, .events = events,
-				 .flags = flags, .deadline = -2 };
+				 .flags = flags, .deadline = -2, .call = call };
 	return true;
 }
 
@@ -79,6 +79,7 @@ int weft__io_wait(struct weft__io *io)
 						 memory_order_relaxed);
 		io->deadline = t > 0 ? weft__deadline(t) : -1;
 	}
+	io->co->wait_what = io->call;
 	int r = weft__wait_fd(io->co, io->fd, io->events, io->deadline);
 	if (r > 0)
 		return 0;

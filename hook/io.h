@@ -32,6 +32,7 @@ struct weft__io {
 	int events;        /* WEFT_READ or WEFT_WRITE */
 	unsigned flags;    /* the fd's WEFT__FD_* flags at the start */
 	int64_t deadline;  /* from SO_RCVTIMEO/SO_SNDTIMEO; set on first wait */
+	const char *call;  /* the wrapper, for statistics and dumps */
 };
 
 /* Decides whether a call on fd waiting for events may park.  Returns false
@@ -39,7 +40,16 @@ struct weft__io {
  * coroutine, or the only one (blocking for real holds nobody up), or fd
  * is untracked, a regular file, or non-blocking in the program's eyes.
  * Otherwise fills *io and returns true.  Never sets errno. */
-bool weft__io_start(struct weft__io *io, int fd, int events);
+bool weft__io_begin(struct weft__io *io, int fd, int events,
+		    const char *call);
+#define weft__io_start(io, fd, events) \
+	weft__io_begin(io, fd, events, weft__call_name(__func__))
+
+/* A wrapper's name without weft's prefix: "weft__recv" -> "recv". */
+static inline const char *weft__call_name(const char *func)
+{
+	return __builtin_strncmp(func, "weft__", 6) == 0 ? func + 6 : func;
+}
 
 /* Parks until io's fd is ready.  Returns 0 to try again, or -1 with errno
  * EAGAIN (the socket's time-out ran out), EBADF (closed while waiting) or
