@@ -143,10 +143,11 @@ void weft__ready(struct weft__co *co);
 /* Ends the calling coroutine; never returns. */
 void weft__co_exit(struct weft__co *co) __attribute__((noreturn));
 
-/* Forgets this thread's scheduler without touching it: for a fork child,
- * where the parent's loop and other coroutines no longer exist. The
- * calling coroutine remains, as the new scheduler's root, when the
- * scheduler is next needed.  (Used by preload's fork.) */
+/* In a fork child, right after fork: the parent's other coroutines and
+ * threads are gone, so the calling coroutine becomes the root of a fresh
+ * scheduler with a new event loop (the inherited loop's fds are closed
+ * without disturbing the parent's).  If it was not a root and its function
+ * returns, the child process exits with 0, as after its last thread. */
 void weft__sched_forget(void);
 
 /* ---- coroutines (co.c) ---- */

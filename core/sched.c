@@ -315,6 +315,12 @@ void weft__co_exit(struct weft__co *co)
 {
 	struct weft__sched *s = co->sched;
 
+	if (weft__unlikely(co == s->root)) {
+		/* A coroutine that forked is its child's only thread: when
+		 * it ends, the process ends, as after its last thread. */
+		weft__kv_destroy(co);
+		exit(0);
+	}
 	weft__kv_destroy(co);
 	co->state = WEFT__DONE;
 	unlink_live(s, co);
@@ -345,11 +351,14 @@ void weft__root_exit(struct weft__co *root)
 
 /* ---- making a scheduler ---- */
 
-static struct weft__sched *sched_make(void)
+/* Makes a scheduler for this thread whose root is `root` (an existing
+ * coroutine after fork, else NULL for a new one from the thread's flow). */
+static struct weft__sched *sched_make(struct weft__co *root)
 {
 	struct weft__sched *s = calloc(1, sizeof *s);
-	struct weft__co *root = calloc(1, sizeof *root);
 
+	if (root == NULL)
+		root = calloc(1, sizeof *root);
 	if (s == NULL || root == NULL)
 		goto fail;
 	s->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV |
@@ -371,11 +380,15 @@ static struct weft__sched *sched_make(void)
 	root->sched = s;
 	root->state = WEFT__RUNNING;
 	root->wait_fd = -1;
-	root->id = syscall(SYS_gettid) == getpid() ? 1 :
-		atomic_fetch_add(&next_id, 1);
+	root->wait_what = NULL;
+	root->joiner = NULL;
+	if (root->id == 0)
+		root->id = syscall(SYS_gettid) == getpid() ?
+			1 : atomic_fetch_add(&next_id, 1);
 	ev_timer_init(&root->timer, on_timer, 0., 0.);
 	root->timer.data = root;
-	weft__asan_thread_stack(&root->asan_bottom, &root->asan_size);
+	if (root->slot == NULL)
+		weft__asan_thread_stack(&root->asan_bottom, &root->asan_size);
 	s->root = root;
 	s->current = root;
 	link_live(s, root);
@@ -393,10 +406,39 @@ fail:
 		ev_loop_destroy(s->loop);
 	if (s && s->idle_slot)
 		weft__stack_put(s->idle_slot);
-	free(root);
+	if (root && root->slot == NULL)
+		free(root);
 	free(s);
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* For a fork child; see core.h. */
+void weft__sched_forget(void)
+{
+	struct weft__sched *old = this_sched;
+
+	scheds = NULL; /* other threads' schedulers did not come along */
+	scheds_lock = 0;
+	this_sched = NULL;
+	weft__running = NULL;
+	if (old == NULL)
+		return;
+	struct weft__co *co = old->current;
+	/* Closes the child's copies of the loop's epoll fd and eventfd; the
+	 * parent's epoll instance keeps its registrations (libev never
+	 * issues EPOLL_CTL_DEL when tearing down). */
+	weft__inside = true;
+	ev_loop_destroy(old->loop);
+	weft__inside = false;
+	if (co == NULL)
+		return; /* forked from the idle context: cannot happen */
+	/* The forking coroutine, alone now, becomes the root of a fresh
+	 * scheduler: as POSIX keeps only the thread that called fork. */
+	co->all_next = co->all_prev = NULL;
+	co->run_next = NULL;
+	if (sched_make(co) == NULL)
+		weft__die("fork: cannot start a scheduler in the child");
 }
 
 /* This thread's scheduler if it has one; never makes one. */
@@ -408,7 +450,7 @@ struct weft__sched *weft__current_sched(void)
 /* This thread's scheduler, made on first use; see core.h. */
 struct weft__sched *weft__sched_get(void)
 {
-	return this_sched ? this_sched : sched_make();
+	return this_sched ? this_sched : sched_make(NULL);
 }
 
 /* The current coroutine; see core.h. */
@@ -420,7 +462,7 @@ struct weft__co *weft__self(void)
 		return co;
 	struct weft__sched *s = this_sched;
 	if (s == NULL) {
-		s = sched_make();
+		s = sched_make(NULL);
 		if (s == NULL)
 			weft__die("cannot start a scheduler: out of memory");
 		return s->root;
@@ -461,13 +503,6 @@ struct ev_loop *weft__loop(struct weft__sched *s)
 bool weft__alone(struct weft__co *co)
 {
 	return co->sched->live == 1;
-}
-
-/* For a fork child; see core.h. */
-void weft__sched_forget(void)
-{
-	this_sched = NULL;
-	weft__running = NULL;
 }
 
 /* ---- the public face ---- */
