@@ -51,6 +51,8 @@ struct weft__co {
 	enum weft__state state;
 	int wait_fd;                   /* an fd waited on, or -1 */
 	const char *wait_what;         /* what it parks for ("read", "mutex") */
+	int saved_errno;               /* errno is per thread: kept per
+	                                  coroutine across switches */
 	struct weft__co *all_next;     /* the scheduler's live coroutines */
 	struct weft__co *all_prev;
 	bool detached, joining, joined;

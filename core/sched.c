@@ -183,7 +183,9 @@ static void run(struct weft__sched *s, struct weft__co *from,
 	weft__running = to;
 	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
 			 to->asan_bottom, to->asan_size);
+	from->saved_errno = *s->errno_p;
 	weft__ctx_switch(&from->ctx, &to->ctx);
+	*s->errno_p = from->saved_errno;
 	weft__asan_arrive(from->asan_fake);
 }
 
@@ -211,7 +213,9 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		weft__asan_leave(from->state == WEFT__DONE ?
 				 NULL : &from->asan_fake,
 				 s->idle.asan_bottom, s->idle.asan_size);
+		from->saved_errno = *s->errno_p;
 		weft__ctx_switch(&from->ctx, &s->idle.ctx);
+		*s->errno_p = from->saved_errno;
 		weft__asan_arrive(from->asan_fake);
 	}
 	reap(s);
@@ -369,6 +373,7 @@ static struct weft__sched *sched_make(struct weft__co *root)
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
 	ev_set_userdata(s->loop, s);
+	s->errno_p = &errno;
 	ev_async_init(&s->remote, on_remote);
 	ev_async_start(s->loop, &s->remote);
 

@@ -21,6 +21,7 @@ struct weft__sched {
 	unsigned long peak_live;
 	uint64_t created, switches;      /* for WEFT_STATS */
 	struct weft__co *all;            /* live coroutines, newest first */
+	int *errno_p;                    /* this thread's errno */
 	unsigned direct;                 /* direct switches since a poll */
 	bool root_exited;                /* root called weft_exit */
 	int remote_lock;                 /* spin lock guarding remote_* */
