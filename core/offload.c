@@ -8,13 +8,13 @@
  * The job (function, argument, coroutine, done flag) lives on the parked
  * coroutine's stack, so nothing is allocated.
  *
- * The pool's lock and condition variable are real pthread objects.  Once
- * green threads exist, pthread calls made by a coroutine map onto
- * coroutine locks, while calls made with weft__running NULL pass through;
- * so a coroutine clears weft__running while it touches the pool, and the
- * workers, which never get a scheduler, always pass through.  For the same
- * reason workers are started with weft__running cleared: a green-thread
- * pthread_create then makes a real thread.
+ * The pool's lock and condition variable are real pthread objects.  Green
+ * threads map a coroutine's pthread calls onto coroutine locks, and pass
+ * weft's own calls through; so a coroutine touches the pool as weft
+ * (weft__running cleared, weft__inside set), and the workers, which never
+ * get a scheduler, are weft's threads for good.  For the same reason
+ * workers are started as weft: a green-thread pthread_create then makes a
+ * real thread.
  *
  * fork: the child has none of the parent's threads.  A handler run in the
  * child forgets the workers and the queue (a job in flight belongs to a
@@ -76,6 +76,7 @@ static unsigned read_limit(void)
 static void *worker(void *unused)
 {
 	(void)unused;
+	weft__inside = true;
 	pthread_mutex_lock(&lock);
 	for (;;) {
 		while (head == NULL) {
@@ -98,7 +99,7 @@ static void *worker(void *unused)
 }
 
 /* Starts one more worker, with every signal blocked from its first
- * instruction.  Called under the lock with weft__running NULL. */
+ * instruction.  Called under the lock, as weft (see pool_lock). */
 static void start_worker(void)
 {
 	pthread_attr_t attr;
@@ -122,6 +123,25 @@ static void forget_pool(void)
 	more = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
 	head = tail = NULL;
 	queued = threads = idle = 0;
+}
+
+/* Takes the pool's lock from a coroutine, as weft's own call. */
+static bool pool_lock(void)
+{
+	bool was = weft__inside;
+
+	weft__running = NULL;
+	weft__inside = true;
+	pthread_mutex_lock(&lock);
+	return was;
+}
+
+/* Lets the lock go and makes co the running coroutine again. */
+static void pool_unlock(struct weft__co *co, bool was)
+{
+	pthread_mutex_unlock(&lock);
+	weft__inside = was;
+	weft__running = co;
 }
 
 /* Queues job, starting a worker if every one is busy.  Returns false if
@@ -156,34 +176,31 @@ int weft__offload(void (*fn)(void *), void *arg)
 		return 0;
 	}
 	struct job job = { .fn = fn, .arg = arg, .co = co };
-	int saved = errno; /* starting a thread may leave errno changed */
+	int saved = errno; /* starting a thread may change it */
 
-	weft__running = NULL;
-	pthread_mutex_lock(&lock);
+	bool was = pool_lock();
 	bool queued_ok = submit(&job);
 	/* Parked before the lock is let go: a worker may take the job and
 	 * wake us at once. */
 	if (queued_ok)
 		weft__prepark(co);
-	pthread_mutex_unlock(&lock);
-	weft__running = co;
-	errno = queued_ok ? saved : EAGAIN;
-	if (!queued_ok)
+	pool_unlock(co, was);
+	if (!queued_ok) {
+		errno = EAGAIN;
 		return -1;
+	}
 	weft__park(co, -1);
 	/* Only the worker knows of this park, but should anything else wake
 	 * us, wait on: the job's memory is ours to keep until it is done.
 	 * The worker wakes and marks under the lock, so a check made under
 	 * it sees either both or neither. */
 	while (!atomic_load_explicit(&job.done, memory_order_acquire)) {
-		weft__running = NULL;
-		pthread_mutex_lock(&lock);
+		was = pool_lock();
 		bool done = atomic_load_explicit(&job.done,
 						 memory_order_relaxed);
 		if (!done)
 			weft__prepark(co);
-		pthread_mutex_unlock(&lock);
-		weft__running = co;
+		pool_unlock(co, was);
 		if (!done)
 			weft__park(co, -1);
 	}

@@ -1,10 +1,10 @@
 /* offload.h - a few real threads for calls that cannot be made
  * non-blocking: name resolution, file locks, waiting for children.
  *
- * The pool's threads are plain OS threads without a scheduler: weft__running
- * stays NULL on them, so every wrapper they meet passes straight through to
- * libc, and they block every signal, so the program's signals go to its own
- * threads.  errno and h_errno are per thread: a job that cares must capture
+ * The pool's threads are weft's own (weft__inside) and have no scheduler:
+ * weft__running stays NULL on them, so every wrapper they meet passes
+ * straight through to libc.  They block every signal, so the program's
+ * signals go to its own threads.  errno and h_errno are per thread: a job that cares must capture
  * them on the worker and the caller must restore them afterwards.
  */
 #ifndef WEFT_OFFLOAD_H

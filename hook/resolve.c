@@ -1,0 +1,352 @@
+/* resolve.c - getaddrinfo, getnameinfo and the gethostby* family.
+ *
+ * A lookup may wait seconds for a name server through sockets libc keeps
+ * to itself, so it cannot be made non-blocking: a coroutine that is not
+ * alone hands the real call to the offload pool and parks.  The arguments
+ * and results travel in a struct on the caller's stack, and errno and
+ * h_errno, which are per thread, travel with them: the worker starts with
+ * the caller's values and the caller gets back what the call left.
+ *
+ * gethostbyname, gethostbyname2 and gethostbyaddr return a pointer into a
+ * static buffer of glibc's, one per function, shared by every thread (not
+ * thread-local), so a result made on a worker is valid for the caller.  As
+ * a program's threads would, two coroutines could overwrite each other's
+ * result; these three calls are therefore made one at a time, so that a
+ * coroutine reads its result before the next lookup can start, as it
+ * would if the calls blocked the thread.
+ */
+#include <netdb.h>
+#include <pthread.h>
+
+#include "io.h"
+#include "offload.h"
+
+/* A call made on the pool: fn makes the real call with the arguments kept
+ * in the struct that embeds this one, and stores the result there. */
+struct call {
+	void (*fn)(struct call *c);
+	int err, herr; /* errno and h_errno, to the worker and back */
+};
+
+/* Whether a lookup should go to the pool rather than block the thread. */
+static bool ours(void)
+{
+	struct weft__co *co = weft__hooked();
+
+	return co != NULL && !weft__alone(co);
+}
+
+static void on_worker(void *p)
+{
+	struct call *c = p;
+
+	errno = c->err;
+	h_errno = c->herr;
+	c->fn(c);
+	c->err = errno;
+	c->herr = h_errno;
+}
+
+/* Makes c's call on the pool, or here if the pool has no thread, and
+ * leaves errno and h_errno as the call left them. */
+static void offload(struct call *c)
+{
+	c->err = errno;
+	c->herr = h_errno;
+	if (weft__offload(on_worker, c) < 0)
+		on_worker(c);
+	errno = c->err;
+	h_errno = c->herr;
+}
+
+/* ---- getaddrinfo, getnameinfo ---- */
+
+struct gai {
+	struct call c;
+	const char *node, *service;
+	const struct addrinfo *hints;
+	struct addrinfo **res;
+	int r;
+};
+
+static void gai_call(struct call *c)
+{
+	struct gai *a = (struct gai *)c;
+
+	a->r = weft__libc()->getaddrinfo(a->node, a->service, a->hints,
+					 a->res);
+}
+
+/* getaddrinfo that parks while the pool looks the name up.  Returns what
+ * getaddrinfo returns, with its errno (for EAI_SYSTEM). */
+int weft__getaddrinfo(const char *node, const char *service,
+		      const struct addrinfo *hints, struct addrinfo **res)
+{
+	if (!ours())
+		return weft__libc()->getaddrinfo(node, service, hints, res);
+	struct gai a = { { gai_call, 0, 0 }, node, service, hints, res, 0 };
+	offload(&a.c);
+	return a.r;
+}
+
+struct gni {
+	struct call c;
+	const struct sockaddr *sa;
+	socklen_t salen, hostlen, servlen;
+	char *host, *serv;
+	int flags, r;
+};
+
+static void gni_call(struct call *c)
+{
+	struct gni *a = (struct gni *)c;
+
+	a->r = weft__libc()->getnameinfo(a->sa, a->salen, a->host,
+					 a->hostlen, a->serv, a->servlen,
+					 a->flags);
+}
+
+/* getnameinfo that parks while the pool looks the address up.  Returns
+ * what getnameinfo returns, with its errno (for EAI_SYSTEM). */
+int weft__getnameinfo(const struct sockaddr *sa, socklen_t salen,
+		      char *host, socklen_t hostlen, char *serv,
+		      socklen_t servlen, int flags)
+{
+	if (!ours())
+		return weft__libc()->getnameinfo(sa, salen, host, hostlen,
+						 serv, servlen, flags);
+	struct gni a = { .c = { gni_call, 0, 0 }, .sa = sa, .salen = salen,
+			 .host = host, .hostlen = hostlen, .serv = serv,
+			 .servlen = servlen, .flags = flags };
+	offload(&a.c);
+	return a.r;
+}
+
+/* ---- gethostby* ---- */
+
+/* The arguments of any of the six, and what they give. */
+struct host {
+	struct call c;
+	const void *key;           /* a name, or an address */
+	socklen_t len;             /* the address's length */
+	int af;
+	struct hostent *ret;       /* the _r calls' buffers */
+	char *buf;
+	size_t buflen;
+	struct hostent **result;
+	int *h_errnop;
+	struct hostent *h;         /* the static-buffer calls' result */
+	int r;                     /* the _r calls' result */
+};
+
+static void byname_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->h = weft__libc()->gethostbyname(a->key);
+}
+
+static void byname2_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->h = weft__libc()->gethostbyname2(a->key, a->af);
+}
+
+static void byaddr_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->h = weft__libc()->gethostbyaddr(a->key, a->len, a->af);
+}
+
+static void byname_r_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->r = weft__libc()->gethostbyname_r(a->key, a->ret, a->buf,
+					     a->buflen, a->result,
+					     a->h_errnop);
+}
+
+static void byname2_r_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->r = weft__libc()->gethostbyname2_r(a->key, a->af, a->ret, a->buf,
+					      a->buflen, a->result,
+					      a->h_errnop);
+}
+
+static void byaddr_r_call(struct call *c)
+{
+	struct host *a = (struct host *)c;
+
+	a->r = weft__libc()->gethostbyaddr_r(a->key, a->len, a->af, a->ret,
+					     a->buf, a->buflen, a->result,
+					     a->h_errnop);
+}
+
+/* One static-buffer lookup at a time (see the top of the file).  Zero
+ * bytes are an unlocked weft_mutex; a fork child starts with it unlocked,
+ * whichever coroutine of the parent held it. */
+static weft_mutex static_lock;
+static atomic_bool static_atfork;
+
+static void static_forget(void)
+{
+	static_lock = (weft_mutex)WEFT_MUTEX_INIT;
+}
+
+/* Makes a's static-buffer lookup on the pool; returns its result. */
+static struct hostent *static_lookup(struct host *a)
+{
+	int err = errno, herr = h_errno;
+
+	if (!atomic_exchange(&static_atfork, true))
+		pthread_atfork(NULL, NULL, static_forget);
+	/* Others may run while we wait for the lock, and change both. */
+	weft_mutex_lock(&static_lock);
+	errno = err;
+	h_errno = herr;
+	offload(&a->c);
+	weft_mutex_unlock(&static_lock);
+	return a->h;
+}
+
+/* gethostbyname that parks while the pool looks the name up.  Returns
+ * glibc's static result or NULL, with h_errno and errno as it leaves
+ * them. */
+struct hostent *weft__gethostbyname(const char *name)
+{
+	if (!ours())
+		return weft__libc()->gethostbyname(name);
+	struct host a = { .c = { byname_call, 0, 0 }, .key = name };
+	return static_lookup(&a);
+}
+
+/* gethostbyname2 that parks; see weft__gethostbyname. */
+struct hostent *weft__gethostbyname2(const char *name, int af)
+{
+	if (!ours())
+		return weft__libc()->gethostbyname2(name, af);
+	struct host a = { .c = { byname2_call, 0, 0 }, .key = name, .af = af };
+	return static_lookup(&a);
+}
+
+/* gethostbyaddr that parks; see weft__gethostbyname. */
+struct hostent *weft__gethostbyaddr(const void *addr, socklen_t len,
+				    int type)
+{
+	if (!ours())
+		return weft__libc()->gethostbyaddr(addr, len, type);
+	struct host a = { .c = { byaddr_call, 0, 0 }, .key = addr, .len = len,
+			  .af = type };
+	return static_lookup(&a);
+}
+
+/* gethostbyname_r that parks while the pool looks the name up.  Returns
+ * what it returns (0, or an errno value such as ERANGE), with *result,
+ * *h_errnop, errno and h_errno as it leaves them. */
+int weft__gethostbyname_r(const char *name, struct hostent *ret, char *buf,
+			  size_t buflen, struct hostent **result,
+			  int *h_errnop)
+{
+	if (!ours())
+		return weft__libc()->gethostbyname_r(name, ret, buf, buflen,
+						     result, h_errnop);
+	struct host a = { .c = { byname_r_call, 0, 0 }, .key = name,
+			  .ret = ret, .buf = buf, .buflen = buflen,
+			  .result = result, .h_errnop = h_errnop };
+	offload(&a.c);
+	return a.r;
+}
+
+/* gethostbyname2_r that parks; see weft__gethostbyname_r. */
+int weft__gethostbyname2_r(const char *name, int af, struct hostent *ret,
+			   char *buf, size_t buflen, struct hostent **result,
+			   int *h_errnop)
+{
+	if (!ours())
+		return weft__libc()->gethostbyname2_r(name, af, ret, buf,
+						      buflen, result,
+						      h_errnop);
+	struct host a = { .c = { byname2_r_call, 0, 0 }, .key = name,
+			  .af = af, .ret = ret, .buf = buf, .buflen = buflen,
+			  .result = result, .h_errnop = h_errnop };
+	offload(&a.c);
+	return a.r;
+}
+
+/* gethostbyaddr_r that parks; see weft__gethostbyname_r. */
+int weft__gethostbyaddr_r(const void *addr, socklen_t len, int type,
+			  struct hostent *ret, char *buf, size_t buflen,
+			  struct hostent **result, int *h_errnop)
+{
+	if (!ours())
+		return weft__libc()->gethostbyaddr_r(addr, len, type, ret, buf,
+						     buflen, result,
+						     h_errnop);
+	struct host a = { .c = { byaddr_r_call, 0, 0 }, .key = addr,
+			  .len = len, .af = type, .ret = ret, .buf = buf,
+			  .buflen = buflen, .result = result,
+			  .h_errnop = h_errnop };
+	offload(&a.c);
+	return a.r;
+}
+
+WEFT_EXPORT int getaddrinfo(const char *node, const char *service,
+			    const struct addrinfo *hints,
+			    struct addrinfo **res)
+{
+	return weft__getaddrinfo(node, service, hints, res);
+}
+
+WEFT_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen,
+			    char *host, socklen_t hostlen, char *serv,
+			    socklen_t servlen, int flags)
+{
+	return weft__getnameinfo(sa, salen, host, hostlen, serv, servlen,
+				 flags);
+}
+
+WEFT_EXPORT struct hostent *gethostbyname(const char *name)
+{
+	return weft__gethostbyname(name);
+}
+
+WEFT_EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+	return weft__gethostbyname2(name, af);
+}
+
+WEFT_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len,
+					  int type)
+{
+	return weft__gethostbyaddr(addr, len, type);
+}
+
+WEFT_EXPORT int gethostbyname_r(const char *name, struct hostent *ret,
+				char *buf, size_t buflen,
+				struct hostent **result, int *h_errnop)
+{
+	return weft__gethostbyname_r(name, ret, buf, buflen, result,
+				     h_errnop);
+}
+
+WEFT_EXPORT int gethostbyname2_r(const char *name, int af,
+				 struct hostent *ret, char *buf,
+				 size_t buflen, struct hostent **result,
+				 int *h_errnop)
+{
+	return weft__gethostbyname2_r(name, af, ret, buf, buflen, result,
+				      h_errnop);
+}
+
+WEFT_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type,
+				struct hostent *ret, char *buf, size_t buflen,
+				struct hostent **result, int *h_errnop)
+{
+	return weft__gethostbyaddr_r(addr, len, type, ret, buf, buflen,
+				     result, h_errnop);
+}
