@@ -113,6 +113,7 @@ check: all $(B)/tests/check $(B)/tests/check-san
 	bash tests/ctx_selftest.sh
 	$(B)/tests/check
 	$(SAN_ENV) $(B)/tests/check-san
+	bash tests/command.sh
 	@if [ -x tests/preload/run ]; then tests/preload/run; fi
 
 # ---- benchmarks, demo ----

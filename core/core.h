@@ -255,8 +255,13 @@ void weft__stats_get(struct weft__stats *st);
 
 /* Calls fn for every live coroutine of every scheduler.  For diagnostics:
  * other threads keep running meanwhile, so what it sees of them may be a
- * moment old. */
-void weft__each_co(void (*fn)(struct weft__co *co, void *arg), void *arg);
+ * moment old.  Returns false, having called fn for none, if the list of
+ * schedulers is being changed at that moment (by the thread a signal
+ * handler interrupted, perhaps): then try again later. */
+bool weft__each_co(void (*fn)(struct weft__co *co, void *arg), void *arg);
+
+/* Forgets the counted waits (a fork child's report is its own). */
+void weft__stats_reset(void);
 
 /* ---- configuration (config.c) ---- */
 

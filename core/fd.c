@@ -87,3 +87,19 @@ void weft__fd_copy(int oldfd, int newfd)
 	atomic_store_explicit(&to->flags, weft__fd_flags(from),
 			      memory_order_release);
 }
+
+/* Calls fn for every fd whose entry has a flag set, in increasing order;
+ * see fd.h. */
+void weft__fd_each(void (*fn)(int fd, struct weft__fd *f, void *arg),
+		   void *arg)
+{
+	for (unsigned c = 0; c < WEFT__FD_MAX / CHUNK; c++) {
+		struct weft__fd *chunk =
+			atomic_load_explicit(&dir[c], memory_order_acquire);
+		if (chunk == NULL)
+			continue;
+		for (unsigned i = 0; i < CHUNK; i++)
+			if (weft__fd_flags(&chunk[i]) != 0)
+				fn((int)(c * CHUNK + i), &chunk[i], arg);
+	}
+}

@@ -38,6 +38,13 @@ void weft__fd_made(int fd, unsigned flags);
 /* Gives newfd oldfd's entry: after a dup they share one open file. */
 void weft__fd_copy(int oldfd, int newfd);
 
+/* Calls fn(fd, f, arg) for every fd whose entry has a flag set, in
+ * increasing order.  Takes no lock, allocates nothing and makes no system
+ * call, so it is safe in a fork child; entries of fds closed behind weft's
+ * back may be visited. */
+void weft__fd_each(void (*fn)(int fd, struct weft__fd *f, void *arg),
+		   void *arg);
+
 /* Sets (on) or clears bits in f's flags. */
 void weft__fd_set(struct weft__fd *f, unsigned bits, bool on);
 

@@ -106,6 +106,19 @@ void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg), void *arg)
 	weft__spin_unlock(&scheds_lock);
 }
 
+/* As weft__sched_each, but gives up (returns false) if the list is being
+ * changed: for a signal handler that may have interrupted the change. */
+bool weft__sched_each_try(void (*fn)(struct weft__sched *s, void *arg),
+			  void *arg)
+{
+	if (__atomic_exchange_n(&scheds_lock, 1, __ATOMIC_ACQUIRE))
+		return false;
+	for (struct weft__sched *s = scheds; s; s = s->next)
+		fn(s, arg);
+	weft__spin_unlock(&scheds_lock);
+	return true;
+}
+
 /* Wakes fd's waiters here and tells the other schedulers; see sched.h. */
 void weft__sched_each_gone(int fd, int reason)
 {
@@ -425,6 +438,7 @@ void weft__sched_forget(void)
 
 	scheds = NULL; /* other threads' schedulers did not come along */
 	scheds_lock = 0;
+	weft__stats_reset();
 	this_sched = NULL;
 	weft__running = NULL;
 	if (old == NULL)

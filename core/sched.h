@@ -55,6 +55,10 @@ void weft__sched_adopt(struct weft__co *co);
 void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg),
 		      void *arg);
 
+/* As weft__sched_each, but returns false at once if the list is locked. */
+bool weft__sched_each_try(void (*fn)(struct weft__sched *s, void *arg),
+			  void *arg);
+
 /* Root coroutine's weft_exit: returns once every other coroutine of the
  * thread has ended. */
 void weft__root_exit(struct weft__co *root);

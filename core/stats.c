@@ -74,9 +74,17 @@ static void each_in(struct weft__sched *s, void *arg)
 }
 
 /* See core.h. */
-void weft__each_co(void (*fn)(struct weft__co *, void *), void *arg)
+bool weft__each_co(void (*fn)(struct weft__co *, void *), void *arg)
 {
 	struct each e = { fn, arg };
 
-	weft__sched_each(each_in, &e);
+	return weft__sched_each_try(each_in, &e);
+}
+
+/* Forgets the waits counted so far: for a fork child, whose report must
+ * not repeat its parent's. */
+void weft__stats_reset(void)
+{
+	memset(waits, 0, sizeof waits);
+	waits_lock = 0;
 }

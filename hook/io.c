@@ -81,6 +81,9 @@ int weft__io_wait(struct weft__io *io)
 	}
 	io->co->wait_what = io->call;
 	int r = weft__wait_fd(io->co, io->fd, io->events, io->deadline);
+	/* Another coroutine may have forked meanwhile, which takes weft's
+	 * O_NONBLOCK off shared fds: the next attempt must know. */
+	io->flags = weft__fd_flags(io->f);
 	if (r > 0)
 		return 0;
 	errno = r == -ETIMEDOUT ? EAGAIN : -r;

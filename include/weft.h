@@ -255,6 +255,17 @@ void *weft_getspecific(weft_key key);
  * errno EINVAL (unknown key) or ENOMEM. */
 int weft_setspecific(weft_key key, const void *value);
 
+/* ==== Diagnostics ====================================================== */
+
+/* Writes to stderr one line per coroutine of the process: its id, name,
+ * state (runnable, running, parked, done) and, for a parked one, what it
+ * waits for (the call, the fd, the time left to its deadline).  Uses the
+ * raw write system call and allocates nothing, so a signal handler may
+ * call it (WEFT_DUMP_SIGNAL does).  What it shows of other threads may be
+ * a moment old; if the interrupted thread was changing the list of
+ * schedulers, it says so instead of waiting. */
+void weft_dump(void);
+
 /* ==== Real threads ===================================================== */
 
 /* Starts a real OS thread that runs fn(arg) as the root coroutine of its
