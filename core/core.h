@@ -204,6 +204,10 @@ void weft__stack_thread_init(void);
 int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline);
 
+/* Parks co until the monotonic clock reaches deadline (ns); wakes that
+ * come earlier are slept through.  errno is kept. */
+void weft__sleep_until(struct weft__co *co, int64_t deadline);
+
 /* weft__wait_fds for one fd: returns the ready events (> 0) or -errno. */
 int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline);
 

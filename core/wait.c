@@ -201,19 +201,22 @@ void weft__wait_free(struct weft__sched *s)
 
 /* ---- the public face ---- */
 
-/* See weft.h. */
-int weft_sleep(int64_t ns)
+/* Parks co until the monotonic deadline has passed; see core.h. */
+void weft__sleep_until(struct weft__co *co, int64_t deadline)
 {
-	if (ns <= 0)
-		return 0;
-	struct weft__co *co = weft__self();
-	int64_t deadline = weft__deadline(ns);
 	/* Anything but the timer waking us early just means: sleep on. */
 	while (weft__now() < deadline) {
 		co->wait_what = "sleep";
 		weft__prepark(co);
 		weft__park(co, deadline);
 	}
+}
+
+/* See weft.h. */
+int weft_sleep(int64_t ns)
+{
+	if (ns > 0)
+		weft__sleep_until(weft__self(), weft__deadline(ns));
 	return 0;
 }
 

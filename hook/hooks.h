@@ -2,12 +2,40 @@
 #ifndef WEFT_HOOKS_H
 #define WEFT_HOOKS_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
+
+struct weft__co;
+struct weft__waiter;
 
 /* fcntl's F_SETLKW and F_OFD_SETLKW (lock is a struct flock *): waits for
  * the lock without holding up other coroutines (flock.c).  Returns what
  * fcntl returns, with the same errno. */
 int weft__fcntl_lock(int fd, int cmd, void *lock);
+
+/* Parks co on w[0..n) until check(arg), the real call with a zero
+ * time-out, returns non-zero (returned, with its errno), or the deadline
+ * passes (0 is returned); the first `droppable` nodes are re-checked every
+ * 10 ms and dropped when they wake it for nothing (poll.c).  -1/ENOMEM if
+ * the wait cannot be set up. */
+int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
+		    int droppable, int64_t deadline, int (*check)(void *),
+		    void *arg);
+
+/* A signalfd for the signals mask lets through that the thread's mask
+ * holds pending, or -1 (sigwait.c); keeps errno. */
+int weft__sigmask_fd(const sigset_t *mask);
+
+/* Forgets fd's watcher and closes it (nothing if fd < 0); keeps errno
+ * (sigwait.c). */
+void weft__sigfd_close(int fd);
+
+/* Whether the kernel accepts *ts as a time-out (readable, valid); if so
+ * *ns gets it, saturated (sleep.c).  Keeps errno. */
+bool weft__timespec_ns(const struct timespec *ts, int64_t *ns);
 
 /* waitpid that parks instead of blocking (waitpid.c); same results and
  * errno as waitpid. */

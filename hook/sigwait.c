@@ -1,0 +1,285 @@
+/* sigwait.c - sigwait, sigwaitinfo, sigtimedwait, pause, sigsuspend; and
+ * the signal-mask helpers ppoll, pselect and epoll_pwait share.
+ *
+ * sigwait and its kin take signals the program blocked.  In a coroutine
+ * that is not alone, a real sigtimedwait with a zero time-out takes one
+ * that is pending already (and reports EFAULT, EINVAL as libc).  Else the
+ * coroutine parks on a signalfd for the set, which becomes readable when
+ * one arrives, and the zero-time-out call takes it: the siginfo comes from
+ * the real call, never from reading the signalfd.  Another thread may take
+ * a signal sent to the process first, so a wake may find nothing; the
+ * coroutine then parks again.
+ *
+ * pause and sigsuspend wait for a signal whose handler runs.  Blocking the
+ * thread for real would stop every other coroutine until a signal comes
+ * (a server whose main thread waits in pause for SIGTERM would serve
+ * nobody), so they park instead, without touching the program's signal
+ * dispositions:
+ *  - the mask given to sigsuspend is installed for an instant by a real
+ *    zero-time-out ppoll, which delivers a pending signal it lets through
+ *    (its handler runs, EINTR), as sigsuspend would at its start, and
+ *    gives EFAULT for a bad mask;
+ *  - a signal the mask lets through but the thread blocks stays pending:
+ *    a signalfd wakes the coroutine for it, and the next ppoll delivers
+ *    it.  This is sigsuspend's usual idiom (block, test a flag, suspend),
+ *    and it is exact;
+ *  - a signal neither blocks is delivered by the kernel at once, wherever
+ *    the thread is.  If the thread was waiting in the event loop, the
+ *    signalfd sees it pending first and the coroutine wakes after its
+ *    handler ran; if another coroutine was running, there is nothing
+ *    left to see and the wait goes on.  This is a limit: only
+ *    intercepting sigaction could tell that a handler ran.  For the same
+ *    reason, a stop signal that the thread lets through may end the wait
+ *    although no handler ran.
+ */
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "io.h"
+
+
+static const struct timespec zero;
+
+/* Fills *set with the signals that would interrupt a call made with mask
+ * as its signal mask, limited to those the thread's own mask blocks
+ * (held: they stay pending until the call takes them) or to those it
+ * lets through (!held).  Returns false if there are none.  Keeps
+ * errno. */
+static bool sigmask_set(sigset_t *set, const sigset_t *mask, bool held)
+{
+	sigset_t thread;
+	int saved = errno;
+	bool any = false;
+
+	sigemptyset(set);
+	if (weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, &thread) != 0) {
+		errno = saved;
+		return false;
+	}
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sigismember(mask, sig) == 0 &&
+		    sigismember(&thread, sig) == held &&
+		    sigaddset(set, sig) == 0)
+			any = true;
+	}
+	errno = saved;
+	return any;
+}
+
+/* A signalfd that becomes readable when a signal arrives that mask lets
+ * through but the thread's own mask holds pending: what ppoll, pselect
+ * and epoll_pwait park on besides their fds (see poll.c).  mask must be
+ * readable.  Returns the fd, or -1 if there is no such signal or no fd to
+ * spare; keeps errno.  Close it with weft__sigfd_close. */
+int weft__sigmask_fd(const sigset_t *mask)
+{
+	sigset_t held;
+	int saved = errno, fd = -1;
+
+	if (sigmask_set(&held, mask, true))
+		fd = weft__libc()->signalfd(-1, &held,
+					    SFD_NONBLOCK | SFD_CLOEXEC);
+	errno = saved;
+	return fd;
+}
+
+/* Closes a signalfd weft made to wait on (nothing if fd < 0): forgets its
+ * watcher first, so that a new file with the same number starts afresh.
+ * Keeps errno. */
+void weft__sigfd_close(int fd)
+{
+	int saved = errno;
+
+	if (fd < 0)
+		return;
+	weft__fd_gone(fd, EBADF);
+	weft__libc()->close(fd);
+	errno = saved;
+}
+
+struct take {
+	const sigset_t *set;
+	siginfo_t *info;
+};
+
+/* Takes a pending signal of the set: its number, 0 if none, or -1. */
+static int take(void *arg)
+{
+	struct take *t = arg;
+	int r = weft__libc()->sigtimedwait(t->set, t->info, &zero);
+
+	return r < 0 && errno == EAGAIN ? 0 : r;
+}
+
+/* sigtimedwait for a coroutine that is not alone, with deadline in
+ * monotonic ns (negative: none).  Same results and errno as libc's. */
+static int sigwait_parking(struct weft__co *co, const sigset_t *set,
+			   siginfo_t *info, int64_t deadline)
+{
+	const struct weft__real *libc = weft__libc();
+	int r = libc->sigtimedwait(set, info, &zero);
+
+	if (r >= 0 || errno != EAGAIN)
+		return r;
+	int fd = libc->signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		/* No fd to spare: block the thread for the time left. */
+		int64_t left = deadline < 0 ? -1 : deadline - weft__now();
+		struct timespec ts = { left > 0 ? left / 1000000000 : 0,
+				       left > 0 ? left % 1000000000 : 0 };
+		return libc->sigtimedwait(set, info, left < 0 ? NULL : &ts);
+	}
+	struct weft__waiter w = { .fd = fd, .events = WEFT_READ };
+	struct take t = { set, info };
+	r = weft__poll_park(co, &w, 1, 0, deadline, take, &t);
+	if (r == 0) {
+		errno = EAGAIN;
+		r = -1;
+	}
+	weft__sigfd_close(fd);
+	return r;
+}
+
+/* sigtimedwait that parks instead of blocking; same results and errno.
+ * A time-out the kernel would reject goes to the real call, which
+ * reports it at once (after checking the set, as the kernel does). */
+int weft__sigtimedwait(const sigset_t *set, siginfo_t *info,
+		       const struct timespec *timeout)
+{
+	struct weft__co *co = weft__hooked();
+	int64_t ns = -1;
+
+	if (co == NULL || weft__alone(co) ||
+	    (timeout && (!weft__timespec_ns(timeout, &ns) || ns == 0)))
+		return weft__libc()->sigtimedwait(set, info, timeout);
+	return sigwait_parking(co, set, info, weft__deadline(ns));
+}
+
+/* sigwaitinfo that parks instead of blocking; same results and errno. */
+int weft__sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	struct weft__co *co = weft__hooked();
+
+	if (co == NULL || weft__alone(co))
+		return weft__libc()->sigwaitinfo(set, info);
+	return sigwait_parking(co, set, info, -1);
+}
+
+/* sigwait that parks instead of blocking.  Returns 0 or an error number
+ * (not -1); EINTR never comes out of it, as in glibc. */
+int weft__sigwait(const sigset_t *set, int *sig)
+{
+	struct weft__co *co = weft__hooked();
+	int r;
+
+	if (co == NULL || weft__alone(co))
+		return weft__libc()->sigwait(set, sig);
+	while ((r = sigwait_parking(co, set, NULL, -1)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return errno;
+	*sig = r;
+	return 0;
+}
+
+/* A signalfd for set, or -1. */
+static int sigfd(const sigset_t *set)
+{
+	return weft__libc()->signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* sigsuspend for a coroutine that is not alone; see the top of the file.
+ * Returns -1 with errno EINTR (EFAULT for a bad mask). */
+static int suspend_parking(struct weft__co *co, const sigset_t *mask)
+{
+	const struct weft__real *libc = weft__libc();
+	sigset_t open, held;
+	struct weft__waiter w[2];
+	int n = 0, got = 0;
+
+	if (libc->ppoll(NULL, 0, &zero, mask) < 0)
+		return -1;
+	bool any_open = sigmask_set(&open, mask, false);
+	bool any_held = sigmask_set(&held, mask, true);
+	if (!any_open && !any_held) {
+		/* No signal can end the wait (SIGKILL aside). */
+		for (;;) {
+			weft__prepark(co);
+			weft__park(co, -1);
+		}
+	}
+	int open_fd = any_open ? sigfd(&open) : -1;
+	int held_fd = any_held ? sigfd(&held) : -1;
+	if (open_fd >= 0)
+		w[n++] = (struct weft__waiter){ .fd = open_fd,
+						.events = WEFT_READ };
+	if (held_fd >= 0)
+		w[n++] = (struct weft__waiter){ .fd = held_fd,
+						.events = WEFT_READ };
+	/* A wake by a signal the thread lets through comes after its
+	 * handler ran.  A held one is delivered by the ppoll, unless it was
+	 * ignored or another thread took it: then wait on. */
+	while (n == (any_open + any_held) &&
+	       (got = weft__wait_fds(co, w, n, -1)) >= 0 &&
+	       !(open_fd >= 0 && w[0].revents) &&
+	       libc->ppoll(NULL, 0, &zero, mask) == 0)
+		;
+	weft__sigfd_close(open_fd);
+	weft__sigfd_close(held_fd);
+	if (n != any_open + any_held || got < 0)
+		/* No fd to spare, no memory, or the program closed our fd:
+		 * the real call, which blocks the thread. */
+		return libc->sigsuspend(mask);
+	errno = EINTR;
+	return -1;
+}
+
+/* sigsuspend that parks instead of blocking; see the top of the file. */
+int weft__sigsuspend(const sigset_t *mask)
+{
+	struct weft__co *co = weft__hooked();
+
+	if (co == NULL || weft__alone(co))
+		return weft__libc()->sigsuspend(mask);
+	return suspend_parking(co, mask);
+}
+
+/* pause: sigsuspend with the thread's own mask. */
+int weft__pause(void)
+{
+	struct weft__co *co = weft__hooked();
+	sigset_t mask;
+
+	if (co == NULL || weft__alone(co) ||
+	    weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0)
+		return weft__libc()->pause();
+	return suspend_parking(co, &mask);
+}
+
+WEFT_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
+			     const struct timespec *timeout)
+{
+	return weft__sigtimedwait(set, info, timeout);
+}
+
+WEFT_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+	return weft__sigwaitinfo(set, info);
+}
+
+WEFT_EXPORT int sigwait(const sigset_t *set, int *sig)
+{
+	return weft__sigwait(set, sig);
+}
+
+WEFT_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	return weft__sigsuspend(mask);
+}
+
+WEFT_EXPORT int pause(void)
+{
+	return weft__pause();
+}

@@ -1,0 +1,157 @@
+/* sleep.c - sleep, usleep, nanosleep, clock_nanosleep.
+ *
+ * In a coroutine that is not alone, a sleep parks the coroutine until its
+ * time is up.  A parked sleep is not cut short by a signal (the handler
+ * runs wherever the thread is), so it never returns EINTR and never
+ * writes the time left; alone, the real call sleeps the thread, with
+ * EINTR and the time left as libc gives them.  A sleep of zero yields:
+ * programs that sleep(0) or nanosleep a zero time in a loop, waiting for
+ * another thread to act, need the other coroutines to run.
+ */
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+
+#include "hooks.h"
+#include "io.h"
+
+#define NS_PER_S 1000000000LL
+
+/* Whether the kernel accepts *ts as a time-out, as nanosleep checks it
+ * (readable, tv_sec >= 0, tv_nsec in [0, 999999999]); if so, *ns gets it
+ * in ns, saturated.  A bad pointer must give EFAULT, not a fault here, so
+ * the kernel reads it first: FUTEX_WAIT checks its time-out exactly so,
+ * then finds the futex word is not the value it expects and returns
+ * EAGAIN without waiting.  Keeps errno. */
+bool weft__timespec_ns(const struct timespec *ts, int64_t *ns)
+{
+	int saved = errno, word = 0;
+	long r = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, ts, NULL, 0);
+	bool ok = r < 0 && errno == EAGAIN;
+
+	errno = saved;
+	if (!ok)
+		return false;
+	*ns = ts->tv_sec > (INT64_MAX - ts->tv_nsec) / NS_PER_S ?
+		INT64_MAX : ts->tv_sec * NS_PER_S + ts->tv_nsec;
+	return true;
+}
+
+/* Parks co until deadline (monotonic ns) has passed; a deadline already
+ * passed yields.  Keeps errno. */
+static void park_until(struct weft__co *co, int64_t deadline)
+{
+	int saved = errno;
+
+	if (weft__now() >= deadline)
+		weft_yield();
+	weft__sleep_until(co, deadline);
+	errno = saved;
+}
+
+/* sleep that parks instead of blocking.  Returns 0: a parked sleep is
+ * never interrupted. */
+unsigned weft__sleep(unsigned seconds)
+{
+	struct weft__co *co = weft__hooked();
+
+	if (co == NULL || weft__alone(co))
+		return weft__libc()->sleep(seconds);
+	park_until(co, weft__deadline(seconds * NS_PER_S));
+	return 0;
+}
+
+/* usleep that parks instead of blocking.  Returns 0: glibc accepts any
+ * count, a million microseconds or more too. */
+int weft__usleep(useconds_t usec)
+{
+	struct weft__co *co = weft__hooked();
+
+	if (co == NULL || weft__alone(co))
+		return weft__libc()->usleep(usec);
+	park_until(co, weft__deadline(usec * 1000LL));
+	return 0;
+}
+
+/* nanosleep that parks instead of blocking.  Returns 0, or what the real
+ * call gives for a time the kernel rejects (-1 with EFAULT or EINVAL, at
+ * once).  rem is written only on EINTR, which a parked sleep never
+ * gives. */
+int weft__nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	struct weft__co *co = weft__hooked();
+	int64_t ns;
+
+	if (co == NULL || weft__alone(co) || !weft__timespec_ns(req, &ns))
+		return weft__libc()->nanosleep(req, rem);
+	park_until(co, weft__deadline(ns));
+	return 0;
+}
+
+/* The time on clock, in ns. */
+static int64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* clock_nanosleep that parks instead of blocking, on the clocks that tick
+ * with real time (CPU-time clocks, and clocks Linux cannot sleep on, go
+ * to the real call, which gives EINVAL or ENOTSUP, or sleeps the thread).
+ * Returns 0 or an error number (not -1).  A sleep to a time is measured
+ * on its clock at each wake, so a CLOCK_REALTIME clock set back while
+ * the coroutine is parked makes it sleep on; one set forward is noticed
+ * only at the planned wake (a limit: the kernel would end the sleep at
+ * once).  A sleep for a time is measured as elapsed time, which setting
+ * a clock does not change, as in the kernel; on CLOCK_BOOTTIME that
+ * counts the time suspended too. */
+int weft__clock_nanosleep(clockid_t clock, int flags,
+			  const struct timespec *req, struct timespec *rem)
+{
+	struct weft__co *co = weft__hooked();
+	int64_t ns;
+
+	if (co == NULL || weft__alone(co) ||
+	    (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME &&
+	     clock != CLOCK_BOOTTIME && clock != CLOCK_TAI) ||
+	    !weft__timespec_ns(req, &ns))
+		return weft__libc()->clock_nanosleep(clock, flags, req, rem);
+	clockid_t on = flags & TIMER_ABSTIME ? clock :
+		clock == CLOCK_BOOTTIME ? CLOCK_BOOTTIME : CLOCK_MONOTONIC;
+	int64_t target = ns;
+	if (!(flags & TIMER_ABSTIME)) {
+		int64_t now = clock_ns(on);
+		target = ns > INT64_MAX - now ? INT64_MAX : now + ns;
+	}
+	int64_t left = target - clock_ns(on);
+	if (left <= 0)
+		weft_yield();
+	for (; left > 0; left = target - clock_ns(on))
+		park_until(co, weft__deadline(left));
+	return 0;
+}
+
+WEFT_EXPORT unsigned sleep(unsigned seconds)
+{
+	return weft__sleep(seconds);
+}
+
+WEFT_EXPORT int usleep(useconds_t usec)
+{
+	return weft__usleep(usec);
+}
+
+WEFT_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	return weft__nanosleep(req, rem);
+}
+
+WEFT_EXPORT int clock_nanosleep(clockid_t clock, int flags,
+				const struct timespec *req,
+				struct timespec *rem)
+{
+	return weft__clock_nanosleep(clock, flags, req, rem);
+}
