@@ -216,6 +216,11 @@ int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline);
  * new file with the same number starts afresh. */
 void weft__fd_gone(int fd, int reason);
 
+/* Wakes the calling thread's coroutines waiting on fd for any of events,
+ * as if the kernel had reported them, so they try again: for changes that
+ * readiness does not show (shutdown of a full AF_UNIX socket). */
+void weft__fd_poke(int fd, int events);
+
 /* Frees a scheduler's fd watchers (thread exit). */
 void weft__wait_free(struct weft__sched *s);
 

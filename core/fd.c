@@ -36,10 +36,21 @@ struct weft__fd *weft__fd_get(int fd)
 	return &chunk[fd % CHUNK];
 }
 
-/* Forgets everything about fd (it was closed, or is about to be reused). */
+/* See fd.h. */
+struct weft__fd *weft__fd_peek(int fd)
+{
+	if ((unsigned)fd >= WEFT__FD_MAX)
+		return NULL;
+	struct weft__fd *chunk = atomic_load_explicit(&dir[fd / CHUNK],
+						      memory_order_acquire);
+	return chunk ? &chunk[fd % CHUNK] : NULL;
+}
+
+/* Forgets everything about fd (it was closed, or is about to be reused).
+ * Never allocates: an fd weft never tracked has nothing to forget. */
 void weft__fd_forget(int fd)
 {
-	struct weft__fd *f = weft__fd_get(fd);
+	struct weft__fd *f = weft__fd_peek(fd);
 
 	if (f) {
 		atomic_store_explicit(&f->flags, 0, memory_order_relaxed);
@@ -53,6 +64,10 @@ void weft__fd_made(int fd, unsigned flags)
 {
 	struct weft__fd *f = weft__fd_get(fd);
 
+	/* weft's own fds (the loop's epoll fd and eventfd, pidfds...) are
+	 * made while weft__inside is set: no wrapper may ever wait on them. */
+	if (weft__inside)
+		flags |= WEFT__FD_PASS;
 	/* The number may have belonged to a file closed where weft could
 	 * not see it (fclose): its waiters and watcher go. */
 	weft__fd_gone(fd, EBADF);

@@ -17,6 +17,7 @@ enum {
 	WEFT__FD_KERN_NB = 1 << 4, /* weft set O_NONBLOCK in the kernel */
 	WEFT__FD_OURS    = 1 << 5, /* made here, shared with no process */
 	WEFT__FD_NO_NOWAIT = 1 << 6, /* RWF_NOWAIT unsupported: poll first */
+	WEFT__FD_STREAM  = 1 << 7, /* a SOCK_STREAM socket: send() is write() */
 };
 
 struct weft__fd {
@@ -28,6 +29,9 @@ struct weft__fd {
 /* The entry for fd, made on first use; NULL for an fd weft does not
  * track (out of range, or no memory). */
 struct weft__fd *weft__fd_get(int fd);
+
+/* The entry for fd if weft has one, never making one: NULL otherwise. */
+struct weft__fd *weft__fd_peek(int fd);
 
 /* Clears fd's entry: it was closed or replaced. */
 void weft__fd_forget(int fd);

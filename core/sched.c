@@ -369,8 +369,9 @@ void weft__root_exit(struct weft__co *root)
 /* ---- making a scheduler ---- */
 
 /* Makes a scheduler for this thread whose root is `root` (an existing
- * coroutine after fork, else NULL for a new one from the thread's flow). */
-static struct weft__sched *sched_make(struct weft__co *root)
+ * coroutine after fork, else NULL for a new one from the thread's flow).
+ * Returns it, or NULL with errno ENOMEM. */
+static struct weft__sched *sched_make_inside(struct weft__co *root)
 {
 	struct weft__sched *s = calloc(1, sizeof *s);
 
@@ -429,6 +430,20 @@ fail:
 	free(s);
 	errno = ENOMEM;
 	return NULL;
+}
+
+/* Makes this thread's scheduler (see sched_make_inside).  The allocator
+ * may itself take pthread mutexes (jemalloc does), whose green wrappers
+ * would want the very scheduler being made: while it is made, such calls
+ * are weft's own and pass through. */
+static struct weft__sched *sched_make(struct weft__co *root)
+{
+	bool was_inside = weft__inside;
+
+	weft__inside = true;
+	struct weft__sched *s = sched_make_inside(root);
+	weft__inside = was_inside;
+	return s;
 }
 
 /* For a fork child; see core.h. */

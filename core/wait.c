@@ -30,6 +30,7 @@ struct weft__fdw {
 	void *head, *tail; /* waiting coroutines, oldest first */
 	dev_t dev;         /* the file weft_wait_fd last saw here */
 	ino_t ino;
+	int idle;          /* firings in a row that woke nobody */
 };
 
 /* The watcher slot for fd, making room for it if make is set.  Chunks
@@ -65,6 +66,7 @@ static struct weft__fdw *slot(struct weft__sched *s, int fd, bool make)
 /* Restarts w's watcher for exactly the events its waiters want. */
 static void rearm(struct ev_loop *loop, struct weft__fdw *w, int want)
 {
+	w->idle = 0;
 	if (ev_is_active(&w->io))
 		ev_io_stop(loop, &w->io);
 	if (want) {
@@ -97,7 +99,13 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 			want |= w->events;
 		}
 	}
-	if (unserved) /* fired for nobody: stop asking for that */
+	/* Fired for nobody.  Once is normal: a coroutine woken by the last
+	 * firing may not have run yet to take what is ready, and will wait
+	 * again at once; stopping now would cost two epoll_ctl.  Twice in a
+	 * row, nobody wants the event: stop asking for it. */
+	if (!unserved)
+		fdw->idle = 0;
+	else if (++fdw->idle >= 2)
 		rearm(loop, fdw, want);
 }
 
@@ -181,6 +189,26 @@ void weft__fd_gone_here(struct weft__sched *s, int fd, int reason)
 		ev_io_stop(s->loop, &w->io);
 	w->dev = 0;
 	w->ino = 0;
+	w->idle = 0;
+}
+
+/* Wakes this thread's waiters of fd for events; see core.h. */
+void weft__fd_poke(int fd, int events)
+{
+	struct weft__sched *s = weft__current_sched();
+	struct weft__fdw *fdw = s ? slot(s, fd, false) : NULL;
+
+	if (fdw == NULL)
+		return;
+	for (struct weft__waiter *w = fdw->head, *next; w; w = next) {
+		next = w->next;
+		int got = w->events & events;
+		if (got) {
+			weft__wq_remove(&fdw->head, &fdw->tail, w);
+			w->revents = got;
+			weft__wake(w->co, 0);
+		}
+	}
 }
 
 /* Wakes fd's waiters on every scheduler; see core.h. */

@@ -28,7 +28,12 @@ unsigned weft__fd_classify(int fd, struct weft__fd *f)
 	if (S_ISSOCK(st.st_mode)) {
 		struct timeval tv[2];
 		socklen_t len = sizeof tv[0];
+		int type = 0;
+		socklen_t tlen = sizeof type;
 		flags |= WEFT__FD_SOCKET;
+		if (libc->getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) == 0 &&
+		    type == SOCK_STREAM)
+			flags |= WEFT__FD_STREAM;
 		for (int i = 0; i < 2; i++) {
 			int opt = i ? SO_SNDTIMEO : SO_RCVTIMEO;
 			if (libc->getsockopt(fd, SOL_SOCKET, opt, &tv[i],
@@ -80,6 +85,7 @@ int weft__io_wait(struct weft__io *io)
 		io->deadline = t > 0 ? weft__deadline(t) : -1;
 	}
 	io->co->wait_what = io->call;
+	io->waited = true;
 	int r = weft__wait_fd(io->co, io->fd, io->events, io->deadline);
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
@@ -99,31 +105,116 @@ static bool ready_now(int fd, short events)
 	return weft__libc()->poll(&p, 1, 0) != 0;
 }
 
+/* A writer that was parked when its peer went away with data unread
+ * would have had ECONNRESET from the kernel; a fresh attempt says EPIPE
+ * and leaves the reset in SO_ERROR.  Gives the caller what it would have
+ * had. */
+static ssize_t reset_or_pipe(struct weft__io *io)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (weft__libc()->getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err,
+				     &len) == 0 && err != 0)
+		errno = err;
+	else
+		errno = EPIPE;
+	return -1;
+}
+
+/* Most a write to a file without RWF_NOWAIT may carry: poll's POLLOUT on
+ * a FIFO or a pty promises room for this much, and a blocking write of
+ * more could wait in the kernel for a reader that is a coroutine of this
+ * very thread. */
+#define BLIND_WRITE_MAX 4096
+
 /* One attempt at a transfer that must not block; write selects the
  * direction. */
 static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 		       bool write)
 {
 	const struct weft__real *libc = weft__libc();
+	ssize_t r;
 
 	if (io->flags & WEFT__FD_KERN_NB)
 		return write ? libc->writev(io->fd, iov, n)
 			     : libc->readv(io->fd, iov, n);
+	/* On a socket, recv/send with MSG_DONTWAIT is what read/write do
+	 * with O_NONBLOCK, and cheaper than the RWF_NOWAIT path.  (A read of
+	 * 0 bytes must not become a recv, which would consume a datagram;
+	 * a write only on stream sockets, where send() adds nothing.) */
+	if ((io->flags & WEFT__FD_SOCKET) && n == 1 && iov[0].iov_len > 0 &&
+	    (!write || (io->flags & WEFT__FD_STREAM))) {
+		if (!write)
+			return libc->recvfrom(io->fd, iov[0].iov_base,
+					      iov[0].iov_len, MSG_DONTWAIT,
+					      NULL, NULL);
+		r = libc->sendto(io->fd, iov[0].iov_base, iov[0].iov_len,
+				 MSG_DONTWAIT, NULL, 0);
+		return r < 0 && errno == EPIPE && io->waited ?
+			reset_or_pipe(io) : r;
+	}
 	if (!(io->flags & WEFT__FD_NO_NOWAIT)) {
-		ssize_t r = write ?
-			libc->pwritev2(io->fd, iov, n, -1, RWF_NOWAIT) :
-			libc->preadv2(io->fd, iov, n, -1, RWF_NOWAIT);
+		r = write ? libc->pwritev2(io->fd, iov, n, -1, RWF_NOWAIT)
+			  : libc->preadv2(io->fd, iov, n, -1, RWF_NOWAIT);
+		if (r < 0 && errno == EPIPE && write && io->waited &&
+		    (io->flags & WEFT__FD_SOCKET))
+			return reset_or_pipe(io);
 		if (r >= 0 || errno != EOPNOTSUPP)
 			return r;
 		weft__fd_set(io->f, WEFT__FD_NO_NOWAIT, true);
 		io->flags |= WEFT__FD_NO_NOWAIT;
 	}
 	if (!ready_now(io->fd, write ? POLLOUT : POLLIN)) {
+		/* The kernel checks the arguments (count, iovec array) before
+		 * it says EOPNOTSUPP: bad ones fail now rather than after a
+		 * wait, as they would have without weft. */
+		r = write ? libc->pwritev2(io->fd, iov, n, -1, RWF_NOWAIT)
+			  : libc->preadv2(io->fd, iov, n, -1, RWF_NOWAIT);
+		if (r < 0 && errno == EOPNOTSUPP)
+			errno = EAGAIN;
+		return r < 0 ? -1 : r;
+	}
+	if (!write)
+		return libc->readv(io->fd, iov, n);
+	/* Ready for some bytes, not necessarily all: cap the write. */
+	struct iovec capped[1];
+	if (n >= 1 && iov[0].iov_len > BLIND_WRITE_MAX) {
+		capped[0] = (struct iovec){ iov[0].iov_base, BLIND_WRITE_MAX };
+		return libc->writev(io->fd, capped, 1);
+	}
+	size_t total = 0;
+	int upto = 0;
+	while (upto < n && total + iov[upto].iov_len <= BLIND_WRITE_MAX)
+		total += iov[upto++].iov_len;
+	return libc->writev(io->fd, iov, upto > 0 ? upto : n);
+}
+
+/* See io.h. */
+int weft__io_nap(struct weft__io *io, int64_t ns)
+{
+	if (io->deadline == -2) {
+		int64_t t = atomic_load_explicit(io->events & WEFT_READ ?
+						 &io->f->rcvtimeo :
+						 &io->f->sndtimeo,
+						 memory_order_relaxed);
+		io->deadline = t > 0 ? weft__deadline(t) : -1;
+	}
+	int64_t until = weft__deadline(ns);
+	if (io->deadline >= 0 && io->deadline < until)
+		until = io->deadline;
+	io->co->wait_what = io->call;
+	/* Waiting for no event keeps the coroutine on the fd's queue, so a
+	 * close still wakes it with EBADF. */
+	if (weft__wait_fd(io->co, io->fd, 0, until) == -EBADF) {
+		errno = EBADF;
+		return -1;
+	}
+	if (io->deadline >= 0 && weft__now() >= io->deadline) {
 		errno = EAGAIN;
 		return -1;
 	}
-	return write ? libc->writev(io->fd, iov, n)
-		     : libc->readv(io->fd, iov, n);
+	return 0;
 }
 
 /* See io.h. */

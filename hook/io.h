@@ -33,6 +33,7 @@ struct weft__io {
 	unsigned flags;    /* the fd's WEFT__FD_* flags at the start */
 	int64_t deadline;  /* from SO_RCVTIMEO/SO_SNDTIMEO; set on first wait */
 	const char *call;  /* the wrapper, for statistics and dumps */
+	bool waited;       /* it has parked at least once */
 };
 
 /* Decides whether a call on fd waiting for events may park.  Returns false
@@ -55,6 +56,12 @@ static inline const char *weft__call_name(const char *func)
  * EAGAIN (the socket's time-out ran out), EBADF (closed while waiting) or
  * ENOMEM. */
 int weft__io_wait(struct weft__io *io);
+
+/* Parks for ns at most (less if io's socket time-out comes sooner), for
+ * waits that readiness cannot end (a full AF_UNIX backlog, a datagram
+ * receiver that is full).  Returns 0 to try again, or -1 with errno
+ * EAGAIN (the time-out ran out) or EBADF (closed meanwhile). */
+int weft__io_nap(struct weft__io *io, int64_t ns);
 
 /* readv(2) that returns -1/EAGAIN instead of blocking, without touching
  * the file's flags: RWF_NOWAIT, or for files that lack it (ttys, FIFOs) a

@@ -24,7 +24,9 @@ ssize_t weft__read(int fd, void *buf, size_t n)
 	struct weft__io io;
 	ssize_t r;
 
-	if (!weft__io_start(&io, fd, WEFT_READ))
+	/* A read of nothing never waits; as readv it would skip checks the
+	 * file's own read makes (an eventfd's EINVAL). */
+	if (n == 0 || !weft__io_start(&io, fd, WEFT_READ))
 		return weft__libc()->read(fd, buf, n);
 	/* The kernel caps a read's count; an iovec longer than SSIZE_MAX
 	 * would be EINVAL instead, so cap it the same way. */

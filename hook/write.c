@@ -32,13 +32,16 @@ static ssize_t write_all(struct weft__io *io, const struct iovec *iov, int n)
 	size_t total = 0;
 	ssize_t r;
 
-	for (int i = 0; i < n; i++)
-		total += iov[i].iov_len;
-	/* The common case: one attempt writes everything. */
+	/* The common case: one attempt writes everything.  The kernel checks
+	 * the iovec array before weft reads it. */
 	while ((r = weft__io_writev(io, iov, n)) < 0 && errno == EAGAIN &&
 	       weft__io_wait(io) == 0)
 		;
-	if (r <= 0 || (size_t)r == total)
+	if (r <= 0)
+		return r;
+	for (int i = 0; i < n; i++)
+		total += iov[i].iov_len;
+	if ((size_t)r == total)
 		return r;
 
 	/* A partial write: go on with a copy of what is left. */
@@ -79,7 +82,9 @@ ssize_t weft__write(int fd, const void *buf, size_t n)
 {
 	struct weft__io io;
 
-	if (!weft__io_start(&io, fd, WEFT_WRITE))
+	/* A write of nothing never waits, and as writev it would skip what
+	 * the file's own write does with it (an empty datagram is sent). */
+	if (n == 0 || !weft__io_start(&io, fd, WEFT_WRITE))
 		return weft__libc()->write(fd, buf, n);
 	struct iovec iov = { (void *)buf, n > SSIZE_MAX ? SSIZE_MAX : n };
 	return write_all(&io, &iov, 1);
