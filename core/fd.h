@@ -18,6 +18,7 @@ enum {
 	WEFT__FD_OURS    = 1 << 5, /* made here, shared with no process */
 	WEFT__FD_NO_NOWAIT = 1 << 6, /* RWF_NOWAIT unsupported: poll first */
 	WEFT__FD_STREAM  = 1 << 7, /* a SOCK_STREAM socket: send() is write() */
+	WEFT__FD_DRAINED = 1 << 8, /* its last read emptied it: wait first */
 };
 
 struct weft__fd {

@@ -7,8 +7,11 @@
  * next runnable one; only when none is left does it switch to the idle
  * context, which runs the loop once (blocking in epoll) and resumes
  * whatever the loop's callbacks woke.  So that a run of direct switches
- * cannot starve fd and timer wake-ups, every DIRECT_MAX direct switches
- * pass through the idle context, which then polls without blocking.
+ * cannot starve fd and timer wake-ups, the idle context also polls,
+ * without blocking, once a budget of direct switches is spent: DIRECT_MAX,
+ * or more if the last poll woke more coroutines than that, so that every
+ * coroutine it woke runs before the next poll (a level-triggered fd whose
+ * coroutine has not yet run would fire again for nobody).
  *
  * Wakes from other threads (a mutex hand-off, an offload job finishing) go
  * through a locked remote queue and an ev_async, and are moved onto the run
@@ -41,6 +44,7 @@ static _Atomic uint64_t next_id = 2; /* 1 is the main thread's root */
 
 static void push(struct weft__sched *s, struct weft__co *co)
 {
+	s->queued++;
 	co->state = WEFT__RUNNABLE;
 	co->run_next = NULL;
 	if (s->run_tail)
@@ -55,6 +59,7 @@ static struct weft__co *pop(struct weft__sched *s)
 	struct weft__co *co = s->run_head;
 
 	if (co) {
+		s->queued--;
 		s->run_head = co->run_next;
 		if (s->run_head == NULL)
 			s->run_tail = NULL;
@@ -213,8 +218,8 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		weft__stack_overflow(from);
 
 	struct weft__co *to;
-	if (s->direct < DIRECT_MAX && (to = pop(s)) != NULL) {
-		s->direct++;
+	if (s->budget > 0 && (to = pop(s)) != NULL) {
+		s->budget--;
 		if (to == from) { /* it yielded with nobody else to run */
 			from->state = WEFT__RUNNING;
 			return;
@@ -243,7 +248,7 @@ static void idle_main(void *arg)
 	for (;;) {
 		reap(s);
 		ev_run(s->loop, s->run_head ? EVRUN_NOWAIT : EVRUN_ONCE);
-		s->direct = 0;
+		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);
 		if (to)
 			run(s, &s->idle, to);

@@ -22,7 +22,8 @@ struct weft__sched {
 	uint64_t created, switches;      /* for WEFT_STATS */
 	struct weft__co *all;            /* live coroutines, newest first */
 	int *errno_p;                    /* this thread's errno */
-	unsigned direct;                 /* direct switches since a poll */
+	unsigned long queued;            /* length of the run queue */
+	unsigned long budget;            /* direct switches left before a poll */
 	bool root_exited;                /* root called weft_exit */
 	int remote_lock;                 /* spin lock guarding remote_* */
 	struct weft__co *remote_head, *remote_tail;

@@ -145,10 +145,17 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 	 * a write only on stream sockets, where send() adds nothing.) */
 	if ((io->flags & WEFT__FD_SOCKET) && n == 1 && iov[0].iov_len > 0 &&
 	    (!write || (io->flags & WEFT__FD_STREAM))) {
-		if (!write)
-			return libc->recvfrom(io->fd, iov[0].iov_base,
-					      iov[0].iov_len, MSG_DONTWAIT,
-					      NULL, NULL);
+		if (!write) {
+			if (weft__io_skip_read(io)) {
+				errno = EAGAIN;
+				return -1;
+			}
+			r = libc->recvfrom(io->fd, iov[0].iov_base,
+					   iov[0].iov_len, MSG_DONTWAIT, NULL,
+					   NULL);
+			weft__io_after_read(io, r, iov[0].iov_len);
+			return r;
+		}
 		r = libc->sendto(io->fd, iov[0].iov_base, iov[0].iov_len,
 				 MSG_DONTWAIT, NULL, 0);
 		return r < 0 && errno == EPIPE && io->waited ?
@@ -188,6 +195,18 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 	while (upto < n && total + iov[upto].iov_len <= BLIND_WRITE_MAX)
 		total += iov[upto++].iov_len;
 	return libc->writev(io->fd, iov, upto > 0 ? upto : n);
+}
+
+/* See io.h. */
+void weft__io_after_read(struct weft__io *io, ssize_t r, size_t asked)
+{
+	if (!(io->flags & WEFT__FD_STREAM) || r < 0)
+		return;
+	bool drained = r > 0 && (size_t)r < asked;
+	if (drained != !!(io->flags & WEFT__FD_DRAINED)) {
+		weft__fd_set(io->f, WEFT__FD_DRAINED, drained);
+		io->flags ^= WEFT__FD_DRAINED;
+	}
 }
 
 /* See io.h. */

@@ -63,6 +63,20 @@ int weft__io_wait(struct weft__io *io);
  * EAGAIN (the time-out ran out) or EBADF (closed meanwhile). */
 int weft__io_nap(struct weft__io *io, int64_t ns);
 
+/* Whether io's next read should park before it tries: the last read of
+ * this stream socket came back short, so its receive queue was empty a
+ * moment ago and a read now would almost surely say EAGAIN.  Waiting on
+ * the level-triggered watcher first is never wrong (data that came in the
+ * meantime wakes the coroutine at once) and spares that system call. */
+static inline bool weft__io_skip_read(const struct weft__io *io)
+{
+	return (io->flags & WEFT__FD_DRAINED) && !io->waited;
+}
+
+/* Notes what a read of `asked` bytes on io returned (see
+ * weft__io_skip_read). */
+void weft__io_after_read(struct weft__io *io, ssize_t r, size_t asked);
+
 /* readv(2) that returns -1/EAGAIN instead of blocking, without touching
  * the file's flags: RWF_NOWAIT, or for files that lack it (ttys, FIFOs) a
  * zero-time poll first.  Otherwise as readv. */

@@ -38,8 +38,17 @@ static ssize_t attempt(struct rx *x)
 
 	if (x->msg)
 		return libc->recvmsg(x->io.fd, x->msg, x->flags | MSG_DONTWAIT);
-	return libc->recvfrom(x->io.fd, x->buf, x->n, x->flags | MSG_DONTWAIT,
-			      x->addr, x->alen);
+	/* A plain receive follows read's rule of thumb (io.h). */
+	bool plain = x->flags == 0;
+	if (plain && weft__io_skip_read(&x->io)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	ssize_t r = libc->recvfrom(x->io.fd, x->buf, x->n,
+				   x->flags | MSG_DONTWAIT, x->addr, x->alen);
+	if (plain)
+		weft__io_after_read(&x->io, r, x->n);
+	return r;
 }
 
 /* The receive of the caller's kind, parking until it would not block. */
