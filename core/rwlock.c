@@ -1,0 +1,180 @@
+/* rwlock.c - read-write locks for coroutines; see green.h.
+ *
+ * Waiters queue in the order they came, each marked WEFT_READ or
+ * WEFT_WRITE in its node's events.  Whoever frees the lock hands it on
+ * straight away, setting the new holders before waking them (as mutex.c
+ * does), so a woken waiter never has to compete for it again.  A waiter
+ * that times out unlinks itself; whoever unlinks a waiting writer takes
+ * it off the count of waiting writers.
+ */
+#include <limits.h>
+
+#include "green.h"
+#include "waitq.h"
+
+/* See green.h. */
+int weft__rwlock_init(struct weft__rwlock *rw, int kind)
+{
+	if (kind < WEFT__RWLOCK_PREFER_READER ||
+	    kind > WEFT__RWLOCK_PREFER_WRITER_NONRECURSIVE)
+		return EINVAL;
+	*rw = (struct weft__rwlock){ .kind_ = kind };
+	return 0;
+}
+
+static bool readers_first(const struct weft__rwlock *rw)
+{
+	return rw->kind_ != WEFT__RWLOCK_PREFER_WRITER_NONRECURSIVE;
+}
+
+/* Whether a new reader may enter now. */
+static bool reader_may_enter(const struct weft__rwlock *rw)
+{
+	return rw->writer_ == NULL &&
+	       (readers_first(rw) || rw->writers_waiting_ == 0);
+}
+
+/* Lets in the waiters the lock's state allows, oldest first: readers
+ * while no writer holds it, a writer when nobody does.  With readers
+ * preferred, readers behind a writer that must wait go in too.  Called
+ * with the spin lock held. */
+static void grant(struct weft__rwlock *rw)
+{
+	struct weft__waiter *w = rw->head_, *next;
+
+	for (; w != NULL && rw->writer_ == NULL; w = next) {
+		next = w->next;
+		if (w->events == WEFT_READ) {
+			if (rw->readers_ == UINT_MAX)
+				break;
+			weft__wq_remove(&rw->head_, &rw->tail_, w);
+			rw->readers_++;
+			if (!weft__wake(w->co, 0))
+				rw->readers_--;
+		} else if (rw->readers_ == 0) {
+			weft__wq_remove(&rw->head_, &rw->tail_, w);
+			rw->writers_waiting_--;
+			rw->writer_ = w->co;
+			if (!weft__wake(w->co, 0))
+				rw->writer_ = NULL;
+		} else if (!readers_first(rw)) {
+			break;
+		}
+	}
+}
+
+/* Queues the caller as a reader or writer and parks it until it has been
+ * let in or the deadline passes.  Called with the spin lock held; returns
+ * with it released.  Returns 0 (let in) or ETIMEDOUT. */
+static int wait_turn(struct weft__rwlock *rw, struct weft__co *co,
+		     int events, int64_t deadline)
+{
+	struct weft__waiter w = { .co = co, .events = events };
+
+	weft__wq_push(&rw->head_, &rw->tail_, &w);
+	if (events == WEFT_WRITE)
+		rw->writers_waiting_++;
+	co->wait_what = "rwlock";
+	weft__prepark(co);
+	weft__spin_unlock(&rw->lock_);
+	int r = weft__park(co, deadline);
+	if (r == 0)
+		return 0;
+	weft__spin_lock(&rw->lock_);
+	if (weft__wq_remove(&rw->head_, &rw->tail_, &w) &&
+	    events == WEFT_WRITE) {
+		/* Readers held back by this writer may now go in. */
+		rw->writers_waiting_--;
+		grant(rw);
+	}
+	weft__spin_unlock(&rw->lock_);
+	return r;
+}
+
+/* Takes a read lock, waiting until deadline (try: not at all). */
+static int rdlock(struct weft__rwlock *rw, int64_t deadline, bool try)
+{
+	struct weft__co *co = weft__self();
+
+	weft__spin_lock(&rw->lock_);
+	if (rw->writer_ == co) {
+		weft__spin_unlock(&rw->lock_);
+		return try ? EBUSY : EDEADLK;
+	}
+	if (reader_may_enter(rw)) {
+		int r = 0;
+		if (rw->readers_ == UINT_MAX)
+			r = EAGAIN;
+		else
+			rw->readers_++;
+		weft__spin_unlock(&rw->lock_);
+		return r;
+	}
+	if (try) {
+		weft__spin_unlock(&rw->lock_);
+		return EBUSY;
+	}
+	return wait_turn(rw, co, WEFT_READ, deadline);
+}
+
+/* Takes the write lock, waiting until deadline (try: not at all). */
+static int wrlock(struct weft__rwlock *rw, int64_t deadline, bool try)
+{
+	struct weft__co *co = weft__self();
+
+	weft__spin_lock(&rw->lock_);
+	if (rw->writer_ == NULL && rw->readers_ == 0) {
+		rw->writer_ = co;
+		weft__spin_unlock(&rw->lock_);
+		return 0;
+	}
+	if (try || rw->writer_ == co) {
+		weft__spin_unlock(&rw->lock_);
+		return try ? EBUSY : EDEADLK;
+	}
+	return wait_turn(rw, co, WEFT_WRITE, deadline);
+}
+
+/* See green.h. */
+int weft__rwlock_rdlock_until(struct weft__rwlock *rw, int64_t deadline)
+{
+	return rdlock(rw, deadline, false);
+}
+
+/* See green.h. */
+int weft__rwlock_tryrdlock(struct weft__rwlock *rw)
+{
+	return rdlock(rw, -1, true);
+}
+
+/* See green.h. */
+int weft__rwlock_wrlock_until(struct weft__rwlock *rw, int64_t deadline)
+{
+	return wrlock(rw, deadline, false);
+}
+
+/* See green.h. */
+int weft__rwlock_trywrlock(struct weft__rwlock *rw)
+{
+	return wrlock(rw, -1, true);
+}
+
+/* See green.h. */
+int weft__rwlock_unlock(struct weft__rwlock *rw)
+{
+	struct weft__co *co = weft__self();
+	int r = 0;
+
+	weft__spin_lock(&rw->lock_);
+	if (rw->writer_ == co) {
+		rw->writer_ = NULL;
+		grant(rw);
+	} else if (rw->writer_ == NULL && rw->readers_ > 0) {
+		if (--rw->readers_ == 0)
+			grant(rw);
+	} else {
+		r = EPERM;
+	}
+	weft__spin_unlock(&rw->lock_);
+	return r;
+}

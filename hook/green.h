@@ -1,0 +1,103 @@
+/* green.h - what the green-thread wrappers share (hook/pthread*.c,
+ * hook/sem.c).
+ *
+ * Green threads: in preload mode pthread_create makes a coroutine, and
+ * every pthread object (mutex, condition variable, rwlock, barrier,
+ * semaphore, key, once) is used in place, in the memory the program gave
+ * it, with weft's own representation, which is laid out to fit.  A real
+ * thread that touches a green object must use that representation too, so
+ * it gets a scheduler of its own on its first call (its flow becomes that
+ * scheduler's root coroutine).  Objects glibc must keep (process-shared
+ * ones, robust mutexes) carry glibc's own marks and are passed through for
+ * ever.
+ *
+ * Every wrapper is a pure pass-through while weft__green is false (linked
+ * programs, the test suites) and for weft's own threads and calls
+ * (weft__inside).
+ */
+#ifndef WEFT_GREEN_H
+#define WEFT_GREEN_H
+
+#include <time.h>
+
+#include "core.h"
+#include "real.h"
+/* core/green.h (rwlock, barrier, once): it shares this file's name, so
+ * its directory is spelled out. */
+#include "../core/green.h"
+
+/* True when pthread calls act on coroutines; see weft__green_set. */
+extern bool weft__green;
+
+/* Turns green threads on or off for the whole process.  preload/entry.c
+ * calls it once at start-up, before any thread or pthread object exists
+ * (true when libweft.so was preloaded, WEFT_THREADS is not "native" and
+ * WEFT_OFF is not set); tests call it first thing.  Switching while
+ * threads or locks exist is not supported: objects already used one way
+ * would be read the other way. */
+void weft__green_set(bool on);
+
+/* Whether a pthread call should act on coroutines (it may still find
+ * that the object it is given belongs to glibc). */
+static inline bool weft__green_on(void)
+{
+	return weft__unlikely(weft__green) && !weft__inside;
+}
+
+/* The coroutine a green pthread call acts for, making this thread's
+ * scheduler if it has none (the thread becomes its root); NULL when the
+ * call must go to libc unchanged. */
+static inline struct weft__co *weft__green_co(void)
+{
+	if (!weft__green_on())
+		return NULL;
+	struct weft__co *co = weft__running;
+	return co ? co : weft__self();
+}
+
+/* The weft mutex in pm's memory, or NULL if pm is glibc's (robust,
+ * process-shared, or destroyed, for which glibc answers EINVAL).  A kind
+ * glibc gave that weft lacks (adaptive) is made normal in place.
+ * (pthread_mutex.c) */
+weft_mutex *weft__green_mutex(pthread_mutex_t *pm);
+
+/* Whether clock is one the pthread and sem calls accept for an absolute
+ * time-out (glibc: CLOCK_REALTIME and CLOCK_MONOTONIC). */
+bool weft__green_clock_ok(clockid_t clock);
+
+/* Turns an absolute time on clock into a deadline on weft's monotonic
+ * clock (0 if already past, -1 if too far to matter).  Returns 0, or
+ * EINVAL for a clock weft__green_clock_ok refuses or tv_nsec outside
+ * [0, 1e9).  Time the realtime clock is set forward or back while waiting
+ * is not seen, unlike glibc's futex waits. */
+int weft__green_deadline(clockid_t clock, const struct timespec *abs,
+			 int64_t *deadline);
+
+/* ---- cancellation (pthread.c) ----
+ *
+ * pthread_cancel is deferred: it marks the green thread, which acts on it
+ * (ends as if by pthread_exit(PTHREAD_CANCELED)) at the next cancellation
+ * point it reaches in these files: pthread_join, pthread_timedjoin_np,
+ * pthread_cond_wait/timedwait/clockwait, sem_wait/timedwait/clockwait.
+ * A green thread parked at one of those on the canceller's OS thread is
+ * woken to act at once.  Cleanup handlers are not run. */
+
+struct weft__green;
+
+/* Called by a green thread co about to wait in the queue (lock, head) of
+ * a cancellation point.  Ends co at once if a cancel is pending (and does
+ * not return); otherwise records where it waits and returns its record,
+ * or NULL for coroutines that are not green threads (roots). */
+struct weft__green *weft__green_enter(struct weft__co *co, int *lock,
+				      void **head);
+
+/* Called when the wait begun by weft__green_enter is over with reason r:
+ * ends the thread if r is ECANCELED (a cancel woke it), else returns.
+ * g may be NULL. */
+void weft__green_leave(struct weft__green *g, int r);
+
+/* pthread_testcancel for green threads: ends the calling green thread if
+ * a cancel is pending.  Returns otherwise (also outside green threads). */
+void weft__green_testcancel(void);
+
+#endif
