@@ -8,7 +8,8 @@
 #ifndef WEFT_WAITQ_H
 #define WEFT_WAITQ_H
 
-#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "core.h"
 
@@ -27,8 +28,12 @@ static inline void weft__spin_lock(int *lock)
 
 	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
+			/* The holder was preempted: give the CPU back, with
+			 * the raw system call, since green threads wrap
+			 * sched_yield into a switch of coroutines, which must
+			 * never happen while a spin lock is held. */
 			if (++spins % 128 == 0)
-				sched_yield(); /* the holder was preempted */
+				syscall(SYS_sched_yield);
 			else
 				cpu_relax();
 		}
