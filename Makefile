@@ -95,7 +95,7 @@ $(B)/tests-san/%.o: tests/%.c $(B)/suites.h | $(B)/.deps
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) -I$(B) \
 		-c $< -o $@
 
-TEST_OBJS := $(patsubst tests/%.c,$(B)/tests/%.o,tests/check_main.c $(TESTS))
+TEST_OBJS := $(patsubst tests/%.c,$(B)/tests/%.o,tests/check_main.c tests/testlib.c $(TESTS))
 SAN_TEST_OBJS := $(patsubst $(B)/tests/%,$(B)/tests-san/%,$(TEST_OBJS))
 
 # The suites link weft's objects directly, so they can test internals.

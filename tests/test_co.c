@@ -15,24 +15,9 @@
 #include <unistd.h>
 
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* A trace of small integers, appended to by coroutines in the order they
- * run, so that tests can compare what happened with what should have. */
-struct trace {
-	int n;
-	int v[64];
-};
-
-static void trace_add(struct trace *t, int x)
-{
-	if (t->n < (int)(sizeof t->v / sizeof t->v[0]))
-		t->v[t->n] = x;
-	t->n++;
-}
 
 static void *return_arg(void *arg)
 {
@@ -48,46 +33,6 @@ static void *spawn_and_join(void *(*fn)(void *), void *arg)
 	ck_assert_ptr_nonnull(co);
 	ck_assert_int_eq(weft_join(co, &result), 0);
 	return result;
-}
-
-/* Runs fn(arg) in a forked child whose stderr goes to a pipe, ending the
- * child with exit(fn's return value) as the C runtime does with main's.
- * Collects the child's stderr in out (NUL-terminated) and returns its wait
- * status. */
-static int run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen)
-{
-	int p[2], status = -1;
-	size_t len = 0;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], 2);
-		close(p[1]);
-		exit(fn(arg));
-	}
-	close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], out + len, outlen - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == outlen - 1)
-			break;
-	}
-	out[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
 }
 
 static void say(const char *s)
@@ -154,7 +99,7 @@ START_TEST(go_runs_the_coroutine_when_the_creator_blocks)
 END_TEST
 
 struct fifo_arg {
-	struct trace *t;
+	struct tl_trace *t;
 	weft_wg *wg;
 	int index;
 };
@@ -163,13 +108,13 @@ static void append_index(void *arg)
 {
 	struct fifo_arg *f = arg;
 
-	trace_add(f->t, f->index);
+	tl_trace_add(f->t, f->index);
 	weft_wg_done(f->wg);
 }
 
 START_TEST(go_starts_coroutines_in_the_order_they_were_made)
 {
-	struct trace t = { 0 };
+	struct tl_trace t = { 0 };
 	weft_wg wg = WEFT_WG_INIT;
 	struct fifo_arg a[8];
 
@@ -953,7 +898,7 @@ static int child_exits_main_root(void *arg)
 START_TEST(exit_in_the_main_root_lets_coroutines_and_threads_finish)
 {
 	char out[256];
-	int status = run_in_child(child_exits_main_root, NULL, out, sizeof out);
+	int status = tl_run_in_child(child_exits_main_root, NULL, out, sizeof out);
 
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "status %#x, stderr: %s", status, out);

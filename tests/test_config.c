@@ -25,8 +25,7 @@
 #include "../hook/green.h"
 #include "../preload/preload.h"
 #include "../preload/stats.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 static const char *const all_vars[] = {
 	"WEFT_OFF", "WEFT_THREADS", "WEFT_STACK_SIZE", "WEFT_STATS",
@@ -80,15 +79,6 @@ static const char *capture_end(struct capture *c)
 	buf[got] = '\0';
 	close(c->pipe_r);
 	return buf;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
 }
 
 /* Reads the configuration again with stderr and stdout captured; *err
@@ -153,7 +143,7 @@ START_TEST(garbage_gives_one_line_on_stderr_and_the_default)
 	ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
 		      "%s=%s: stderr was \"%s\"", garbage[_i].var,
 		      garbage[_i].value, err);
-	ck_assert_int_eq(count_lines(err), 1);
+	ck_assert_int_eq(tl_count_lines(err), 1);
 	ck_assert(!weft__off);
 	ck_assert(!weft__config.green);
 	ck_assert(!weft__config.stats);
@@ -177,7 +167,7 @@ START_TEST(stack_size_garbage_gives_one_line_and_the_default)
 					    16 << 10, (size_t)1 << 32);
 		const char *err = capture_end(&e);
 		ck_assert_uint_eq(got, 256 << 10);
-		ck_assert_int_eq(count_lines(err), *bad[i] ? 1 : 0);
+		ck_assert_int_eq(tl_count_lines(err), *bad[i] ? 1 : 0);
 	}
 	setenv("WEFT_STACK_SIZE", "1M", 1);
 	ck_assert_uint_eq(weft__env_size("WEFT_STACK_SIZE", 256 << 10,
@@ -201,7 +191,7 @@ START_TEST(threads_default_to_green_when_preloaded_only)
 	ck_assert(!weft__green);
 	setenv("WEFT_THREADS", "fibers", 1);
 	read_config(&err);
-	ck_assert_int_eq(count_lines(err), 1);
+	ck_assert_int_eq(tl_count_lines(err), 1);
 	ck_assert(weft__config.green); /* the default when preloaded */
 	/* WEFT_OFF keeps every wrapper out of the way, pthreads too. */
 	unsetenv("WEFT_THREADS");
@@ -268,7 +258,7 @@ START_TEST(debug_says_what_weft_understood_on_stderr)
 	setenv("WEFT_DEBUG", "1", 1);
 	setenv("WEFT_DUMP_SIGNAL", "USR2", 1);
 	read_config(&err);
-	ck_assert_int_eq(count_lines(err), 1);
+	ck_assert_int_eq(tl_count_lines(err), 1);
 	ck_assert_msg(strstr(err, "linked, native threads") &&
 		      strstr(err, "dump signal USR2") &&
 		      strstr(err, "inherit on"), "%s", err);
@@ -421,7 +411,7 @@ static void check_dump(const char *out, int fd)
 	ck_assert_msg(strstr(out, want), "no <%s> in:\n%s", want, out);
 	ck_assert_msg(strstr(out, "\"sleeper\" parked in sleep, deadline in"),
 		      "%s", out);
-	ck_assert_int_eq(count_lines(out), 4);
+	ck_assert_int_eq(tl_count_lines(out), 4);
 }
 
 START_TEST(dump_lists_every_coroutine_and_what_it_waits_for)
@@ -543,7 +533,7 @@ START_TEST(preloaded_weft_reports_bad_values_on_stderr_only)
 		      strstr(err, "weft: ignoring WEFT_STATS=maybe: "),
 		      "%s", err);
 	/* Each child under weft says it once: sh, then cat. */
-	ck_assert_int_eq(count_lines(err), 5);
+	ck_assert_int_eq(tl_count_lines(err), 5);
 }
 END_TEST
 

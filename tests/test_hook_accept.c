@@ -34,30 +34,14 @@
 #include "weft.h"
 #include "core.h"
 #include "fd.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8
 
 static const char unit_a[UNIT + 1] = "weftdata";
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 enum kind { TCP, TCP6, USTREAM, USEQ, NKINDS };
 
@@ -178,9 +162,7 @@ static int do_accept(int call, int fd, struct sockaddr *addr, socklen_t *len)
  * for calls outside weft, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int how;
 	const struct addr *to;
@@ -190,24 +172,12 @@ struct peer {
 	int err;
 };
 
-static void nap_ns(bool thread, int64_t ns)
-{
-	if (ns <= 0)
-		return;
-	if (thread) {
-		struct timespec ts = { ns / SEC, ns % SEC };
-		nanosleep(&ts, NULL);
-	} else {
-		weft_sleep(ns);
-	}
-}
-
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	nap_ns(p->thread, p->delay);
-	p->at = next_step();
+	tl_nap_ns(p->run.thread, p->delay);
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -215,20 +185,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -258,26 +221,6 @@ static void peer_shutdown(struct peer *p)
 	p->err = errno;
 }
 
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		weft_sleep(MS);
-		t->ticks++;
-	}
-}
-
 /* Checks that fd is a socket connected to the peer that sent a unit. */
 static void check_accepted(int fd, int call)
 {
@@ -302,80 +245,19 @@ static void check_accepted(int fd, int call)
 
 /* ---- differential runs -------------------------------------------------- */
 
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
-
 struct record {
 	int n;
-	struct rec r[128];
+	struct tl_rec r[128];
 };
 
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- waiting, and not --------------------------------------------------- */
@@ -393,15 +275,15 @@ START_TEST(accept_parks_until_a_client_connects)
 	socklen_t len = sizeof from;
 
 	go(&p, peer_dial);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	int fd = do_accept(call, l, (void *)&from, &len);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(fd >= 0, "%s on %s: %d (%s)", call_name[call],
 		      kind_name[k], fd, strerror(errno));
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "%s on %s returned before the client ran",
 		      call_name[call], kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	ck_assert_int_eq(from.ss_family, family(k));
 	check_accepted(fd, call);
 	/* What the program sees of the listener is what it set. */
@@ -421,7 +303,7 @@ START_TEST(accept_of_a_waiting_connection_does_not_park)
 
 	ck_assert_int_ge(c, 0);
 	ck_assert_int_eq(send(c, unit_a, UNIT, 0), UNIT);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	int fd = do_accept(call, l, NULL, NULL);
 	ck_assert_int_eq(ran, 0);
 	check_accepted(fd, call);
@@ -437,10 +319,10 @@ START_TEST(accept_outside_a_coroutine_passes_through)
 	struct peer p = { .delay = 5 * MS, .to = &a };
 
 	/* Blocks the thread until a thread connects. */
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(peer_start(&p, peer_dial, true), 0);
 	int fd = do_accept(call, l, NULL, NULL);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	check_accepted(fd, call);
 	peer_join(&p);
 	ck_assert_int_eq(raw_getfl(l), before); /* untouched */
@@ -460,10 +342,10 @@ START_TEST(accept_by_the_only_coroutine_blocks_for_real)
 	struct peer p = { .delay = 5 * MS, .to = &a };
 
 	ck_assert_ptr_nonnull(weft_self());
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(peer_start(&p, peer_dial, true), 0);
 	int fd = do_accept(call, l, NULL, NULL);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	check_accepted(fd, call);
 	peer_join(&p);
 	ck_assert_int_eq(raw_getfl(l), before); /* blocked for real */
@@ -477,7 +359,7 @@ START_TEST(accept_of_a_nonblocking_listener_returns_EAGAIN_without_parking)
 	int l = listener(k, &a, SOCK_NONBLOCK);
 
 	ck_assert_int_ge(l, 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_accept(call, l, NULL, NULL), -1);
@@ -505,7 +387,7 @@ START_TEST(listener_keeps_the_program_s_view_of_O_NONBLOCK)
 	/* The program's own O_NONBLOCK: EAGAIN, no parking. */
 	ck_assert_int_eq(fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK), 0);
 	ck_assert(fcntl(l, F_GETFL) & O_NONBLOCK);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(accept(l, NULL, NULL), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -647,13 +529,13 @@ END_TEST
 START_TEST(accept_fails_as_the_kernel_does)
 {
 	int call = _i % NCALLS;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int sv[2], pp[2], udp = socket(AF_INET, SOCK_DGRAM, 0);
 	struct addr a;
 	int l = open_listener(TCP, &a, false);
 
 	if (_i / NCALLS)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pipe(pp), 0);
 	close(sv[1]);
@@ -700,7 +582,7 @@ START_TEST(accept_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	go(&p, peer_close);
 	errno = 0;
 	int r = do_accept(call, l, NULL, NULL);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EBADF, "%s on %s: %d (%s)",
 		      call_name[call], kind_name[k], r, strerror(errno));
 	ck_assert(p.at > 0 && p.at < after);
@@ -713,16 +595,16 @@ START_TEST(accept_times_out_with_EAGAIN_after_SO_RCVTIMEO)
 	struct addr a;
 	int l = open_listener(k, &a, call % 2);
 	struct timeval tv = { 0, 20000 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				    sizeof tv), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_accept(call, l, NULL, NULL), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -733,12 +615,12 @@ START_TEST(accept_with_no_fd_left_fails_with_EMFILE)
 	int call = _i / 2;
 	struct addr a;
 	int l = open_listener(TCP, &a, _i % 2);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct rlimit rl;
 
 	int c = dial(&a);
 	ck_assert_int_ge(c, 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 	rlim_t old = rl.rlim_cur;
 	int top = dup(0);
@@ -776,7 +658,7 @@ START_TEST(shutdown_of_the_listener_ends_a_parked_accept_with_EINVAL)
 	go(&p, peer_shutdown);
 	errno = 0;
 	int r = do_accept(call, l, NULL, NULL);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EINVAL,
 		      "%s on %s%s after shutdown(%d): %d (%s)", call_name[call],
 		      inherited ? "an inherited " : "", kind_name[k], how, r,
@@ -801,7 +683,7 @@ START_TEST(shutdown_of_the_listener_for_writing_leaves_accept_waiting)
 	go(&s, peer_shutdown);
 	go(&p, peer_dial);
 	int fd = accept(l, NULL, NULL);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_int_ge(fd, 0);
 	ck_assert(s.at > 0 && p.at > 0 && p.at < after);
 	check_accepted(fd, C_ACCEPT);
@@ -810,8 +692,9 @@ END_TEST
 
 /* ---- differential ------------------------------------------------------- */
 
-static void accept_script(struct record *rc, int k, bool weft)
+static void accept_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	struct addr a;
 	struct peer p;
 	bool thread = !weft;
@@ -822,65 +705,65 @@ static void accept_script(struct record *rc, int k, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (l < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	for (int call = 0; call < NCALLS; call++) {
 		/* A connection waiting. */
 		int c = dial(&a);
-		NOTE(rc, c >= 0, NULL);
-		NOTE(rc, send(c, unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, c >= 0, NULL);
+		TL_NOTE(rc, send(c, unit_a, UNIT, 0), NULL);
 		len = sizeof from;
-		NOTE(rc, (fd = do_accept(call, l, (void *)&from, &len)) >= 0,
+		TL_NOTE(rc, (fd = do_accept(call, l, (void *)&from, &len)) >= 0,
 		     NULL);
-		NOTE(rc, len, NULL);
-		NOTE(rc, recv(fd, buf, UNIT, MSG_WAITALL), buf);
-		NOTE(rc, fcntl(fd, F_GETFL), NULL);
-		NOTE(rc, fcntl(fd, F_GETFD), NULL);
+		TL_NOTE(rc, len, NULL);
+		TL_NOTE(rc, recv(fd, buf, UNIT, MSG_WAITALL), buf);
+		TL_NOTE(rc, fcntl(fd, F_GETFL), NULL);
+		TL_NOTE(rc, fcntl(fd, F_GETFD), NULL);
 		/* Waiting for a client. */
 		p = (struct peer){ .delay = 5 * MS, .to = &a };
-		NOTE(rc, peer_start(&p, peer_dial, thread), NULL);
-		NOTE(rc, (fd = do_accept(call, l, NULL, NULL)) >= 0, NULL);
-		NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
-		NOTE(rc, recv(fd, buf, UNIT, MSG_WAITALL), buf);
+		TL_NOTE(rc, peer_start(&p, peer_dial, thread), NULL);
+		TL_NOTE(rc, (fd = do_accept(call, l, NULL, NULL)) >= 0, NULL);
+		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
+		TL_NOTE(rc, recv(fd, buf, UNIT, MSG_WAITALL), buf);
 		peer_join(&p);
-		NOTE(rc, fcntl(l, F_GETFL), NULL);
+		TL_NOTE(rc, fcntl(l, F_GETFL), NULL);
 		/* Errors. */
-		NOTE(rc, do_accept(call, -1, NULL, NULL), NULL);
-		NOTE(rc, do_accept(call, fd, NULL, NULL), NULL);
-		NOTE(rc, fcntl(fd, F_GETFL), NULL);
-		NOTE(rc, send((c = dial(&a)), unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, do_accept(call, -1, NULL, NULL), NULL);
+		TL_NOTE(rc, do_accept(call, fd, NULL, NULL), NULL);
+		TL_NOTE(rc, fcntl(fd, F_GETFL), NULL);
+		TL_NOTE(rc, send((c = dial(&a)), unit_a, UNIT, 0), NULL);
 		len = 4;
-		NOTE(rc, do_accept(call, l, bad_ptr, &len), NULL);
+		TL_NOTE(rc, do_accept(call, l, bad_ptr, &len), NULL);
 		/* The program's own O_NONBLOCK. */
-		NOTE(rc, fcntl(l, F_SETFL, O_RDWR | O_NONBLOCK), NULL);
-		NOTE(rc, do_accept(call, l, NULL, NULL), NULL);
-		NOTE(rc, fcntl(l, F_GETFL), NULL);
-		NOTE(rc, fcntl(l, F_SETFL, O_RDWR), NULL);
-		NOTE(rc, fcntl(l, F_GETFL), NULL);
+		TL_NOTE(rc, fcntl(l, F_SETFL, O_RDWR | O_NONBLOCK), NULL);
+		TL_NOTE(rc, do_accept(call, l, NULL, NULL), NULL);
+		TL_NOTE(rc, fcntl(l, F_GETFL), NULL);
+		TL_NOTE(rc, fcntl(l, F_SETFL, O_RDWR), NULL);
+		TL_NOTE(rc, fcntl(l, F_GETFL), NULL);
 		/* The time-out. */
 		struct timeval tv = { 0, 20000 };
-		NOTE(rc, setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+		TL_NOTE(rc, setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
 		     NULL);
-		NOTE(rc, do_accept(call, l, NULL, NULL), NULL);
+		TL_NOTE(rc, do_accept(call, l, NULL, NULL), NULL);
 		tv.tv_usec = 0;
-		NOTE(rc, setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+		TL_NOTE(rc, setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
 		     NULL);
 	}
-	NOTE(rc, accept4(l, NULL, NULL, 0x1234), NULL);
-	NOTE(rc, socketpair(AF_UNIX, SOCK_STREAM, 0, sv), NULL);
-	NOTE(rc, accept(sv[0], NULL, NULL), NULL);
+	TL_NOTE(rc, accept4(l, NULL, NULL, 0x1234), NULL);
+	TL_NOTE(rc, socketpair(AF_UNIX, SOCK_STREAM, 0, sv), NULL);
+	TL_NOTE(rc, accept(sv[0], NULL, NULL), NULL);
 	/* Shutting the listener down while accept waits. */
 	if (k == TCP || k == USTREAM) {
 		p = (struct peer){ .delay = 5 * MS, .fd = l, .how = SHUT_RD };
-		NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
-		NOTE(rc, accept(l, NULL, NULL), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
+		TL_NOTE(rc, accept(l, NULL, NULL), NULL);
 		peer_join(&p);
-		NOTE(rc, p.r, NULL);
-		NOTE(rc, accept(l, NULL, NULL), NULL);
+		TL_NOTE(rc, p.r, NULL);
+		TL_NOTE(rc, accept(l, NULL, NULL), NULL);
 	}
-	NOTE(rc, close(l), NULL);
-	NOTE(rc, accept(l, NULL, NULL), NULL);
+	TL_NOTE(rc, close(l), NULL);
+	TL_NOTE(rc, accept(l, NULL, NULL), NULL);
 }
 
 START_TEST(accept_calls_give_what_libc_gives)

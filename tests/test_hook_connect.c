@@ -34,30 +34,14 @@
 #include "weft.h"
 #include "core.h"
 #include "fd.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8
 
 static const char unit_a[UNIT + 1] = "weftdata";
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 enum kind { TCP, TCP6, USTREAM, USEQ, NKINDS };
 
@@ -155,9 +139,7 @@ static int raw_getfl(int fd)
 
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at;
@@ -165,24 +147,12 @@ struct peer {
 	int err;
 };
 
-static void nap_ns(bool thread, int64_t ns)
-{
-	if (ns <= 0)
-		return;
-	if (thread) {
-		struct timespec ts = { ns / SEC, ns % SEC };
-		nanosleep(&ts, NULL);
-	} else {
-		weft_sleep(ns);
-	}
-}
-
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	nap_ns(p->thread, p->delay);
-	p->at = next_step();
+	tl_nap_ns(p->run.thread, p->delay);
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -190,20 +160,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -224,102 +187,21 @@ static void peer_close(struct peer *p)
 	p->r = close(p->fd);
 }
 
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		weft_sleep(MS);
-		t->ticks++;
-	}
-}
-
 /* ---- differential runs -------------------------------------------------- */
-
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
 
 struct record {
 	int n;
-	struct rec r[128];
+	struct tl_rec r[128];
 };
 
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- waiting, and not --------------------------------------------------- */
@@ -334,15 +216,15 @@ START_TEST(connect_parks_until_the_listener_makes_room)
 	fill_backlog(k, &a);
 	int c = client(k);
 	go(&p, peer_accept);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	int r = connect(c, (void *)&a.ss, a.len);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == 0, "connect on %s: %s", kind_name[k],
 		      strerror(errno));
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "connect on %s returned before the listener made room",
 		      kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	/* It is connected, and blocking as it was. */
 	ck_assert_int_eq(raw_getfl(c) & O_NONBLOCK, 0);
 	ck_assert_int_eq(weft__fd_flags(weft__fd_get(c)) & WEFT__FD_KERN_NB,
@@ -365,7 +247,7 @@ START_TEST(connect_that_needs_no_wait_does_not_park)
 	int c = client(k);
 
 	(void)l;
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), 0);
 	/* A TCP handshake over loopback takes a turn of the loop. */
 	if (k == USTREAM || k == USEQ)
@@ -389,10 +271,10 @@ START_TEST(connect_outside_a_coroutine_passes_through)
 	fill_backlog(k, &a);
 	int c = client(k);
 	int before = raw_getfl(c);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(peer_start(&p, peer_accept, true), 0);
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), 0);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_int_eq(raw_getfl(c), before);
 	errno = 0;
@@ -413,10 +295,10 @@ START_TEST(connect_by_the_only_coroutine_blocks_for_real)
 	int c = client(k);
 	int before = raw_getfl(c);
 	ck_assert_ptr_nonnull(weft_self());
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(peer_start(&p, peer_accept, true), 0);
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), 0);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_int_eq(raw_getfl(c), before);
 }
@@ -432,7 +314,7 @@ START_TEST(connect_of_a_nonblocking_socket_does_not_park)
 	fill_backlog(k, &a);
 	int c = socket(family(k), sock_type(k) | SOCK_NONBLOCK, 0);
 	ck_assert_int_ge(c, 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), -1);
 	ck_assert_int_eq(errno, k == USTREAM || k == USEQ ? EAGAIN
@@ -488,7 +370,7 @@ START_TEST(connect_of_an_inherited_socket_never_touches_its_flags)
 	int k = _i;
 	struct addr a;
 	int l = open_listener(k, &a, 8);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	(void)l;
 	int c = (int)syscall(SYS_socket, family(k), sock_type(k), 0);
@@ -496,7 +378,7 @@ START_TEST(connect_of_an_inherited_socket_never_touches_its_flags)
 	weft__fd_forget(c);
 	struct sampler s = { .fd = c };
 	ck_assert_int_eq(weft_go(sample, &s), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	int before = raw_getfl(c);
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), 0);
 	ck_assert_int_eq(raw_getfl(c), before);
@@ -509,13 +391,13 @@ END_TEST
 START_TEST(connect_fails_as_the_kernel_does)
 {
 	int k = _i / 2;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct addr a, dead;
 	int l = open_listener(k, &a, 8), pp[2];
 
 	(void)l;
 	if (_i % 2)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	/* Bound but not listening: refused. */
 	int d = socket(family(k), sock_type(k), 0);
 	ck_assert_int_eq(bind_to(d, k, &dead, -1), 0);
@@ -575,7 +457,7 @@ START_TEST(connect_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	go(&p, peer_close);
 	errno = 0;
 	int r = connect(c, (void *)&a.ss, a.len);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EBADF, "connect on %s: %d (%s)",
 		      kind_name[k], r, strerror(errno));
 	ck_assert(p.at > 0 && p.at < after);
@@ -621,7 +503,7 @@ START_TEST(connect_times_out_after_SO_SNDTIMEO_as_the_kernel_does)
 	struct addr a;
 	int l = open_listener(k, &a, 0);
 	struct timeval tv = { 0, 30000 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	bool unix_kind = k == USTREAM || k == USEQ;
 
 	(void)l;
@@ -629,19 +511,19 @@ START_TEST(connect_times_out_after_SO_SNDTIMEO_as_the_kernel_does)
 	int c = client(k);
 	ck_assert_int_eq(setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv,
 				    sizeof tv), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), -1);
 	ck_assert_int_eq(errno, unix_kind ? EAGAIN : EINPROGRESS);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	/* The connection goes on: a blocking connect waits for it again. */
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(connect(c, (void *)&a.ss, a.len), -1);
 	ck_assert_int_eq(errno, unix_kind ? EAGAIN : EALREADY);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_eq(raw_getfl(c) & O_NONBLOCK, 0);
 	t.stop = true;
 }
@@ -775,8 +657,9 @@ static int accept_all(int l)
 	return n;
 }
 
-static void connect_script(struct record *rc, int k, bool weft)
+static void connect_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	struct addr a, dead;
 	struct peer p;
 	bool thread = !weft;
@@ -786,67 +669,67 @@ static void connect_script(struct record *rc, int k, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (l < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	/* Room there. */
-	NOTE(rc, connect((c = socket(family(k), sock_type(k), 0)),
+	TL_NOTE(rc, connect((c = socket(family(k), sock_type(k), 0)),
 			 (void *)&a.ss, a.len), NULL);
-	NOTE(rc, fcntl(c, F_GETFL), NULL);
+	TL_NOTE(rc, fcntl(c, F_GETFL), NULL);
 	nanosleep(&ts, NULL);
-	NOTE(rc, accept_all(l), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, accept_all(l), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
 	/* Full: waits for the listener. */
-	NOTE(rc, connect(socket(family(k), sock_type(k), 0), (void *)&a.ss,
+	TL_NOTE(rc, connect(socket(family(k), sock_type(k), 0), (void *)&a.ss,
 			 a.len), NULL);
 	nanosleep(&ts, NULL);
 	c = socket(family(k), sock_type(k), 0);
 	p = (struct peer){ .delay = 5 * MS, .fd = l };
-	NOTE(rc, peer_start(&p, peer_accept, thread), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
+	TL_NOTE(rc, peer_start(&p, peer_accept, thread), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
 	peer_join(&p);
-	NOTE(rc, p.r >= 0, NULL);
-	NOTE(rc, fcntl(c, F_GETFL), NULL);
+	TL_NOTE(rc, p.r >= 0, NULL);
+	TL_NOTE(rc, fcntl(c, F_GETFL), NULL);
 	nanosleep(&ts, NULL);
-	NOTE(rc, accept_all(l), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, send(c, unit_a, UNIT, 0), NULL);
+	TL_NOTE(rc, accept_all(l), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, send(c, unit_a, UNIT, 0), NULL);
 	/* Full, with a time-out; then again. */
-	NOTE(rc, connect(socket(family(k), sock_type(k), 0), (void *)&a.ss,
+	TL_NOTE(rc, connect(socket(family(k), sock_type(k), 0), (void *)&a.ss,
 			 a.len), NULL);
 	nanosleep(&ts, NULL);
 	c = socket(family(k), sock_type(k), 0);
-	NOTE(rc, setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, fcntl(c, F_GETFL), NULL);
+	TL_NOTE(rc, setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, fcntl(c, F_GETFL), NULL);
 	/* The program's own O_NONBLOCK. */
 	c = socket(family(k), sock_type(k) | SOCK_NONBLOCK, 0);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, fcntl(c, F_GETFL), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, fcntl(c, F_GETFL), NULL);
 	/* Refused, and the same socket again. */
 	d = socket(family(k), sock_type(k), 0);
-	NOTE(rc, bind_to(d, k, &dead, -1), NULL);
+	TL_NOTE(rc, bind_to(d, k, &dead, -1), NULL);
 	c = socket(family(k), sock_type(k), 0);
-	NOTE(rc, connect(c, (void *)&dead.ss, dead.len), NULL);
-	NOTE(rc, connect(c, (void *)&dead.ss, dead.len), NULL);
-	NOTE(rc, fcntl(c, F_GETFL), NULL);
+	TL_NOTE(rc, connect(c, (void *)&dead.ss, dead.len), NULL);
+	TL_NOTE(rc, connect(c, (void *)&dead.ss, dead.len), NULL);
+	TL_NOTE(rc, fcntl(c, F_GETFL), NULL);
 	/* Bad arguments. */
-	NOTE(rc, connect(c, (void *)&a.ss, 1), NULL);
-	NOTE(rc, connect(c, bad_ptr, a.len), NULL);
-	NOTE(rc, connect(-1, (void *)&a.ss, a.len), NULL);
-	NOTE(rc, close(c), NULL);
-	NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, 1), NULL);
+	TL_NOTE(rc, connect(c, bad_ptr, a.len), NULL);
+	TL_NOTE(rc, connect(-1, (void *)&a.ss, a.len), NULL);
+	TL_NOTE(rc, close(c), NULL);
+	TL_NOTE(rc, connect(c, (void *)&a.ss, a.len), NULL);
 	/* Datagrams: at once, and undone with AF_UNSPEC. */
 	int u = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	NOTE(rc, connect(u, (void *)&to, sizeof to), NULL);
+	TL_NOTE(rc, connect(u, (void *)&to, sizeof to), NULL);
 	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
-	NOTE(rc, connect(u, &unspec, sizeof unspec), NULL);
-	NOTE(rc, send(u, unit_a, UNIT, 0), NULL);
-	NOTE(rc, fcntl(u, F_GETFL), NULL);
+	TL_NOTE(rc, connect(u, &unspec, sizeof unspec), NULL);
+	TL_NOTE(rc, send(u, unit_a, UNIT, 0), NULL);
+	TL_NOTE(rc, fcntl(u, F_GETFL), NULL);
 }
 
 START_TEST(connect_gives_what_libc_gives)

@@ -26,9 +26,7 @@
 
 #include "core.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
@@ -48,29 +46,11 @@ static int do_wait(int call, int epfd, struct epoll_event *ev, int max, int ms)
 	return epoll_pwait(epfd, ev, max, ms, NULL);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
-
 /* A peer: a coroutine (or, in the plain runs of differential tests and
  * in tests of the alone path, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at; /* the step at which it acted */
@@ -80,13 +60,13 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
 		weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -95,20 +75,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *), int fd,
@@ -139,80 +112,6 @@ static void peer_kill(struct peer *p)
 	kill(getpid(), p->fd);
 }
 
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	weft_co *co;
-	atomic_bool stop;
-	atomic_int ticks;
-};
-
-static void *tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!atomic_load(&t->stop)) {
-		weft_sleep(1 * MS);
-		atomic_fetch_add(&t->ticks, 1);
-	}
-	return NULL;
-}
-
-static void ticker_start(struct ticker *t)
-{
-	atomic_init(&t->stop, false);
-	atomic_init(&t->ticks, 0);
-	t->co = weft_spawn(tick, t, 0);
-	ck_assert_ptr_nonnull(t->co);
-}
-
-/* Stops t; returns how often it ticked. */
-static int ticker_stop(struct ticker *t)
-{
-	atomic_store(&t->stop, true);
-	weft_join(t->co, NULL);
-	return atomic_load(&t->ticks);
-}
-
-static void make_pipe(int p[2])
-{
-	ck_assert_int_eq(pipe(p), 0);
-}
-
-static volatile sig_atomic_t handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	handled++;
-}
-
-/* Installs on_signal for sig, without SA_RESTART. */
-static void catch_signal(int sig)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void block_signal(int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-}
-
-/* SIGALRM in ms, caught without SA_RESTART. */
-static void alarm_in(int ms)
-{
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-
-	catch_signal(SIGALRM);
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
 /* An epoll fd watching fd for events, with tag as its data. */
 static int watch(int fd, unsigned events, unsigned tag)
 {
@@ -232,11 +131,11 @@ START_TEST(epoll_wait_parks_until_a_coroutine_writes)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, peer_write, fd[1], 5 * MS);
 	int r = do_wait(_i, ep, ev, 4, -1);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_msg(r == 1, "%s gave %d", call_name[_i], r);
 	ck_assert_int_eq(ev[0].events, EPOLLIN);
 	ck_assert_int_eq(ev[0].data.u32, 7);
@@ -252,7 +151,7 @@ START_TEST(epoll_wait_reports_a_hang_up)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, peer_close, fd[1], 5 * MS);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 5000), 1);
@@ -265,40 +164,40 @@ END_TEST
 START_TEST(epoll_wait_edge_triggered_reports_each_edge_once)
 {
 	struct epoll_event ev[4];
-	struct ticker t;
+	struct tl_ticker t;
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN | EPOLLET, 7);
 	go(&p, peer_write, fd[1], 5 * MS);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 5000), 1);
 	peer_join(&p);
 	/* The byte is still there, but no new edge came. */
-	ticker_start(&t);
+	tl_ticker_start(&t);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 20), 0);
 	go(&p, peer_write, fd[1], 5 * MS);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 5000), 1);
 	ck_assert_int_eq(ev[0].data.u32, 7);
 	peer_join(&p);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(epoll_wait_times_out_with_0_while_others_run)
 {
 	struct epoll_event ev[4];
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	int r = do_wait(_i, ep, ev, 4, 30);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_msg(r == 0, "%s gave %d", call_name[_i], r);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -326,7 +225,7 @@ START_TEST(two_coroutines_waiting_on_one_epoll_fd_both_see_a_level)
 	struct waiter w[2];
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	weft_wg_add(&wg, 2);
 	for (int i = 0; i < 2; i++) {
@@ -351,7 +250,7 @@ START_TEST(epoll_wait_goes_on_when_a_watched_fd_is_closed)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	/* Closing the last fd of a file takes it out of every epoll set. */
 	go(&p, peer_close, fd[0], 5 * MS);
@@ -369,7 +268,7 @@ START_TEST(epoll_wait_returns_at_once_when_an_event_is_ready)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, count_run, -1, 0);
@@ -387,7 +286,7 @@ START_TEST(epoll_wait_with_zero_timeout_only_looks)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, count_run, -1, 0);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 0), 0);
@@ -403,11 +302,11 @@ START_TEST(epoll_wait_outside_a_coroutine_is_libcs)
 	struct epoll_event ev[4];
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, 10), 0);
-	ck_assert_int_ge(mono_ns() - t0, 10 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 10 * MS);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, -1), 1);
 	ck_assert_int_eq(ev[0].data.u32, 7);
@@ -424,7 +323,7 @@ START_TEST(epoll_wait_alone_blocks_the_thread_until_a_thread_writes)
 	struct epoll_event ev[4];
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	weft_id();
 	p.fd = fd[1];
@@ -440,14 +339,14 @@ START_TEST(epoll_wait_alone_is_interrupted_by_a_signal)
 	struct epoll_event ev[4];
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	errno = 0;
 	ck_assert_int_eq(do_wait(_i, ep, ev, 4, -1), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -459,7 +358,7 @@ START_TEST(epoll_wait_errors_are_libcs)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, count_run, -1, 5 * MS);
@@ -491,7 +390,7 @@ START_TEST(epoll_wait_fails_with_EBADF_when_another_coroutine_closes_it)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, peer_close, ep, 5 * MS);
 	errno = 0;
@@ -511,18 +410,18 @@ START_TEST(epoll_pwait_is_interrupted_by_a_signal_its_mask_lets_through)
 	sigset_t none;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	errno = 0;
 	int r = epoll_pwait(ep, ev, 4, 5000, &none);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_gt(p.at, 0);
 	ck_assert_int_lt(p.at, at);
 	peer_join(&p);
@@ -536,17 +435,17 @@ START_TEST(epoll_pwait_with_a_signal_already_pending_returns_EINTR_at_once)
 	sigset_t none;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	go(&p, count_run, -1, 0);
 	errno = 0;
 	ck_assert_int_eq(epoll_pwait(ep, ev, 4, -1, &none), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_eq(p.at, 0);
 	peer_join(&p);
 }
@@ -559,16 +458,16 @@ START_TEST(epoll_pwait_is_not_interrupted_by_a_signal_its_mask_blocks)
 	sigset_t usr1, pending;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	ck_assert_int_eq(epoll_pwait(ep, ev, 4, 30, &usr1), 0);
 	ck_assert_int_gt(p.at, 0);
-	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(tl_handled, 0);
 	ck_assert_int_eq(sigpending(&pending), 0);
 	ck_assert_int_eq(sigismember(&pending, SIGUSR1), 1);
 	peer_join(&p);
@@ -581,7 +480,7 @@ START_TEST(epoll_pwait_with_a_bad_mask_fails_with_EFAULT)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	int ep = watch(fd[0], EPOLLIN, 7);
 	go(&p, count_run, -1, 5 * MS);
 	errno = 0;
@@ -635,17 +534,18 @@ static void note_wait(struct record *rc, int line, int call, int ep,
 /* The same steps, with libc alone (peers are threads) or with weft
  * (peers are coroutines, and a ticker keeps the caller from being
  * alone, so every wait parks). */
-static void epoll_script(struct record *rc, int call, bool weft)
+static void epoll_script(void *rec, int call, bool weft)
 {
+	struct record *rc = rec;
 	struct epoll_event add = { .events = EPOLLIN, .data.u32 = 7 };
-	struct ticker t;
+	struct tl_ticker t;
 	struct peer p;
 	int fd[2], et[2];
 	char c;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (weft)
-		ticker_start(&t);
+		tl_ticker_start(&t);
 	int ep = epoll_create1(0);
 	if (ep < 0 || pipe(fd) < 0 || pipe(et) < 0 ||
 	    epoll_ctl(ep, EPOLL_CTL_ADD, fd[0], &add) < 0)
@@ -687,42 +587,17 @@ static void epoll_script(struct record *rc, int call, bool weft)
 	close(et[1]);
 	NOTE(rc, call, et[1], NULL, 4, -1);
 	if (weft)
-		rc->ticks = ticker_stop(&t);
-}
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
+		rc->ticks = tl_ticker_stop(&t);
 }
 
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	ck_assert_int_gt(woven.ticks, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {

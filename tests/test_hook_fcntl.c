@@ -32,9 +32,7 @@
 #include "core.h"
 #include "fd.h"
 #include "io.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
@@ -44,21 +42,6 @@ static int (*const fcntl_fns[2])(int, int, ...) = { fcntl, fcntl64 };
 static const char *const fcntl_name[2] = { "fcntl", "fcntl64" };
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 static unsigned entry(int fd)
 {
@@ -74,9 +57,7 @@ static int kernel_fl(int fd)
 /* A coroutine (or, in the plain runs of differential tests, a thread)
  * that writes one byte to fd after a delay. */
 struct peer {
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at;
@@ -87,36 +68,24 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread)
+	if (p->run.thread)
 		nanosleep(&(struct timespec){ 0, p->delay }, NULL);
 	else
 		weft_sleep(p->delay);
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->r = write(p->fd, "x", 1);
 	return NULL;
 }
 
 static int peer_start(struct peer *p, bool thread)
 {
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
-}
-
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
+	tl_runner_join(&p->run);
 }
 
 /* Checks that a read of fd (empty) fails with EAGAIN at once, without
@@ -126,7 +95,7 @@ static void read_gives_EAGAIN_at_once(int fd)
 	int ran = 0;
 	char c;
 
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(fd, &c, 1), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -143,12 +112,12 @@ static void read_parks(int fd, int wfd)
 	char c;
 
 	ck_assert_int_eq(peer_start(&p, false), 0);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(read(fd, &c, 1), 1);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "the read returned before the writer ran");
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 }
 
@@ -718,8 +687,9 @@ static void note_at(struct record *rc, int line, long ret, int err)
 	} while (0)
 
 /* The same steps with libc alone (weft false) or with coroutines. */
-static void fcntl_script(struct record *rc, int which, bool weft)
+static void fcntl_script(void *rec, int which, bool weft)
 {
+	struct record *rc = rec;
 	int (*fc)(int, int, ...) = fcntl_fns[which];
 	int fds[2], on = 1, off = 0, n = 0;
 	char c;
@@ -734,7 +704,7 @@ static void fcntl_script(struct record *rc, int which, bool weft)
 	NOTE(rc, fc(fds[0], F_SETFL, 0));
 	NOTE(rc, peer_start(&p, !weft));
 	NOTE(rc, read(fds[0], &c, 1));
-	NOTE(rc, p.at > 0 && p.at < next_step());
+	NOTE(rc, p.at > 0 && p.at < tl_next_step());
 	peer_join(&p);
 	NOTE(rc, ioctl(fds[0], FIONBIO, &on));
 	NOTE(rc, fc(fds[0], F_GETFL));
@@ -764,35 +734,12 @@ static void fcntl_script(struct record *rc, int which, bool weft)
 	NOTE(rc, fc(70, F_GETFL));
 }
 
-static void run_script(int which, bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		fcntl_script(shared, which, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
 START_TEST(fcntl_and_ioctl_give_what_libc_gives)
 {
 	struct record plain, woven;
 
-	run_script(_i, false, &plain);
-	run_script(_i, true, &woven);
+	tl_run_script(fcntl_script, _i, false, &plain, sizeof plain);
+	tl_run_script(fcntl_script, _i, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {
 		struct rec *p = &plain.r[i], *w = &woven.r[i];

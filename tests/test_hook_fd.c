@@ -32,29 +32,12 @@
 #include "core.h"
 #include "fd.h"
 #include "io.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 static unsigned entry(int fd)
 {
@@ -90,9 +73,7 @@ static void set_nb(int fd, bool on)
  * that waits delay, notes the step, then does its job. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	size_t len;        /* peer_read: bytes to read */
@@ -109,36 +90,29 @@ static void *peer_main(void *arg)
 	struct peer *p = arg;
 
 	if (p->delay > 0) {
-		if (p->thread)
+		if (p->run.thread)
 			nanosleep(&(struct timespec){ 0, p->delay }, NULL);
 		else
 			weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	errno = 0;
 	p->fn(p);
 	p->err = errno;
-	p->done = next_step();
+	p->done = tl_next_step();
 	return NULL;
 }
 
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = p->done = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -164,28 +138,6 @@ static void peer_close(struct peer *p)
 static void peer_kill(struct peer *p)
 {
 	p->r = kill(getpid(), SIGUSR1);
-}
-
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-/* A coroutine that counts until told to stop, sleeping a millisecond at
- * a time: proof that the thread was free while another waited. */
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		t->ticks++; /* it runs only while the others wait */
-		weft_sleep(MS);
-	}
 }
 
 /* Starts n readers of fd (8 bytes each) and lets them all park. */
@@ -261,38 +213,14 @@ static void note_at(struct record *rc, int line, long ret, int err,
 		note_at(rc, __LINE__, ret_, errno, data, len);                \
 	} while (0)
 
-static void run_script(void (*script)(struct record *, bool), bool weft,
-		       struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
 /* Runs script once with libc alone (weft false: no weft call, peers are
  * threads) and once with coroutines that park, and compares. */
-static void differ(void (*script)(struct record *, bool))
+static void differ(tl_script_fn *script)
 {
 	struct record plain, woven;
 
-	run_script(script, false, &plain);
-	run_script(script, true, &woven);
+	tl_run_script(script, 0, false, &plain, sizeof plain);
+	tl_run_script(script, 0, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {
 		struct rec *p = &plain.r[i], *w = &woven.r[i];
@@ -549,7 +477,7 @@ START_TEST(socket_number_reused_by_a_regular_file_reads_straight_through)
 	unlink(path);
 	ck_assert_int_eq(write(f, "contents", 8), 8);
 	ck_assert_int_eq(lseek(f, 0, SEEK_SET), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(read(f, buf, 8), 8);
 	ck_assert_mem_eq(buf, "contents", 8);
 	ck_assert_int_eq(read(f, buf, 8), 0);
@@ -575,7 +503,7 @@ START_TEST(number_reused_by_a_new_fd_gets_that_fds_view)
 	e = eventfd(0, EFD_NONBLOCK);
 	ck_assert_int_eq(e, n);
 	ck_assert(entry(e) & WEFT__FD_NB);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(e, &v, sizeof v), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -631,7 +559,7 @@ START_TEST(creator_reusing_a_number_closed_behind_weft_wakes_its_waiters)
 	int k = _i;
 	int fds[2];
 	struct peer p[1];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	block_sigusr1();
 	ck_assert_int_eq(pipe(fds), 0);
@@ -646,7 +574,7 @@ START_TEST(creator_reusing_a_number_closed_behind_weft_wakes_its_waiters)
 		      p[0].r, strerror(p[0].err));
 	/* The new file is waited on afresh (for the epoll fds, through
 	 * weft_wait_fd: reading them is EINVAL). */
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	if (k == K_EPOLL || k == K_EPOLL1) {
 		int q[2];
 		struct peer wr = { .delay = 2 * MS, .value = 1 };
@@ -700,7 +628,7 @@ START_TEST(dup_copies_the_programs_nonblocking_view)
 					 : dup3(fds[0], 78, O_CLOEXEC);
 	ck_assert_int_ge(d, 0);
 	ck_assert(entry(d) & WEFT__FD_NB);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(d, &c, 1), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -817,12 +745,12 @@ START_TEST(pipe_read_parks_until_another_coroutine_writes)
 	ck_assert_int_eq(_i ? pipe2(fds, O_CLOEXEC) : pipe(fds), 0);
 	wr.fd = fds[1];
 	go(&wr, peer_write);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(read(fds[0], &v, sizeof v), 8);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_uint_eq(v, 42);
 	ck_assert(wr.at > 0 && wr.at < after);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 }
 END_TEST
 
@@ -832,7 +760,7 @@ START_TEST(nonblocking_pipe2_returns_EAGAIN_without_parking)
 	char c;
 
 	ck_assert_int_eq(pipe2(fds, O_NONBLOCK), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 10; i++) {
 		errno = 0;
 		ck_assert_int_eq(read(fds[0], &c, 1), -1);
@@ -899,7 +827,7 @@ START_TEST(nonblocking_eventfd_returns_EAGAIN_without_parking)
 	uint64_t v;
 
 	ck_assert_int_ge(e, 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(e, &v, sizeof v), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -935,15 +863,15 @@ START_TEST(timerfd_read_parks_until_the_timer_expires)
 {
 	int t = timerfd_create(_i ? CLOCK_REALTIME : CLOCK_MONOTONIC, 0);
 	struct itimerspec its = { .it_value = { 0, 20 * MS } };
-	struct ticker tk = { 0 };
+	struct tl_ticker tk = { 0 };
 	uint64_t n = 0;
 
 	ck_assert_int_ge(t, 0);
-	ck_assert_int_eq(weft_go(tick, &tk), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick_first, &tk), 0);
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(timerfd_settime(t, 0, &its, NULL), 0);
 	ck_assert_int_eq(read(t, &n, sizeof n), 8);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_gt(tk.ticks, 0);
 	tk.stop = true;
@@ -958,7 +886,7 @@ START_TEST(nonblocking_timerfd_returns_EAGAIN_without_parking)
 
 	ck_assert_int_ge(t, 0);
 	ck_assert_int_eq(timerfd_settime(t, 0, &its, NULL), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(t, &n, sizeof n), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -1009,7 +937,7 @@ START_TEST(signalfd_read_parks_until_the_signal_comes)
 	ck_assert_int_ge(s, 0);
 	go(&k, peer_kill);
 	ck_assert_int_eq(read(s, &si, sizeof si), sizeof si);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_uint_eq(si.ssi_signo, SIGUSR1);
 	ck_assert_int_eq(si.ssi_pid, getpid());
 	ck_assert(k.at > 0 && k.at < after);
@@ -1051,7 +979,7 @@ START_TEST(nonblocking_signalfd_returns_EAGAIN_without_parking)
 	sigaddset(&m, SIGUSR1);
 	int s = signalfd(-1, &m, SFD_NONBLOCK);
 	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(s, &si, sizeof si), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -1097,7 +1025,7 @@ START_TEST(epoll_fd_is_recorded_and_reads_fail_at_once)
 	ck_assert(entry(ep) & WEFT__FD_KNOWN);
 	ck_assert(!(entry(ep) & WEFT__FD_NB));
 	ck_assert_int_eq(cloexec(ep), _i == 2);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(read(ep, buf, sizeof buf), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -1191,8 +1119,9 @@ END_TEST
 
 /* ---- differential ------------------------------------------------------- */
 
-static void fd_script(struct record *rc, bool weft)
+static void fd_script(void *rec, int arg, bool weft)
 {
+	struct record *rc = rec;
 	bool thread = !weft;
 	int fds[2] = { -1, -1 }, e, t, s, ep;
 	uint64_t v = 0;
@@ -1208,7 +1137,7 @@ static void fd_script(struct record *rc, bool weft)
 	p = (struct peer){ .fd = fds[1], .delay = 5 * MS, .value = 11 };
 	NOTE(rc, peer_start(&p, peer_write, thread));
 	NOTE_DATA(rc, read(fds[0], &v, sizeof v), &v, sizeof v);
-	NOTE(rc, p.at > 0 && p.at < next_step());
+	NOTE(rc, p.at > 0 && p.at < tl_next_step());
 	peer_join(&p);
 	p = (struct peer){ .fd = fds[1], .delay = 5 * MS };
 	NOTE(rc, peer_start(&p, peer_close, thread));

@@ -22,56 +22,9 @@
 #include "hooks.h"
 #include "real.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The number of OS threads in this process: the pool's show here. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	volatile int stop;
-	volatile int ticks;
-};
-
-static void tick(void *p)
-{
-	struct ticker *t = p;
-
-	while (!t->stop) {
-		t->ticks++;
-		weft_sleep(MS);
-	}
-}
-
-static void raw_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (syscall(SYS_nanosleep, &ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* A fresh empty file; its name is written to path. */
 static int temp_file(char *path, size_t n)
@@ -114,7 +67,7 @@ static pid_t locker(const char *path, enum kind kind, int ms)
 		if (r != 0)
 			_exit(1);
 		close(p[1]);
-		raw_sleep_ms(ms);
+		tl_raw_sleep_ms(ms);
 		_exit(0);
 	}
 	close(p[1]);
@@ -139,13 +92,13 @@ START_TEST(flock_parks_until_another_process_unlocks)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
-	int64_t t0 = mono_ns();
+	weft_go(tl_tick_first, &t);
+	int64_t t0 = tl_mono_ns();
 	pid_t pid = locker(path, FLOCK_EX, 200);
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
-	ck_assert_int_ge(mono_ns() - t0, 200 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
 	reaped_ok(pid);
@@ -173,10 +126,10 @@ START_TEST(flock_parks_until_another_coroutine_unlocks)
 	char path[64];
 	int fd1 = temp_file(path, sizeof path);
 	int fd2 = open(path, O_RDWR);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(flock(fd1, LOCK_EX), 0);
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_go(unlock_later, &fd1);
 	ck_assert_int_eq(flock(fd2, LOCK_SH), 0);
 	t.stop = 1;
@@ -189,16 +142,16 @@ START_TEST(flock_that_is_free_takes_the_lock_at_once)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_yield();
 	pid_t pid = locker(path, FLOCK_SH, 500);
 	int ticks = t.ticks;
 	ck_assert_int_eq(flock(fd, LOCK_SH), 0); /* shared with the child */
 	ck_assert_int_eq(flock(fd, LOCK_UN), 0);
 	ck_assert_int_eq(t.ticks, ticks);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
 	reaped_ok(pid);
 	unlink(path);
@@ -209,14 +162,14 @@ START_TEST(flock_LOCK_NB_on_a_held_lock_fails_with_EWOULDBLOCK)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = locker(path, FLOCK_EX, 300);
 	errno = 0;
 	ck_assert_int_eq(flock(fd, LOCK_SH | LOCK_NB), -1);
 	ck_assert_int_eq(errno, EWOULDBLOCK);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
 	reaped_ok(pid);
 	unlink(path);
@@ -229,11 +182,11 @@ START_TEST(flock_alone_blocks_the_thread_and_gets_the_lock)
 	int fd = temp_file(path, sizeof path);
 
 	weft_self();
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	pid_t pid = locker(path, FLOCK_EX, 100);
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
-	ck_assert_int_ge(mono_ns() - t0, 100 * MS);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_ge(tl_mono_ns() - t0, 100 * MS);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	reaped_ok(pid);
 	unlink(path);
 }
@@ -247,7 +200,7 @@ START_TEST(flock_outside_a_coroutine_passes_through)
 	pid_t pid = locker(path, FLOCK_EX, 100);
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
 	ck_assert_ptr_null(weft__running);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	reaped_ok(pid);
 	unlink(path);
 }
@@ -257,9 +210,9 @@ START_TEST(flock_errors_are_libcs)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	errno = 0;
 	ck_assert_int_eq(flock(-1, LOCK_EX), -1);
 	ck_assert_int_eq(errno, EBADF);
@@ -287,14 +240,14 @@ START_TEST(fcntl_SETLKW_parks_until_another_process_unlocks)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct flock fl = range(F_WRLCK, 10, 20);
 
-	weft_go(tick, &t);
-	int64_t t0 = mono_ns();
+	weft_go(tl_tick_first, &t);
+	int64_t t0 = tl_mono_ns();
 	pid_t pid = locker(path, POSIX_WR, 200);
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), 0);
-	ck_assert_int_ge(mono_ns() - t0, 200 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
 	reaped_ok(pid);
@@ -321,16 +274,16 @@ START_TEST(fcntl_SETLKW_for_a_read_lock_shares_with_readers_at_once)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct flock fl = range(F_RDLCK, 0, 0);
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_yield();
 	pid_t pid = locker(path, POSIX_RD, 300);
 	int ticks = t.ticks;
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), 0);
 	ck_assert_int_eq(t.ticks, ticks);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
 	reaped_ok(pid);
 	unlink(path);
@@ -358,17 +311,17 @@ START_TEST(fcntl_OFD_SETLKW_parks_until_another_description_unlocks)
 	char path[64];
 	int fd1 = temp_file(path, sizeof path);
 	int fd2 = open(path, O_RDWR);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct flock fl = range(F_WRLCK, 0, 0);
 	struct ofd_holder h = { fd1, 150 };
 
 	ck_assert_int_eq(fcntl(fd1, F_OFD_SETLK, &fl), 0);
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_go(ofd_unlock_later, &h);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	fl = range(F_RDLCK, 5, 5);
 	ck_assert_int_eq(fcntl(fd2, F_OFD_SETLKW, &fl), 0);
-	ck_assert_int_ge(mono_ns() - t0, 150 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 150 * MS);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
 	unlink(path);
@@ -382,11 +335,11 @@ START_TEST(fcntl_SETLKW_deadlock_fails_with_EDEADLK)
 {
 	char path[64];
 	int fd = temp_file(path, sizeof path);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct flock a = range(F_WRLCK, 0, 10), b = range(F_WRLCK, 50, 10);
 	int p[2];
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	ck_assert_int_eq(fcntl(fd, F_SETLK, &a), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	pid_t pid = fork();
@@ -461,10 +414,10 @@ START_TEST(fcntl_lock_errors_are_libcs)
 	char path[64];
 	int fd = temp_file(path, sizeof path);
 	int rd = open(path, O_RDONLY);
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct flock fl = range(F_WRLCK, 0, 0);
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	errno = 0;
 	ck_assert_int_eq(fcntl(-1, F_SETLKW, &fl), -1);
 	ck_assert_int_eq(errno, EBADF);
@@ -488,7 +441,7 @@ START_TEST(fcntl_lock_errors_are_libcs)
 	errno = 0;
 	ck_assert_int_eq(fcntl(fd, F_OFD_SETLKW, &fl), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
 	unlink(path);
 }
@@ -509,7 +462,7 @@ START_TEST(fcntl_lock_alone_and_outside_a_coroutine_block_for_real)
 	fl.l_type = F_WRLCK;
 	pid = locker(path, POSIX_WR, 80);
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), 0);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	reaped_ok(pid);
 	unlink(path);
 }
@@ -600,15 +553,15 @@ static void run_child(void (*seq)(struct rec *), bool with_weft,
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		static struct rec r;
-		static struct ticker t;
+		static struct tl_ticker t;
 		close(p[0]);
 		if (with_weft)
-			weft_go(tick, &t);
+			weft_go(tl_tick_first, &t);
 		seq(&r);
 		t.stop = 1;
 		if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
 			_exit(3);
-		_exit(with_weft && thread_count() == 1 ? 2 : 0);
+		_exit(with_weft && tl_thread_count() == 1 ? 2 : 0);
 	}
 	close(p[1]);
 	size_t got = 0;

@@ -27,9 +27,7 @@
 
 #include "core.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
 int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
@@ -74,29 +72,11 @@ static int do_poll(int call, struct pollfd *fds, nfds_t n, int ms)
 	}
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
-
 /* A peer: a coroutine (or, in the plain runs of differential tests and
  * in tests of the alone path, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at; /* the step at which it acted */
@@ -106,13 +86,13 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
 		weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -121,20 +101,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *), int fd,
@@ -174,94 +147,6 @@ static void peer_drain(struct peer *p)
 		;
 }
 
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	weft_co *co;
-	atomic_bool stop;
-	atomic_int ticks;
-};
-
-static void *tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!atomic_load(&t->stop)) {
-		weft_sleep(1 * MS);
-		atomic_fetch_add(&t->ticks, 1);
-	}
-	return NULL;
-}
-
-static void ticker_start(struct ticker *t)
-{
-	atomic_init(&t->stop, false);
-	atomic_init(&t->ticks, 0);
-	t->co = weft_spawn(tick, t, 0);
-	ck_assert_ptr_nonnull(t->co);
-}
-
-/* Stops t; returns how often it ticked. */
-static int ticker_stop(struct ticker *t)
-{
-	atomic_store(&t->stop, true);
-	weft_join(t->co, NULL);
-	return atomic_load(&t->ticks);
-}
-
-static void make_pipe(int p[2])
-{
-	ck_assert_int_eq(pipe(p), 0);
-}
-
-/* A socket pair whose s[0] cannot take another byte. */
-static void make_full_socket(int s[2])
-{
-	static char buf[4096];
-	int fl;
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
-	fl = fcntl(s[0], F_GETFL);
-	ck_assert_int_eq(fcntl(s[0], F_SETFL, fl | O_NONBLOCK), 0);
-	while (send(s[0], buf, sizeof buf, MSG_DONTWAIT) > 0)
-		;
-	ck_assert_int_eq(fcntl(s[0], F_SETFL, fl), 0);
-}
-
-static volatile sig_atomic_t handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	handled++;
-}
-
-/* Installs on_signal for sig, without SA_RESTART. */
-static void catch_signal(int sig)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void block_signal(int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-}
-
-/* SIGALRM in ms, caught without SA_RESTART. */
-static void alarm_in(int ms)
-{
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-
-	catch_signal(SIGALRM);
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
 /* ---- parking and waking ------------------------------------------------- */
 
 START_TEST(poll_parks_until_a_coroutine_writes)
@@ -269,11 +154,11 @@ START_TEST(poll_parks_until_a_coroutine_writes)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, peer_write, fd[1], 5 * MS);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	int r = do_poll(_i, &pf, 1, -1);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_msg(r == 1 && pf.revents == POLLIN, "%s gave %d, revents %#x",
 		      call_name[_i], r, pf.revents);
 	ck_assert_int_gt(p.at, 0);
@@ -290,7 +175,7 @@ START_TEST(poll_on_100_pipes_reports_only_the_one_written)
 	struct peer p;
 
 	for (int i = 0; i < N; i++) {
-		make_pipe(fd[i]);
+		tl_make_pipe(fd[i]);
 		pf[i] = (struct pollfd){ .fd = fd[i][0], .events = POLLIN };
 	}
 	go(&p, peer_write, fd[WRITTEN][1], 10 * MS);
@@ -310,7 +195,7 @@ START_TEST(poll_waits_for_room_to_write)
 	struct peer p;
 	int s[2];
 
-	make_full_socket(s);
+	tl_make_full_socket(s);
 	go(&p, peer_drain, s[1], 5 * MS);
 	struct pollfd pf = { .fd = s[0], .events = POLLOUT };
 	int r = do_poll(_i, &pf, 1, -1);
@@ -326,7 +211,7 @@ START_TEST(poll_reports_a_hang_up)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, peer_close, fd[1], 5 * MS);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	int r = do_poll(_i, &pf, 1, -1);
@@ -357,31 +242,31 @@ END_TEST
 
 START_TEST(poll_times_out_with_0_while_others_run)
 {
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
-	ticker_start(&t);
+	tl_make_pipe(fd);
+	tl_ticker_start(&t);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	int r = do_poll(_i, &pf, 1, 30);
-	int64_t took = mono_ns() - t0;
+	int64_t took = tl_mono_ns() - t0;
 	ck_assert_msg(r == 0 && pf.revents == 0, "%s gave %d, %#x",
 		      call_name[_i], r, pf.revents);
 	ck_assert_int_ge(took, 30 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(poll_on_no_fds_sleeps_while_others_run)
 {
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_poll(_i, NULL, 0, 20), 0);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -409,7 +294,7 @@ START_TEST(two_coroutines_polling_one_fd_both_wake)
 	struct poller p[2];
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	weft_wg_add(&wg, 2);
 	for (int i = 0; i < 2; i++) {
 		p[i] = (struct poller){ .fd = fd[0], .r = -2, .wg = &wg };
@@ -438,7 +323,7 @@ START_TEST(poll_returns_at_once_when_an_fd_is_ready)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	go(&p, count_run, -1, 0);
 	struct pollfd pf[2] = { { .fd = fd[0], .events = POLLIN },
@@ -474,7 +359,7 @@ START_TEST(poll_with_zero_timeout_only_looks)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 0);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	ck_assert_int_eq(do_poll(_i, &pf, 1, 0), 0);
@@ -490,11 +375,11 @@ START_TEST(poll_outside_a_coroutine_is_libcs)
 {
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_poll(_i, &pf, 1, 10), 0);
-	ck_assert_int_ge(mono_ns() - t0, 10 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 10 * MS);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	ck_assert_int_eq(do_poll(_i, &pf, 1, -1), 1);
 	ck_assert_int_eq(pf.revents, POLLIN);
@@ -513,7 +398,7 @@ START_TEST(poll_alone_blocks_the_thread_until_a_thread_writes)
 	struct peer p = { .delay = 10 * MS };
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	weft_id();
 	p.fd = fd[1];
 	ck_assert_int_eq(peer_start(&p, peer_write, true), 0);
@@ -528,14 +413,14 @@ START_TEST(poll_alone_is_interrupted_by_a_signal)
 {
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	errno = 0;
 	ck_assert_int_eq(do_poll(_i, &pf, 1, -1), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -546,7 +431,7 @@ START_TEST(poll_reports_a_closed_fd_as_POLLNVAL)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 0);
 	close(fd[0]);
 	struct pollfd pf[2] = { { .fd = fd[0], .events = POLLIN },
@@ -563,7 +448,7 @@ START_TEST(poll_wakes_with_POLLNVAL_when_another_coroutine_closes_the_fd)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, peer_close, fd[0], 5 * MS);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	ck_assert_int_eq(do_poll(_i, &pf, 1, 5000), 1);
@@ -579,7 +464,7 @@ START_TEST(poll_errors_are_libcs)
 	struct rlimit rl;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	struct pollfd pf = { .fd = fd[1], .events = POLLOUT };
 	go(&p, count_run, -1, 5 * MS);
 	if (!ASAN) {
@@ -606,7 +491,7 @@ START_TEST(ppoll_rejects_a_bad_timeout_with_EINVAL)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 5 * MS);
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct pollfd pf = { .fd = fd[0], .events = POLLIN };
@@ -652,18 +537,18 @@ START_TEST(ppoll_is_interrupted_by_a_signal_its_mask_lets_through)
 	sigset_t none;
 	int fd[2];
 
-	make_pipe(fd);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_make_pipe(fd);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	errno = 0;
 	int r = do_ppoll_mask(_i, &pf, 1, 5000, &none);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_gt(p.at, 0);
 	ck_assert_int_lt(p.at, at);
 	peer_join(&p);
@@ -676,9 +561,9 @@ START_TEST(ppoll_with_a_signal_already_pending_returns_EINTR_at_once)
 	sigset_t none;
 	int fd[2];
 
-	make_pipe(fd);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_make_pipe(fd);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	go(&p, count_run, -1, 0);
@@ -686,7 +571,7 @@ START_TEST(ppoll_with_a_signal_already_pending_returns_EINTR_at_once)
 	errno = 0;
 	ck_assert_int_eq(do_ppoll_mask(_i, &pf, 1, -1, &none), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_eq(p.at, 0);
 	peer_join(&p);
 }
@@ -698,16 +583,16 @@ START_TEST(ppoll_is_not_interrupted_by_a_signal_its_mask_blocks)
 	sigset_t usr1, pending;
 	int fd[2];
 
-	make_pipe(fd);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_make_pipe(fd);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	struct pollfd pf = { .fd = fd[0], .events = POLLIN };
 	ck_assert_int_eq(do_ppoll_mask(_i, &pf, 1, 30, &usr1), 0);
 	ck_assert_int_gt(p.at, 0);
-	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(tl_handled, 0);
 	ck_assert_int_eq(sigpending(&pending), 0);
 	ck_assert_int_eq(sigismember(&pending, SIGUSR1), 1);
 	peer_join(&p);
@@ -754,9 +639,10 @@ static void note_at(struct record *rc, int line, int ret, int err,
 /* The same steps, with libc alone (peers are threads) or with weft
  * (peers are coroutines, and a ticker keeps the caller from being
  * alone, so every wait parks). */
-static void poll_script(struct record *rc, int call, bool weft)
+static void poll_script(void *rec, int call, bool weft)
 {
-	struct ticker t;
+	struct record *rc = rec;
+	struct tl_ticker t;
 	struct peer p;
 	struct pollfd pf[3];
 	int fd[2], s[2];
@@ -764,7 +650,7 @@ static void poll_script(struct record *rc, int call, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (weft)
-		ticker_start(&t);
+		tl_ticker_start(&t);
 	if (pipe(fd) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
 		_exit(2);
 	pf[0] = (struct pollfd){ .fd = fd[0], .events = POLLIN };
@@ -808,42 +694,17 @@ static void poll_script(struct record *rc, int call, bool weft)
 		NOTE(rc, call, pf, 1 << 30, -1);
 	}
 	if (weft)
-		rc->ticks = ticker_stop(&t);
-}
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
+		rc->ticks = tl_ticker_stop(&t);
 }
 
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	ck_assert_int_gt(woven.ticks, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {

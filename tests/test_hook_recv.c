@@ -32,9 +32,8 @@
 
 #include "weft.h"
 #include "core.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8 /* what one send sends */
 
 ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
@@ -48,22 +47,6 @@ static const char unit_c[UNIT + 1] = "thirdone";
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 enum kind { USTREAM, UDGRAM, USEQ, TCP, UDP, NKINDS };
 
@@ -195,9 +178,7 @@ static ssize_t do_recv(int call, int fd, void *buf, size_t n, int flags)
  * delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd, fd2;
 	int64_t delay;     /* before it acts */
 	int64_t gap;       /* between pieces; delay if 0 */
@@ -210,26 +191,14 @@ struct peer {
 	int err;
 };
 
-static void nap_ns(bool thread, int64_t ns)
-{
-	if (ns <= 0)
-		return;
-	if (thread) {
-		struct timespec ts = { ns / SEC, ns % SEC };
-		nanosleep(&ts, NULL);
-	} else {
-		weft_sleep(ns);
-	}
-}
-
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	nap_ns(p->thread, p->delay);
-	p->at = next_step();
+	tl_nap_ns(p->run.thread, p->delay);
+	p->at = tl_next_step();
 	p->fn(p);
-	p->done = next_step();
+	p->done = tl_next_step();
 	return NULL;
 }
 
@@ -237,20 +206,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = p->done = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -267,7 +229,7 @@ static void peer_send(struct peer *p)
 	for (int i = 0; i < count; i++) {
 		size_t n = i == count - 1 ? p->len - off : piece;
 		if (i > 0)
-			nap_ns(p->thread, p->gap ? p->gap : p->delay);
+			tl_nap_ns(p->run.thread, p->gap ? p->gap : p->delay);
 		errno = 0;
 		p->r = send(p->fd, (const char *)p->data + off, n, 0);
 		p->err = errno;
@@ -291,111 +253,22 @@ static void peer_close(struct peer *p)
 	p->r = close(p->fd);
 }
 
-/* A coroutine that only notes when it first runs. */
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-/* A coroutine that counts until told to stop, sleeping a millisecond at
- * a time: proof that the thread was free while another waited. */
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		weft_sleep(MS);
-		t->ticks++;
-	}
-}
-
 /* ---- differential runs -------------------------------------------------- */
-
-/* What one step of a call sequence gave. */
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
 
 struct record {
 	int n;
-	struct rec r[160];
+	struct tl_rec r[160];
 };
 
-/* Notes a result, and up to UNIT bytes of data when the call moved some. */
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out with what it
- * noted.  weft false: no weft call at all, every wrapper passes through
- * and peers are threads; true: peers are coroutines, so the calls park. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- waiting, and not --------------------------------------------------- */
@@ -410,16 +283,16 @@ START_TEST(recv_parks_until_the_peer_sends)
 	open_pair(k, sv);
 	p.fd = sv[1];
 	go(&p, peer_send);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = do_recv(call, sv[0], buf, UNIT, 0);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == UNIT, "%s on %s: %zd (%s)", call_name[call],
 		      kind_name[k], r, strerror(errno));
 	ck_assert_mem_eq(buf, unit_a, UNIT);
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "%s on %s returned before the sender ran",
 		      call_name[call], kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_int_eq(p.r, UNIT);
 }
@@ -436,7 +309,7 @@ START_TEST(recv_of_data_already_there_does_not_park)
 	ck_assert_int_eq(send(sv[1], unit_a, UNIT, 0), UNIT);
 	/* TCP over loopback hands the bytes over at once; be sure. */
 	ck_assert_int_eq(weft_wait_fd(sv[0], WEFT_READ, 5 * SEC), WEFT_READ);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ssize_t r = do_recv(call, sv[0], buf, UNIT, 0);
 	ck_assert_msg(r == UNIT, "%s on %s: %zd (%s)", call_name[call],
 		      kind_name[k], r, strerror(errno));
@@ -489,11 +362,11 @@ START_TEST(recv_outside_a_coroutine_passes_through)
 	ck_assert_mem_eq(buf, raw, UNIT);
 	/* No data: blocks the thread until another thread sends. */
 	j.fd = sv[1];
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	thread_start(&j);
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), UNIT);
 	ck_assert_mem_eq(buf, unit_b, UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 	/* Errors: the kernel's. */
 	errno = 0;
@@ -516,11 +389,11 @@ START_TEST(recv_by_the_only_coroutine_blocks_for_real)
 	open_pair(k, sv);
 	ck_assert_ptr_nonnull(weft_self()); /* the test is now the root */
 	j.fd = sv[1];
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	thread_start(&j);
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), UNIT);
 	ck_assert_mem_eq(buf, unit_b, UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 }
 END_TEST
@@ -533,7 +406,7 @@ START_TEST(recv_with_MSG_DONTWAIT_returns_EAGAIN_without_parking)
 	int ran = 0;
 
 	open_pair(k, sv);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT,
@@ -554,7 +427,7 @@ START_TEST(recv_of_a_nonblocking_socket_returns_EAGAIN_without_parking)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
 				    sv), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), -1);
@@ -588,10 +461,10 @@ START_TEST(recv_of_a_bad_or_closed_fd_fails_with_EBADF)
 	int call = _i;
 	int sv[2];
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(USTREAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	close_pair(sv);
 	errno = 0;
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), -1);
@@ -611,10 +484,10 @@ START_TEST(recv_of_a_pipe_fails_with_ENOTSOCK)
 	int call = _i;
 	int p[2];
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_recv(call, p[0], buf, UNIT, 0), -1);
 	ck_assert_int_eq(errno, ENOTSOCK);
@@ -634,7 +507,7 @@ START_TEST(recv_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	go(&p, peer_close);
 	errno = 0;
 	ssize_t r = do_recv(call, sv[0], buf, UNIT, 0);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EBADF, "%s on %s: %zd (%s)",
 		      call_name[call], kind_name[k], r, strerror(errno));
 	ck_assert(p.at > 0 && p.at < after);
@@ -647,12 +520,12 @@ START_TEST(recv_into_a_bad_pointer_fails_with_EFAULT)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(k, sv);
 	ck_assert_int_eq(send(sv[1], unit_a, UNIT, 0), UNIT);
 	ck_assert_int_eq(weft_wait_fd(sv[0], WEFT_READ, 5 * SEC), WEFT_READ);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ssize_t r = do_recv(call, sv[0], bad_ptr, UNIT, 0);
 	ck_assert_msg(r == -1 && errno == EFAULT, "%s on %s: %zd (%s)",
@@ -683,12 +556,12 @@ START_TEST(recvmsg_with_too_many_iovecs_fails_with_EMSGSIZE)
 	static struct iovec iov[IOV_MAX + 1];
 	static char buf[IOV_MAX + 1];
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	for (int i = 0; i <= IOV_MAX; i++)
 		iov[i] = (struct iovec){ buf + i, 1 };
 	open_pair(USTREAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = IOV_MAX + 1 };
 	errno = 0;
 	ck_assert_int_eq(recvmsg(sv[0], &m, 0), -1);
@@ -705,7 +578,7 @@ START_TEST(recv_of_out_of_band_data_that_is_not_there_fails_at_once)
 	int ran = 0;
 
 	open_pair(TCP, sv);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, MSG_OOB), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -737,7 +610,7 @@ START_TEST(recv_of_the_error_queue_of_an_ip_socket_does_not_park)
 	int ran = 0;
 
 	open_pair(k, sv);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, MSG_ERRQUEUE), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -765,17 +638,17 @@ START_TEST(recv_times_out_with_EAGAIN_after_SO_RCVTIMEO)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	open_pair(k, sv);
 	ck_assert_int_eq(set_rcvtimeo(sv[0], 20 * MS), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_gt(t.ticks, 0); /* parked, not blocked */
 	/* It still works afterwards. */
 	ck_assert_int_eq(send(sv[1], unit_a, UNIT, 0), UNIT);
@@ -796,9 +669,9 @@ START_TEST(recv_with_SO_RCVTIMEO_of_zero_waits_for_ever)
 	ck_assert_int_eq(set_rcvtimeo(sv[0], 0), 0);
 	p.fd = sv[1];
 	go(&p, peer_send);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_recv(call, sv[0], buf, UNIT, 0), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 40 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 40 * MS);
 	ck_assert_mem_eq(buf, unit_a, UNIT);
 }
 END_TEST
@@ -818,7 +691,7 @@ START_TEST(recv_waitall_waits_for_the_whole_length)
 	p.fd = sv[1];
 	go(&p, peer_send);
 	ssize_t r = do_recv(call, sv[0], buf, sizeof buf, MSG_WAITALL);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == 3 * UNIT, "%s on %s: %zd (%s)", call_name[call],
 		      kind_name[k], r, strerror(errno));
 	ck_assert_mem_eq(buf, all, 3 * UNIT);
@@ -855,10 +728,10 @@ START_TEST(recv_waitall_returns_what_came_when_SO_RCVTIMEO_runs_out)
 	ck_assert_int_eq(set_rcvtimeo(sv[0], 30 * MS), 0);
 	p.fd = sv[1];
 	go(&p, peer_send);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_recv(call, sv[0], buf, sizeof buf, MSG_WAITALL),
 			 UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_mem_eq(buf, unit_a, UNIT);
 }
 END_TEST
@@ -1055,7 +928,7 @@ static void peer_three(struct peer *p)
 
 	for (int i = 0; i < 3; i++) {
 		if (i > 0)
-			nap_ns(p->thread, p->gap ? p->gap : p->delay);
+			tl_nap_ns(p->run.thread, p->gap ? p->gap : p->delay);
 		p->r = send(p->fd, units[i], UNIT, 0);
 	}
 }
@@ -1072,7 +945,7 @@ START_TEST(recvmmsg_waits_for_vlen_messages)
 	p.fd = sv[1];
 	go(&p, peer_three);
 	ck_assert_int_eq(recvmmsg(sv[0], b.mm, 3, 0, NULL), 3);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert(p.done > 0 && p.done < after);
 	ck_assert_mem_eq(b.data[0], unit_a, UNIT);
 	ck_assert_mem_eq(b.data[1], unit_b, UNIT);
@@ -1112,9 +985,9 @@ START_TEST(recvmmsg_looks_at_its_time_out_only_between_messages)
 	go(&p, peer_three);
 	/* The time-out passes while the second message is awaited: the call
 	 * waits for it all the same (recvmmsg(2), BUGS), then stops. */
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(recvmmsg(sv[0], b.mm, 3, 0, &ts), 2);
-	ck_assert_int_ge(mono_ns() - t0, 100 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 100 * MS);
 	ck_assert_int_eq(ts.tv_sec, 0);
 	ck_assert_int_eq(ts.tv_nsec, 0);
 	ck_assert_mem_eq(b.data[1], unit_b, UNIT);
@@ -1142,12 +1015,12 @@ START_TEST(recvmmsg_with_a_bad_time_out_fails_with_EINVAL)
 {
 	int sv[2];
 	struct mbuf b;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct timespec bad[] = { { 0, 2000000000 }, { -1, 0 } };
 
 	mbuf_init(&b);
 	open_pair(UDGRAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	for (int i = 0; i < 2; i++) {
 		errno = 0;
 		ck_assert_int_eq(recvmmsg(sv[0], b.mm, 3, 0, &bad[i]), -1);
@@ -1167,12 +1040,12 @@ START_TEST(recv_chk_past_the_buffer_aborts)
 {
 	int sv[2];
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(USTREAM, sv);
 	ck_assert_int_eq(send(sv[1], unit_a, UNIT, 0), UNIT);
 	if (_i % 2)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	if (_i / 2)
 		__recvfrom_chk(sv[0], buf, UNIT, UNIT - 1, 0, NULL, NULL);
 	else
@@ -1190,16 +1063,17 @@ static void note_recv(struct record *rc, int line, int call, int fd,
 
 	errno = 0;
 	ssize_t r = do_recv(call, fd, buf, n, flags);
-	note_at(rc, line, r, errno, buf);
+	TL_NOTE_AT(rc, line, r, errno, buf);
 	if (r > UNIT)
-		note_at(rc, line, r, 0, buf + r - UNIT);
+		TL_NOTE_AT(rc, line, r, 0, buf + r - UNIT);
 }
 
 #define NOTE_RECV(call, fd, n, flags) \
 	note_recv(rc, __LINE__, call, fd, n, flags)
 
-static void recv_script(struct record *rc, int k, bool weft)
+static void recv_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	int sv[2];
 	struct peer p;
 	bool thread = !weft;
@@ -1208,54 +1082,54 @@ static void recv_script(struct record *rc, int k, bool weft)
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(all, sizeof all, "%s%s%s", unit_a, unit_b, unit_c);
 	if (pair_open(k, sv) < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	for (int call = 0; call < NCALLS; call++) {
 		/* Data there. */
-		NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
 		NOTE_RECV(call, sv[0], UNIT, 0);
 		/* Waiting for the peer. */
 		p = (struct peer){ .fd = sv[1], .delay = 5 * MS,
 				   .data = unit_b, .len = UNIT };
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
 		NOTE_RECV(call, sv[0], UNIT, 0);
-		NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
+		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
 		peer_join(&p);
 		/* Nothing there, MSG_DONTWAIT. */
 		NOTE_RECV(call, sv[0], UNIT, MSG_DONTWAIT);
 		/* A bad pointer, after waiting; then what is left. */
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
-		NOTE(rc, do_recv(call, sv[0], bad_ptr, UNIT, 0), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, do_recv(call, sv[0], bad_ptr, UNIT, 0), NULL);
 		peer_join(&p);
 		NOTE_RECV(call, sv[0], UNIT, MSG_DONTWAIT);
 		/* MSG_WAITALL over three pieces. */
 		p = (struct peer){ .fd = sv[1], .delay = 5 * MS, .data = all,
 				   .len = 3 * UNIT, .count = 3 };
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
 		NOTE_RECV(call, sv[0], 3 * UNIT, MSG_WAITALL);
 		peer_join(&p);
 		for (int i = 0; !streamy(k) && i < 2; i++)
 			NOTE_RECV(call, sv[0], 3 * UNIT, MSG_DONTWAIT);
 		/* MSG_PEEK|MSG_WAITALL with part of it there. */
-		NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
 		p = (struct peer){ .fd = sv[1], .delay = 5 * MS,
 				   .data = unit_b, .len = UNIT };
 		if (k == TCP)
-			NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+			TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
 		NOTE_RECV(call, sv[0], 2 * UNIT, MSG_PEEK | MSG_WAITALL);
 		if (k == TCP)
 			peer_join(&p);
 		else
-			NOTE(rc, send(sv[1], unit_b, UNIT, 0), NULL);
+			TL_NOTE(rc, send(sv[1], unit_b, UNIT, 0), NULL);
 		NOTE_RECV(call, sv[0], 2 * UNIT, 0);
 		NOTE_RECV(call, sv[0], 2 * UNIT, MSG_DONTWAIT);
 		/* The time-out, with and without part of it there. */
-		NOTE(rc, set_rcvtimeo(sv[0], 20 * MS), NULL);
+		TL_NOTE(rc, set_rcvtimeo(sv[0], 20 * MS), NULL);
 		NOTE_RECV(call, sv[0], UNIT, 0);
-		NOTE(rc, send(sv[1], unit_c, UNIT, 0), NULL);
+		TL_NOTE(rc, send(sv[1], unit_c, UNIT, 0), NULL);
 		NOTE_RECV(call, sv[0], 2 * UNIT, MSG_WAITALL);
-		NOTE(rc, set_rcvtimeo(sv[0], 0), NULL);
+		TL_NOTE(rc, set_rcvtimeo(sv[0], 0), NULL);
 	}
 	/* Out-of-band data that is not there: at once on a stream socket,
 	 * while UDP ignores the flag and waits for data. */
@@ -1264,7 +1138,7 @@ static void recv_script(struct record *rc, int k, bool weft)
 	if (streamy(k)) {
 		NOTE_RECV(C_RECV, sv[0], UNIT, MSG_OOB);
 	} else if (k == UDP) {
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
 		NOTE_RECV(C_RECVFROM, sv[0], UNIT, MSG_OOB);
 		peer_join(&p);
 	}
@@ -1273,7 +1147,7 @@ static void recv_script(struct record *rc, int k, bool weft)
 	if (k == UDP || k == TCP) {
 		NOTE_RECV(C_RECVMSG, sv[0], UNIT, MSG_ERRQUEUE);
 	} else {
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
 		NOTE_RECV(C_RECVMSG, sv[0], UNIT, MSG_ERRQUEUE);
 		peer_join(&p);
 	}
@@ -1284,28 +1158,28 @@ static void recv_script(struct record *rc, int k, bool weft)
 		mbuf_init(&b);
 		p = (struct peer){ .fd = sv[1], .delay = 5 * MS,
 				   .gap = 100 * MS };
-		NOTE(rc, peer_start(&p, peer_three, thread), NULL);
-		NOTE(rc, recvmmsg(sv[0], b.mm, 3, 0, &ts), b.data[1]);
-		NOTE(rc, ts.tv_sec == 0 && ts.tv_nsec == 0, NULL);
+		TL_NOTE(rc, peer_start(&p, peer_three, thread), NULL);
+		TL_NOTE(rc, recvmmsg(sv[0], b.mm, 3, 0, &ts), b.data[1]);
+		TL_NOTE(rc, ts.tv_sec == 0 && ts.tv_nsec == 0, NULL);
 		peer_join(&p);
 		mbuf_init(&b);
-		NOTE(rc, recvmmsg(sv[0], b.mm, 3, MSG_WAITFORONE, NULL),
+		TL_NOTE(rc, recvmmsg(sv[0], b.mm, 3, MSG_WAITFORONE, NULL),
 		     b.data[0]);
 		mbuf_init(&b);
 		ts = (struct timespec){ 0, 2000000000 };
-		NOTE(rc, recvmmsg(sv[0], b.mm, 3, 0, &ts), NULL);
+		TL_NOTE(rc, recvmmsg(sv[0], b.mm, 3, 0, &ts), NULL);
 	}
 	/* An error met after some messages waits for the next call. */
 	if (k == UDP) {
 		struct mbuf b;
 		mbuf_init(&b);
-		NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
-		NOTE(rc, close(sv[1]), NULL);
+		TL_NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, close(sv[1]), NULL);
 		/* Port unreachable, for sv[0]'s next send. */
 		p = (struct peer){ .fd = sv[0], .delay = 5 * MS,
 				   .data = unit_b, .len = UNIT };
-		NOTE(rc, peer_start(&p, peer_send, thread), NULL);
-		NOTE(rc, recvmmsg(sv[0], b.mm, 2, 0, NULL), b.data[0]);
+		TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+		TL_NOTE(rc, recvmmsg(sv[0], b.mm, 2, 0, NULL), b.data[0]);
 		peer_join(&p);
 		NOTE_RECV(C_RECV, sv[0], UNIT, MSG_DONTWAIT);
 		NOTE_RECV(C_RECV, sv[0], UNIT, MSG_DONTWAIT);
@@ -1315,13 +1189,13 @@ static void recv_script(struct record *rc, int k, bool weft)
 	if (streamy(k)) {
 		p = (struct peer){ .fd = sv[1], .delay = 5 * MS,
 				   .data = unit_a, .len = UNIT };
-		NOTE(rc, peer_start(&p, peer_send_shut, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_send_shut, thread), NULL);
 		NOTE_RECV(C_RECV, sv[0], 3 * UNIT, MSG_WAITALL);
 		peer_join(&p);
 		NOTE_RECV(C_RECVMSG, sv[0], UNIT, 0);
 	}
 	close_pair(sv);
-	NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
+	TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
 }
 
 START_TEST(recv_calls_give_what_libc_gives)

@@ -25,24 +25,9 @@
 #include "core.h"
 #include "real.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* The number of OS threads in this process: the pool's show here. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
 
 /* A coroutine that says it ran; queued before a call, it runs before the
  * call returns only if the caller parked. */
@@ -273,14 +258,14 @@ static void run_child(void (*seq)(struct rec *), bool with_weft,
 	if (pid == 0) {
 		static struct rec r;
 		static volatile int stop;
-		int threads = thread_count();
+		int threads = tl_thread_count();
 		if (with_weft)
 			weft_go(company, (void *)&stop);
 		seq(&r);
 		stop = 1;
 		if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
 			_exit(3);
-		_exit(with_weft && thread_count() == threads ? 2 : 0);
+		_exit(with_weft && tl_thread_count() == threads ? 2 : 0);
 	}
 	close(p[1]);
 	size_t got = 0;
@@ -323,13 +308,13 @@ START_TEST(getaddrinfo_parks_while_the_pool_resolves)
 	struct addrinfo hints = { .ai_family = AF_INET,
 				  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *ai = NULL;
-	int ran = 0, threads = thread_count();
+	int ran = 0, threads = tl_thread_count();
 	char ip[INET_ADDRSTRLEN];
 
 	weft_go(mark, &ran);
 	ck_assert_int_eq(getaddrinfo("localhost", "80", &hints, &ai), 0);
 	ck_assert_int_eq(ran, 1);
-	ck_assert_int_gt(thread_count(), threads);
+	ck_assert_int_gt(tl_thread_count(), threads);
 	first_ipv4(ai, ip, sizeof ip);
 	ck_assert_str_eq(ip, "127.0.0.1");
 	ck_assert_int_eq(ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port),
@@ -347,7 +332,7 @@ START_TEST(getaddrinfo_alone_resolves_on_the_calling_thread)
 
 	weft_self();
 	ck_assert_int_eq(getaddrinfo("127.0.0.1", "443", &hints, &ai), 0);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	first_ipv4(ai, ip, sizeof ip);
 	ck_assert_str_eq(ip, "127.0.0.1");
 	freeaddrinfo(ai);
@@ -495,7 +480,7 @@ START_TEST(getnameinfo_alone_and_outside_a_coroutine_equal_libc)
 	weft_self();
 	ck_assert_int_eq(getnameinfo((void *)&sin, sizeof sin, h1, sizeof h1,
 				     s1, sizeof s1, NI_NUMERICSERV), 0);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	ck_assert_str_eq(h1, h2);
 	ck_assert_str_eq(s1, "22");
 }
@@ -624,7 +609,7 @@ START_TEST(gethostbyname_outside_a_coroutine_equals_libc)
 	put_host(&b, weft__libc()->gethostbyname("localhost"));
 	ck_assert_uint_eq(a.n, b.n);
 	ck_assert(memcmp(a.buf, b.buf, a.n) == 0);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 

@@ -34,9 +34,8 @@
 
 #include "weft.h"
 #include "core.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8 /* what one write sends: an eventfd takes exactly 8 bytes */
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
@@ -48,22 +47,6 @@ static void *volatile bad_ptr = (void *)8; /* never mapped */
 static volatile int minus_one = -1, too_many = IOV_MAX + 1, huge = INT_MAX;
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 enum kind { PIPE, STREAM, DGRAM, EVENTFD, PTY, FIFO, NKINDS };
 
@@ -150,15 +133,6 @@ static void open_chan(struct chan *c, int k)
 		      kind_name[k], strerror(errno));
 }
 
-static int set_nb(int fd, bool on)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return -1;
-	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-}
-
 /* Fills c so that a write of UNIT bytes would block; returns the bytes
  * that went in (an eventfd's counter is full at UINT64_MAX - 1).  A pty
  * moves what it holds on to its reader's side a moment after a write, so
@@ -169,7 +143,7 @@ static size_t chan_fill(struct chan *c)
 	size_t total = 0, before;
 	ssize_t n;
 
-	set_nb(c->w, true);
+	tl_set_nonblocking(c->w, true);
 	if (c->kind == EVENTFD) {
 		uint64_t v = UINT64_MAX - 1;
 		total = write(c->w, &v, sizeof v) == 8 ? 8 : 0;
@@ -185,7 +159,7 @@ static size_t chan_fill(struct chan *c)
 					  NULL);
 		} while (c->kind == PTY && total > before);
 	}
-	set_nb(c->w, false);
+	tl_set_nonblocking(c->w, false);
 	return total;
 }
 
@@ -195,9 +169,9 @@ static ssize_t read_now(int fd, void *buf, size_t n)
 {
 	ssize_t r;
 
-	set_nb(fd, true);
+	tl_set_nonblocking(fd, true);
 	r = read(fd, buf, n);
-	set_nb(fd, false);
+	tl_set_nonblocking(fd, false);
 	return r;
 }
 
@@ -262,9 +236,7 @@ static ssize_t read_rest(int fd, char *buf, ssize_t got)
  * real thread) that acts on an fd after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	const void *data;          /* peer_write */
@@ -282,7 +254,7 @@ static void nap(struct peer *p)
 {
 	if (p->delay <= 0)
 		return;
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
@@ -295,7 +267,7 @@ static void *peer_main(void *arg)
 	struct peer *p = arg;
 
 	nap(p);
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -304,20 +276,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -359,29 +324,6 @@ static void peer_drain(struct peer *p)
 			memcpy(p->tail + UNIT - r, buf, r);
 		}
 		p->got += r;
-	}
-}
-
-/* A coroutine that only notes when it first runs. */
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-/* A coroutine that counts until told to stop, sleeping a millisecond at
- * a time: proof that the thread was free while another waited. */
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		t->ticks++; /* it runs only while the others wait */
-		weft_sleep(MS);
 	}
 }
 
@@ -435,86 +377,20 @@ static void warm(struct chan *c)
 
 /* ---- differential runs -------------------------------------------------- */
 
-/* What one step of a call sequence gave. */
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
-
 struct record {
 	int n;
-	struct rec r[64];
+	struct tl_rec r[64];
 };
 
-/* Notes a result, and up to UNIT bytes of data when the call moved some. */
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out with what it
- * noted.  weft false: no weft call at all, every wrapper passes through
- * and peers are threads; true: peers are coroutines, so the calls park. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- reads: waiting, and not -------------------------------------------- */
@@ -529,9 +405,9 @@ START_TEST(read_parks_until_a_coroutine_writes)
 	open_chan(&c, k);
 	p.fd = c.w;
 	go(&p, peer_write);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = do_read(call, c.r, buf, UNIT);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r > 0, "%s on a %s: %zd (%s)", read_name[call],
 		      kind_name[k], r, strerror(errno));
 	ck_assert_int_eq(read_rest(c.r, buf, r), UNIT);
@@ -539,7 +415,7 @@ START_TEST(read_parks_until_a_coroutine_writes)
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "%s on a %s returned before the writer ran",
 		      read_name[call], kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_int_eq(p.r, UNIT);
 }
@@ -557,7 +433,7 @@ START_TEST(read_of_data_already_there_does_not_park)
 	if (k == PTY) /* let the terminal hand the bytes over */
 		ck_assert_int_eq(weft_wait_fd(c.r, WEFT_READ, 5 * SEC),
 				 WEFT_READ);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ssize_t r = do_read(call, c.r, buf, UNIT);
 	ck_assert_msg(r > 0, "%s on a %s: %zd (%s)", read_name[call],
 		      kind_name[k], r, strerror(errno));
@@ -589,12 +465,12 @@ START_TEST(read_outside_a_coroutine_passes_through)
 	ck_assert_mem_eq(buf, raw, UNIT);
 	/* No data: blocks the thread until another thread writes. */
 	j.fd = c.w;
-	int64_t t0 = mono_ns(); /* before the thread starts its delay */
+	int64_t t0 = tl_mono_ns(); /* before the thread starts its delay */
 	thread_start(&j);
 	ssize_t r = do_read(call, c.r, buf, UNIT);
 	ck_assert_int_eq(read_rest(c.r, buf, r), UNIT);
 	ck_assert_mem_eq(buf, unit_b, UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 	/* An error: the kernel's. */
 	errno = 0;
@@ -614,12 +490,12 @@ START_TEST(read_by_the_only_coroutine_blocks_for_real)
 	open_chan(&c, k);
 	ck_assert_ptr_nonnull(weft_self()); /* the test is now the root */
 	j.fd = c.w;
-	int64_t t0 = mono_ns(); /* before the thread starts its delay */
+	int64_t t0 = tl_mono_ns(); /* before the thread starts its delay */
 	thread_start(&j);
 	ssize_t r = do_read(call, c.r, buf, UNIT);
 	ck_assert_int_eq(read_rest(c.r, buf, r), UNIT);
 	ck_assert_mem_eq(buf, unit_b, UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 }
 END_TEST
@@ -632,8 +508,8 @@ START_TEST(read_of_a_nonblocking_fd_returns_EAGAIN_without_parking)
 	int ran = 0;
 
 	open_chan(&c, k);
-	ck_assert_int_eq(set_nb(c.r, true), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(tl_set_nonblocking(c.r, true), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_read(call, c.r, buf, UNIT), -1);
@@ -651,10 +527,10 @@ START_TEST(read_of_a_bad_or_closed_fd_fails_with_EBADF)
 	int call = _i / NKINDS, k = _i % NKINDS;
 	struct chan c;
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	int fd = c.r;
 	chan_close(&c);
 	errno = 0;
@@ -675,10 +551,10 @@ START_TEST(read_of_a_write_only_fd_fails_with_EBADF)
 	int call = _i;
 	int p[2];
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_read(call, p[1], buf, UNIT), -1);
 	ck_assert_int_eq(errno, EBADF);
@@ -698,7 +574,7 @@ START_TEST(read_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	go(&p, peer_close);
 	errno = 0;
 	ssize_t r = do_read(call, c.r, buf, UNIT);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EBADF, "%s on a %s: %zd (%s)",
 		      read_name[call], kind_name[k], r, strerror(errno));
 	ck_assert(p.at > 0 && p.at < after);
@@ -711,11 +587,11 @@ START_TEST(read_into_a_bad_pointer_fails_with_EFAULT)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
 	ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ssize_t r = do_read(call, c.r, bad_ptr, UNIT);
 	ck_assert_msg(r == -1 && errno == EFAULT, "%s on a %s: %zd (%s)",
@@ -747,14 +623,14 @@ END_TEST
 static void bad_readv(int k, bool data)
 {
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	static struct iovec iov[IOV_MAX + 1];
 	static char buf[IOV_MAX + 1];
 
 	for (int i = 0; i <= IOV_MAX; i++)
 		iov[i] = (struct iovec){ buf + i, 1 };
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	warm(&c);
 	if (data)
 		ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
@@ -796,12 +672,12 @@ START_TEST(read_of_an_eventfd_into_a_short_buffer_fails_with_EINVAL)
 {
 	int call = _i;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	open_chan(&c, EVENTFD);
 	ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_read(call, c.r, buf, 4), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -814,18 +690,18 @@ START_TEST(read_times_out_with_EAGAIN_after_SO_RCVTIMEO)
 	int call = _i / 2, k = _i % 2 ? DGRAM : STREAM;
 	struct chan c;
 	struct timeval tv = { 0, 20000 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	open_chan(&c, k);
 	ck_assert_int_eq(setsockopt(c.r, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				    sizeof tv), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_read(call, c.r, buf, UNIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_gt(t.ticks, 0); /* parked, not blocked */
 	/* It still works afterwards. */
 	ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
@@ -844,11 +720,11 @@ START_TEST(read_by_the_only_coroutine_times_out_after_SO_RCVTIMEO)
 	ck_assert_int_eq(setsockopt(c.r, SOL_SOCKET, SO_RCVTIMEO, &tv,
 				    sizeof tv), 0);
 	ck_assert_ptr_nonnull(weft_self());
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(read(c.r, buf, UNIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 }
 END_TEST
 
@@ -872,12 +748,12 @@ START_TEST(read_chk_past_the_buffer_aborts)
 {
 	int p[2];
 	char buf[UNIT];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(write(p[1], unit_a, UNIT), UNIT);
 	if (_i)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	__read_chk(p[0], buf, UNIT, UNIT - 1);
 }
 END_TEST
@@ -908,15 +784,15 @@ START_TEST(write_parks_until_a_reader_makes_room)
 	p.fd = c.r;
 	p.want = filled + UNIT;
 	go(&p, peer_drain);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = do_write(call, k, c.w, unit_b, UNIT);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == UNIT, "%s on a %s: %zd (%s)", write_name[call],
 		      kind_name[k], r, strerror(errno));
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "%s on a full %s returned before the reader ran",
 		      write_name[call], kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_uint_eq(p.got, filled + UNIT);
 	ck_assert_mem_eq(p.tail, unit_b, UNIT);
@@ -931,7 +807,7 @@ START_TEST(write_that_fits_does_not_park)
 	int ran = 0;
 
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(do_write(call, k, c.w, unit_a, UNIT), UNIT);
 	ck_assert_msg(ran == 0, "%s on a %s parked with room there",
 		      write_name[call], kind_name[k]);
@@ -954,10 +830,10 @@ START_TEST(write_outside_a_coroutine_passes_through)
 	/* Full: blocks the thread until another thread reads. */
 	j.fd = c.r;
 	j.len = chan_fill(&c) + UNIT;
-	int64_t t0 = mono_ns(); /* before the thread starts its delay */
+	int64_t t0 = tl_mono_ns(); /* before the thread starts its delay */
 	thread_start(&j);
 	ck_assert_int_eq(do_write(call, k, c.w, unit_b, UNIT), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 	errno = 0;
 	ck_assert_int_eq(do_write(call, k, -1, unit_a, UNIT), -1);
@@ -976,10 +852,10 @@ START_TEST(write_by_the_only_coroutine_blocks_for_real)
 	ck_assert_ptr_nonnull(weft_self());
 	j.fd = c.r;
 	j.len = chan_fill(&c) + UNIT;
-	int64_t t0 = mono_ns(); /* before the thread starts its delay */
+	int64_t t0 = tl_mono_ns(); /* before the thread starts its delay */
 	thread_start(&j);
 	ck_assert_int_eq(do_write(call, k, c.w, unit_b, UNIT), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	pthread_join(j.tid, NULL);
 }
 END_TEST
@@ -992,8 +868,8 @@ START_TEST(write_of_a_nonblocking_fd_returns_EAGAIN_without_parking)
 
 	open_chan(&c, k);
 	chan_fill(&c);
-	ck_assert_int_eq(set_nb(c.w, true), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(tl_set_nonblocking(c.w, true), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_write(call, k, c.w, unit_a, UNIT), -1);
@@ -1020,7 +896,7 @@ static void zero_transfer(int call, int k, bool out)
 	/* One transfer each way first: weft learns how to wait on it. */
 	ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
 	ck_assert_int_eq(read_rest(c.r, buf, read(c.r, buf, UNIT)), UNIT);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(write(c.w, unit_a, UNIT), UNIT);
 	ck_assert_int_eq(read_rest(c.r, buf, read(c.r, buf, UNIT)), UNIT);
 	ck_assert_int_eq(ran, 0);
@@ -1089,10 +965,10 @@ START_TEST(write_to_a_bad_or_closed_fd_fails_with_EBADF)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	int fd = c.w;
 	chan_close(&c);
 	errno = 0;
@@ -1109,10 +985,10 @@ START_TEST(write_to_a_read_only_fd_fails_with_EBADF)
 {
 	int call = _i;
 	int p[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_write(call, PIPE, p[0], unit_a, UNIT), -1);
 	ck_assert_int_eq(errno, EBADF);
@@ -1142,10 +1018,10 @@ START_TEST(write_from_a_bad_pointer_fails_with_EFAULT)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ssize_t r = do_write(call, k, c.w, bad_ptr, UNIT);
 	ck_assert_msg(r == -1 && errno == EFAULT, "%s on a %s: %zd (%s)",
@@ -1161,10 +1037,10 @@ START_TEST(writev_with_a_bad_iovec_array_fails_with_EFAULT)
 {
 	int k = _i;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(writev(c.w, bad_ptr, 2), -1);
 	ck_assert_int_eq(errno, EFAULT);
@@ -1176,14 +1052,14 @@ START_TEST(writev_with_a_bad_count_fails_with_EINVAL)
 {
 	int k = _i;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	static struct iovec iov[IOV_MAX + 1];
 	static char buf[IOV_MAX + 1];
 
 	for (int i = 0; i <= IOV_MAX; i++)
 		iov[i] = (struct iovec){ buf + i, 1 };
 	open_chan(&c, k);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(writev(c.w, iov, minus_one), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -1198,12 +1074,12 @@ END_TEST
 START_TEST(writev_with_a_huge_count_fails_with_EINVAL)
 {
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct iovec iov[2] = { { (void *)unit_a, UNIT },
 				{ (void *)unit_a, UNIT } };
 
 	open_chan(&c, PIPE);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(writev(c.w, iov, huge), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -1215,11 +1091,11 @@ START_TEST(write_of_a_bad_value_to_an_eventfd_fails_with_EINVAL)
 {
 	int call = _i;
 	struct chan c;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	uint64_t all = UINT64_MAX;
 
 	open_chan(&c, EVENTFD);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_write(call, EVENTFD, c.w, &all, sizeof all), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -1258,18 +1134,18 @@ START_TEST(write_times_out_with_EAGAIN_after_SO_SNDTIMEO)
 	int call = _i / 2, k = _i % 2 ? DGRAM : STREAM;
 	struct chan c;
 	struct timeval tv = { 0, 20000 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_chan(&c, k);
 	ck_assert_int_eq(setsockopt(c.w, SOL_SOCKET, SO_SNDTIMEO, &tv,
 				    sizeof tv), 0);
 	chan_fill(&c);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick_first, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_write(call, k, c.w, unit_a, UNIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -1523,7 +1399,7 @@ static void note_read(struct record *rc, int line, int call, int fd)
 	errno = 0;
 	ssize_t r = do_read(call, fd, buf, UNIT);
 	int err = errno;
-	note_at(rc, line, read_rest(fd, buf, r), err, buf);
+	TL_NOTE_AT(rc, line, read_rest(fd, buf, r), err, buf);
 }
 
 static void note_read_now(struct record *rc, int line, int fd)
@@ -1532,12 +1408,13 @@ static void note_read_now(struct record *rc, int line, int fd)
 
 	errno = 0;
 	ssize_t r = read_now(fd, buf, UNIT);
-	note_at(rc, line, r, errno, buf);
+	TL_NOTE_AT(rc, line, r, errno, buf);
 }
 
 /* The same steps on a channel of kind k, with libc alone or with weft. */
-static void rw_script(struct record *rc, int k, bool weft)
+static void rw_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	struct chan c;
 	struct peer p;
 	bool thread = !weft;
@@ -1545,71 +1422,71 @@ static void rw_script(struct record *rc, int k, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (chan_open(&c, k) < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	for (int call = 0; call < NREADS; call++) {
 		/* Data there. */
-		NOTE(rc, write(c.w, unit_a, UNIT), NULL);
+		TL_NOTE(rc, write(c.w, unit_a, UNIT), NULL);
 		note_read(rc, __LINE__, call, c.r);
 		/* Waiting for a peer's write. */
 		p = (struct peer){ .fd = c.w, .delay = 5 * MS,
 				   .data = unit_b, .len = UNIT };
-		NOTE(rc, peer_start(&p, peer_write, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_write, thread), NULL);
 		note_read(rc, __LINE__, call, c.r);
-		NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
+		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
 		peer_join(&p);
-		NOTE(rc, p.r, NULL);
+		TL_NOTE(rc, p.r, NULL);
 		/* A bad pointer, after waiting; then what is left. */
-		NOTE(rc, peer_start(&p, peer_write, thread), NULL);
-		NOTE(rc, do_read(call, c.r, bad_ptr, UNIT), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_write, thread), NULL);
+		TL_NOTE(rc, do_read(call, c.r, bad_ptr, UNIT), NULL);
 		peer_join(&p);
 		note_read_now(rc, __LINE__, c.r);
 		/* The program's own O_NONBLOCK. */
-		NOTE(rc, set_nb(c.r, true), NULL);
-		NOTE(rc, do_read(call, c.r, buf, UNIT), NULL);
-		NOTE(rc, set_nb(c.r, false), NULL);
+		TL_NOTE(rc, tl_set_nonblocking(c.r, true), NULL);
+		TL_NOTE(rc, do_read(call, c.r, buf, UNIT), NULL);
+		TL_NOTE(rc, tl_set_nonblocking(c.r, false), NULL);
 	}
-	NOTE(rc, readv(c.r, &(struct iovec){ buf, UNIT }, minus_one), NULL);
+	TL_NOTE(rc, readv(c.r, &(struct iovec){ buf, UNIT }, minus_one), NULL);
 	for (int call = 0; call < NWRITES; call++) {
 		/* Waiting for a peer to make room. */
 		size_t filled = chan_fill(&c);
 		p = (struct peer){ .fd = c.r, .delay = 5 * MS,
 				   .want = filled + UNIT };
-		NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
-		NOTE(rc, do_write(call, k, c.w, unit_b, UNIT), NULL);
-		NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
+		TL_NOTE(rc, do_write(call, k, c.w, unit_b, UNIT), NULL);
+		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
 		peer_join(&p);
-		NOTE(rc, p.got == filled + UNIT, NULL);
-		note_at(rc, __LINE__, UNIT, 0, p.tail);
+		TL_NOTE(rc, p.got == filled + UNIT, NULL);
+		TL_NOTE_AT(rc, __LINE__, UNIT, 0, p.tail);
 		/* Nothing (see write_of_0_bytes_to_a_datagram_...), and a
 		 * bad pointer; then what arrived. */
 		if (k != DGRAM && k != EVENTFD)
-			NOTE(rc, do_write(call, k, c.w, unit_a, 0), NULL);
-		NOTE(rc, do_write(call, k, c.w, bad_ptr, UNIT), NULL);
+			TL_NOTE(rc, do_write(call, k, c.w, unit_a, 0), NULL);
+		TL_NOTE(rc, do_write(call, k, c.w, bad_ptr, UNIT), NULL);
 		note_read_now(rc, __LINE__, c.r);
 		note_read_now(rc, __LINE__, c.r);
 	}
-	NOTE(rc, writev(c.w, &(struct iovec){ buf, UNIT }, minus_one), NULL);
+	TL_NOTE(rc, writev(c.w, &(struct iovec){ buf, UNIT }, minus_one), NULL);
 	/* The writer leaves while the reader waits (for a pty, see
 	 * pty_reader_...). */
 	if (k != DGRAM && k != EVENTFD && k != PTY) {
 		p = (struct peer){ .fd = c.w, .delay = 5 * MS };
-		NOTE(rc, peer_start(&p, peer_close, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_close, thread), NULL);
 		note_read(rc, __LINE__, C_READ, c.r);
 		peer_join(&p);
 		c.w = -1;
 	}
 	chan_close(&c);
-	NOTE(rc, read(c.r, buf, UNIT), NULL);
-	NOTE(rc, write(c.w, unit_a, UNIT), NULL);
+	TL_NOTE(rc, read(c.r, buf, UNIT), NULL);
+	TL_NOTE(rc, write(c.w, unit_a, UNIT), NULL);
 	/* The reader leaves while the writer waits (for a stream socket,
 	 * see stream_writer_...). */
 	if (k != PTY && k != EVENTFD && k != STREAM && chan_open(&c, k) == 0) {
 		chan_fill(&c);
 		p = (struct peer){ .fd = c.r, .delay = 5 * MS };
-		NOTE(rc, peer_start(&p, peer_close, thread), NULL);
-		NOTE(rc, write(c.w, unit_a, UNIT), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_close, thread), NULL);
+		TL_NOTE(rc, write(c.w, unit_a, UNIT), NULL);
 		peer_join(&p);
 		chan_close(&c);
 	}
@@ -1679,7 +1556,7 @@ START_TEST(pty_read_with_VMIN_0_returns_0_when_nothing_comes)
 {
 	struct chan c;
 	struct termios t;
-	struct ticker tk = { 0 };
+	struct tl_ticker tk = { 0 };
 	char buf[UNIT];
 
 	open_chan(&c, PTY);
@@ -1687,12 +1564,12 @@ START_TEST(pty_read_with_VMIN_0_returns_0_when_nothing_comes)
 	t.c_cc[VMIN] = 0;
 	t.c_cc[VTIME] = (cc_t)_i;
 	ck_assert_int_eq(tcsetattr(c.r, TCSANOW, &t), 0);
-	ck_assert_int_eq(weft_go(tick, &tk), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick_first, &tk), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ssize_t r = read(c.r, buf, UNIT);
 	ck_assert_msg(r == 0, "read: %zd (%s)", r, strerror(errno));
-	ck_assert_int_ge(mono_ns() - t0, _i * 100 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, _i * 100 * MS);
 	tk.stop = true;
 }
 END_TEST

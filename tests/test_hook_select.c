@@ -27,9 +27,7 @@
 
 #include "core.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
@@ -52,29 +50,11 @@ static int do_select(int call, int nfds, fd_set *r, fd_set *w, fd_set *e,
 	return pselect(nfds, r, w, e, ms < 0 ? NULL : &ts, NULL);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
-
 /* A peer: a coroutine (or, in the plain runs of differential tests and
  * in tests of the alone path, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at; /* the step at which it acted */
@@ -84,13 +64,13 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
 		weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -99,20 +79,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *), int fd,
@@ -157,59 +130,6 @@ static void peer_drain(struct peer *p)
 		;
 }
 
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	weft_co *co;
-	atomic_bool stop;
-	atomic_int ticks;
-};
-
-static void *tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!atomic_load(&t->stop)) {
-		weft_sleep(1 * MS);
-		atomic_fetch_add(&t->ticks, 1);
-	}
-	return NULL;
-}
-
-static void ticker_start(struct ticker *t)
-{
-	atomic_init(&t->stop, false);
-	atomic_init(&t->ticks, 0);
-	t->co = weft_spawn(tick, t, 0);
-	ck_assert_ptr_nonnull(t->co);
-}
-
-/* Stops t; returns how often it ticked. */
-static int ticker_stop(struct ticker *t)
-{
-	atomic_store(&t->stop, true);
-	weft_join(t->co, NULL);
-	return atomic_load(&t->ticks);
-}
-
-static void make_pipe(int p[2])
-{
-	ck_assert_int_eq(pipe(p), 0);
-}
-
-/* A socket pair whose s[0] cannot take another byte. */
-static void make_full_socket(int s[2])
-{
-	static char buf[4096];
-	int fl;
-
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
-	fl = fcntl(s[0], F_GETFL);
-	ck_assert_int_eq(fcntl(s[0], F_SETFL, fl | O_NONBLOCK), 0);
-	while (send(s[0], buf, sizeof buf, MSG_DONTWAIT) > 0)
-		;
-	ck_assert_int_eq(fcntl(s[0], F_SETFL, fl), 0);
-}
-
 /* A connected TCP pair over loopback: s[0] accepted, s[1] connected. */
 static void make_tcp_pair(int s[2])
 {
@@ -240,41 +160,6 @@ static fd_set one(int fd)
 	return s;
 }
 
-static volatile sig_atomic_t handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	handled++;
-}
-
-/* Installs on_signal for sig, without SA_RESTART. */
-static void catch_signal(int sig)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void block_signal(int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-}
-
-/* SIGALRM in ms, caught without SA_RESTART. */
-static void alarm_in(int ms)
-{
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-
-	catch_signal(SIGALRM);
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
 /* ---- parking and waking ------------------------------------------------- */
 
 START_TEST(select_parks_until_a_coroutine_writes)
@@ -282,11 +167,11 @@ START_TEST(select_parks_until_a_coroutine_writes)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, peer_write, fd[1], 5 * MS);
 	fd_set r = one(fd[0]);
 	int ret = do_select(_i, fd[0] + 1, &r, NULL, NULL, -1);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_msg(ret == 1 && FD_ISSET(fd[0], &r), "%s gave %d",
 		      call_name[_i], ret);
 	ck_assert_int_gt(p.at, 0);
@@ -304,7 +189,7 @@ START_TEST(select_on_100_pipes_reports_only_the_one_written)
 
 	FD_ZERO(&r);
 	for (int i = 0; i < N; i++) {
-		make_pipe(fd[i]);
+		tl_make_pipe(fd[i]);
 		FD_SET(fd[i][0], &r);
 		if (fd[i][0] >= nfds)
 			nfds = fd[i][0] + 1;
@@ -326,7 +211,7 @@ START_TEST(select_waits_for_room_to_write)
 	struct peer p;
 	int s[2];
 
-	make_full_socket(s);
+	tl_make_full_socket(s);
 	go(&p, peer_drain, s[1], 5 * MS);
 	fd_set r = one(s[0]), w = one(s[0]);
 	int ret = do_select(_i, s[0] + 1, &r, &w, NULL, -1);
@@ -356,41 +241,41 @@ END_TEST
 
 START_TEST(select_times_out_with_0_and_empty_sets_while_others_run)
 {
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
-	ticker_start(&t);
+	tl_make_pipe(fd);
+	tl_ticker_start(&t);
 	fd_set r = one(fd[0]), w = one(fd[0]), e = one(fd[0]);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	int ret = do_select(_i, fd[0] + 1, &r, &w, &e, 30);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_msg(ret == 0, "%s gave %d", call_name[_i], ret);
 	ck_assert(!FD_ISSET(fd[0], &r) && !FD_ISSET(fd[0], &w) &&
 		  !FD_ISSET(fd[0], &e));
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(select_on_no_fds_sleeps_while_others_run)
 {
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_select(_i, 0, NULL, NULL, NULL, 20), 0);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(select_writes_back_the_time_left)
 {
 	struct peer p;
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	/* Woken early: some time is left, never more than given. */
 	go(&p, peer_write, fd[1], 10 * MS);
 	fd_set r = one(fd[0]);
@@ -403,7 +288,7 @@ START_TEST(select_writes_back_the_time_left)
 	/* Timed out: none left. */
 	char c;
 	ck_assert_int_eq(read(fd[0], &c, 1), 1);
-	ticker_start(&t);
+	tl_ticker_start(&t);
 	r = one(fd[0]);
 	tv = (struct timeval){ 0, 20000 };
 	ck_assert_int_eq(select(fd[0] + 1, &r, NULL, NULL, &tv), 0);
@@ -419,23 +304,23 @@ START_TEST(select_writes_back_the_time_left)
 	ck_assert_int_eq(errno, EBADF);
 	ck_assert_int_ge(tv.tv_sec * 1000000 + tv.tv_usec, 0);
 	ck_assert_int_le(tv.tv_sec * 1000000 + tv.tv_usec, 5000000);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(pselect_leaves_its_timeout_alone)
 {
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
-	ticker_start(&t);
+	tl_make_pipe(fd);
+	tl_ticker_start(&t);
 	fd_set r = one(fd[0]);
 	struct timespec ts = { 0, 20 * MS };
 	ck_assert_int_eq(pselect(fd[0] + 1, &r, NULL, NULL, &ts, NULL), 0);
 	ck_assert_int_eq(ts.tv_sec, 0);
 	ck_assert_int_eq(ts.tv_nsec, 20 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -446,7 +331,7 @@ START_TEST(select_returns_at_once_when_an_fd_is_ready)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	go(&p, count_run, -1, 0);
 	int nfds = (fd[0] > fd[1] ? fd[0] : fd[1]) + 1;
@@ -483,7 +368,7 @@ START_TEST(select_with_zero_timeout_only_looks)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 0);
 	fd_set r = one(fd[0]);
 	ck_assert_int_eq(do_select(_i, fd[0] + 1, &r, NULL, NULL, 0), 0);
@@ -499,11 +384,11 @@ START_TEST(select_outside_a_coroutine_is_libcs)
 {
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	fd_set r = one(fd[0]);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_select(_i, fd[0] + 1, &r, NULL, NULL, 10), 0);
-	ck_assert_int_ge(mono_ns() - t0, 10 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 10 * MS);
 	ck_assert_int_eq(write(fd[1], "x", 1), 1);
 	r = one(fd[0]);
 	ck_assert_int_eq(do_select(_i, fd[0] + 1, &r, NULL, NULL, -1), 1);
@@ -520,7 +405,7 @@ START_TEST(select_alone_blocks_the_thread_until_a_thread_writes)
 	struct peer p = { .delay = 10 * MS };
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	weft_id();
 	p.fd = fd[1];
 	ck_assert_int_eq(peer_start(&p, peer_write, true), 0);
@@ -536,16 +421,16 @@ START_TEST(select_alone_is_interrupted_by_a_signal)
 	struct timeval tv = { 5, 0 };
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	fd_set r = one(fd[0]);
 	errno = 0;
 	int ret = _i == SELECT ? select(fd[0] + 1, &r, NULL, NULL, &tv)
 			       : do_select(_i, fd[0] + 1, &r, NULL, NULL, -1);
 	ck_assert_int_eq(ret, -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	if (_i == SELECT)
 		ck_assert_int_lt(tv.tv_sec * 1000000 + tv.tv_usec, 5000000);
 }
@@ -558,7 +443,7 @@ START_TEST(select_on_a_closed_fd_fails_with_EBADF_leaving_the_sets)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 5 * MS);
 	close(fd[0]);
 	fd_set r = one(fd[0]), w = one(fd[1]);
@@ -579,7 +464,7 @@ START_TEST(select_fails_with_EBADF_when_another_coroutine_closes_the_fd)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, peer_close, fd[0], 5 * MS);
 	fd_set r = one(fd[0]);
 	errno = 0;
@@ -595,7 +480,7 @@ START_TEST(select_errors_are_libcs)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 5 * MS);
 	fd_set r = one(fd[0]);
 	errno = 0;
@@ -623,7 +508,7 @@ START_TEST(select_rejects_a_bad_timeout_with_EINVAL)
 	struct peer p;
 	int fd[2];
 
-	make_pipe(fd);
+	tl_make_pipe(fd);
 	go(&p, count_run, -1, 5 * MS);
 	for (unsigned i = 0; _i == SELECT && i < 2; i++) {
 		struct timeval tv = bad_tv[i];
@@ -646,19 +531,19 @@ END_TEST
 
 START_TEST(select_takes_a_timeval_with_a_million_microseconds_or_more)
 {
-	struct ticker t;
+	struct tl_ticker t;
 	int fd[2];
 
-	make_pipe(fd);
-	ticker_start(&t);
+	tl_make_pipe(fd);
+	tl_ticker_start(&t);
 	fd_set r = one(fd[0]);
 	/* As glibc: 1.02 s would be taken as 1 s and 20 ms; 20 ms plus
 	 * 2^32 us is 20 ms, tv_usec being read as an int. */
 	struct timeval tv = { 0, (1L << 32) + 20000 };
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(select(fd[0] + 1, &r, NULL, NULL, &tv), 0);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -670,18 +555,18 @@ START_TEST(pselect_is_interrupted_by_a_signal_its_mask_lets_through)
 	sigset_t none;
 	int fd[2];
 
-	make_pipe(fd);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_make_pipe(fd);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	fd_set r = one(fd[0]);
 	errno = 0;
 	int ret = pselect(fd[0] + 1, &r, NULL, NULL, NULL, &none);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_int_eq(ret, -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_gt(p.at, 0);
 	ck_assert_int_lt(p.at, at);
 	peer_join(&p);
@@ -695,16 +580,16 @@ START_TEST(pselect_is_not_interrupted_by_a_signal_its_mask_blocks)
 	sigset_t usr1, pending;
 	int fd[2];
 
-	make_pipe(fd);
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_make_pipe(fd);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	fd_set r = one(fd[0]);
 	ck_assert_int_eq(pselect(fd[0] + 1, &r, NULL, NULL, &ts, &usr1), 0);
 	ck_assert_int_gt(p.at, 0);
-	ck_assert_int_eq(handled, 0);
+	ck_assert_int_eq(tl_handled, 0);
 	ck_assert_int_eq(sigpending(&pending), 0);
 	ck_assert_int_eq(sigismember(&pending, SIGUSR1), 1);
 	peer_join(&p);
@@ -781,16 +666,17 @@ static void note_select(struct record *rc, int line, int call, int nfds,
 /* The same steps, with libc alone (peers are threads) or with weft
  * (peers are coroutines, and a ticker keeps the caller from being
  * alone, so every wait parks). */
-static void select_script(struct record *rc, int call, bool weft)
+static void select_script(void *rec, int call, bool weft)
 {
-	struct ticker t;
+	struct record *rc = rec;
+	struct tl_ticker t;
 	struct peer p;
 	int fd[2], s[2];
 	char c;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (weft)
-		ticker_start(&t);
+		tl_ticker_start(&t);
 	if (pipe(fd) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
 		_exit(2);
 	int nfds = 1;
@@ -832,42 +718,17 @@ static void select_script(struct record *rc, int call, bool weft)
 	int r = do_select(call, nfds, bad_ptr, NULL, NULL, -1);
 	note_at(rc, __LINE__, r, errno, NULL, NULL, NULL);
 	if (weft)
-		rc->ticks = ticker_stop(&t);
-}
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
+		rc->ticks = tl_ticker_stop(&t);
 }
 
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	ck_assert_int_gt(woven.ticks, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {

@@ -33,9 +33,8 @@
 
 #include "weft.h"
 #include "core.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8
 
 static const char unit_a[UNIT + 1] = "weftdata";
@@ -44,21 +43,6 @@ static const char unit_c[UNIT + 1] = "thirdone";
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 /* The kinds a sender can wait on, then UDP. */
 enum kind { USTREAM, UDGRAM, USEQ, TCP, NKINDS, UDP = NKINDS };
@@ -237,9 +221,7 @@ static ssize_t do_send(int call, int fd, const void *buf, size_t n,
  * delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	bool stream;
 	int64_t delay;
@@ -255,46 +237,27 @@ struct peer {
 	int err;
 };
 
-static void nap_ns(bool thread, int64_t ns)
-{
-	if (ns <= 0)
-		return;
-	if (thread) {
-		struct timespec ts = { ns / SEC, ns % SEC };
-		nanosleep(&ts, NULL);
-	} else {
-		weft_sleep(ns);
-	}
-}
-
 static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	nap_ns(p->thread, p->delay);
-	p->at = next_step();
+	tl_nap_ns(p->run.thread, p->delay);
+	p->at = tl_next_step();
 	p->fn(p);
-	p->done = next_step();
+	p->done = tl_next_step();
 	return NULL;
 }
 
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = p->done = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -354,26 +317,6 @@ static void peer_close(struct peer *p)
 	p->r = close(p->fd);
 }
 
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		weft_sleep(MS);
-		t->ticks++;
-	}
-}
-
 /* Sets p up to drain what fill put in sv[0]'s way and one more unit. */
 static void drain_after_fill(struct peer *p, int k, int fd, size_t filled,
 			     int units)
@@ -384,80 +327,19 @@ static void drain_after_fill(struct peer *p, int k, int fd, size_t filled,
 
 /* ---- differential runs -------------------------------------------------- */
 
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
-
 struct record {
 	int n;
-	struct rec r[128];
+	struct tl_rec r[128];
 };
 
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- waiting, and not --------------------------------------------------- */
@@ -473,15 +355,15 @@ START_TEST(send_parks_until_the_peer_makes_room)
 	ck_assert_uint_gt(filled, 0);
 	drain_after_fill(&p, k, sv[0], filled, 1);
 	go(&p, peer_drain);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = do_send(call, sv[1], unit_b, UNIT, 0);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == UNIT, "%s on %s: %zd (%s)", call_name[call],
 		      kind_name[k], r, strerror(errno));
 	ck_assert_msg(p.at > 0 && p.at < after,
 		      "%s on a full %s returned before the reader ran",
 		      call_name[call], kind_name[k]);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_mem_eq(p.last, unit_b, UNIT);
 }
@@ -494,7 +376,7 @@ START_TEST(send_that_fits_does_not_park)
 	char buf[UNIT] = { 0 };
 
 	open_pair(k, sv);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(do_send(call, sv[1], unit_a, UNIT, 0), UNIT);
 	ck_assert_msg(ran == 0, "%s on %s parked with room there",
 		      call_name[call], kind_name[k]);
@@ -524,10 +406,10 @@ START_TEST(send_outside_a_coroutine_passes_through)
 	ck_assert_mem_eq(buf, unit_a, UNIT);
 	/* Full: blocks the thread until another thread reads. */
 	size_t filled = fill(sv[1]);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	thread_drain(&p, k, sv[0], filled);
 	ck_assert_int_eq(do_send(call, sv[1], unit_b, UNIT, 0), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_mem_eq(p.last, unit_b, UNIT);
 	fill_stable(sv[1]);
@@ -550,10 +432,10 @@ START_TEST(send_by_the_only_coroutine_blocks_for_real)
 	open_pair(k, sv);
 	ck_assert_ptr_nonnull(weft_self());
 	size_t filled = fill(sv[1]);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	thread_drain(&p, k, sv[0], filled);
 	ck_assert_int_eq(do_send(call, sv[1], unit_b, UNIT, 0), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 	peer_join(&p);
 	ck_assert_mem_eq(p.last, unit_b, UNIT);
 }
@@ -566,7 +448,7 @@ START_TEST(send_with_MSG_DONTWAIT_returns_EAGAIN_without_parking)
 
 	open_pair(k, sv);
 	fill_stable(sv[1]);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_send(call, sv[1], unit_a, UNIT,
@@ -584,7 +466,7 @@ START_TEST(send_of_a_nonblocking_socket_returns_EAGAIN_without_parking)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
 				    sv), 0);
 	fill(sv[1]);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	for (int i = 0; i < 100; i++) {
 		errno = 0;
 		ck_assert_int_eq(do_send(call, sv[1], unit_a, UNIT, 0), -1);
@@ -599,10 +481,10 @@ END_TEST
 START_TEST(send_to_a_bad_or_closed_fd_fails_with_EBADF)
 {
 	int call = _i, sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(USTREAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	close_pair(sv);
 	int bad[] = { sv[1], -1, 1 << 30 };
 	for (int i = 0; i < 3; i++) {
@@ -617,10 +499,10 @@ END_TEST
 START_TEST(send_to_a_pipe_fails_with_ENOTSOCK)
 {
 	int call = _i, p[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_eq(pipe(p), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_send(call, p[1], unit_a, UNIT, 0), -1);
 	ck_assert_int_eq(errno, ENOTSOCK);
@@ -640,7 +522,7 @@ START_TEST(send_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	go(&p, peer_close);
 	errno = 0;
 	ssize_t r = do_send(call, sv[1], unit_a, UNIT, 0);
-	int after = next_step();
+	int after = tl_next_step();
 	ck_assert_msg(r == -1 && errno == EBADF, "%s on %s: %zd (%s)",
 		      call_name[call], kind_name[k], r, strerror(errno));
 	ck_assert(p.at > 0 && p.at < after);
@@ -651,10 +533,10 @@ START_TEST(send_from_a_bad_pointer_fails_with_EFAULT)
 {
 	int call = _i / (NKINDS + 1), k = _i % (NKINDS + 1);
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(k, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ssize_t r = do_send(call, sv[1], bad_ptr, UNIT, 0);
 	ck_assert_msg(r == -1 && errno == EFAULT, "%s on %s: %zd (%s)",
@@ -684,11 +566,11 @@ START_TEST(send_of_a_datagram_too_long_fails_with_EMSGSIZE)
 {
 	int call = _i / 3, k = (int[]){ UDGRAM, USEQ, UDP }[_i % 3];
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	static char big[300000];
 
 	open_pair(k, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(do_send(call, sv[1], big, sizeof big, 0), -1);
 	ck_assert_int_eq(errno, EMSGSIZE);
@@ -701,12 +583,12 @@ START_TEST(sendmsg_with_too_many_iovecs_fails_with_EMSGSIZE)
 	static struct iovec iov[IOV_MAX + 1];
 	static char buf[IOV_MAX + 1];
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	for (int i = 0; i <= IOV_MAX; i++)
 		iov[i] = (struct iovec){ buf + i, 1 };
 	open_pair(USTREAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	struct msghdr m = { .msg_iov = iov, .msg_iovlen = IOV_MAX + 1 };
 	errno = 0;
 	ck_assert_int_eq(sendmsg(sv[1], &m, 0), -1);
@@ -721,10 +603,10 @@ START_TEST(sendto_with_a_bad_address_fails_as_the_kernel_does)
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 				 .sin_port = htons(9) };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	errno = 0;
 	ck_assert_int_eq(sendto(fd, unit_a, UNIT, 0, (void *)&a, 3), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -783,17 +665,17 @@ START_TEST(send_times_out_with_EAGAIN_after_SO_SNDTIMEO)
 {
 	int call = _i / NKINDS, k = _i % NKINDS;
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(k, sv);
 	fill_stable(sv[1]);
 	ck_assert_int_eq(set_sndtimeo(sv[1], 20 * MS), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_send(call, sv[1], unit_a, UNIT, 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -962,13 +844,13 @@ START_TEST(partial_send_reports_what_went_when_SO_SNDTIMEO_runs_out)
 	ck_assert_ptr_nonnull(src);
 	open_pair(k, sv);
 	ck_assert_int_eq(set_sndtimeo(sv[1], 30 * MS), 0);
-	struct ticker t = { 0 };
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	struct tl_ticker t = { 0 };
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = do_send(call, sv[1], src, 16 * BIG, 0);
 	ck_assert_msg(r > 0 && r < 16 * BIG, "%s on %s: %zd (%s)",
 		      call_name[call], kind_name[k], r, strerror(errno));
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 	free(src);
@@ -1042,10 +924,10 @@ START_TEST(sendmmsg_fails_as_the_kernel_does)
 	int sv[2];
 	struct iovec iov = { (void *)unit_a, UNIT };
 	struct mmsghdr mm = { .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(UDGRAM, sv);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(sendmmsg(sv[1], &mm, 0, 0), 0);
 	errno = 0;
 	ck_assert_int_eq(sendmmsg(-1, &mm, 1, 0), -1);
@@ -1068,7 +950,7 @@ START_TEST(unconnected_datagram_send_waits_for_a_full_receiver)
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	socklen_t len = sizeof(sa_family_t);
 	struct peer p = { .delay = 10 * MS, .want = UNIT };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_ge(rcv, 0);
 	ck_assert_int_eq(bind(rcv, (void *)&a, len), 0); /* autobind */
@@ -1080,7 +962,7 @@ START_TEST(unconnected_datagram_send_waits_for_a_full_receiver)
 		p.want++;
 	p.fd = rcv;
 	go(&p, peer_drain);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(sendto(snd, unit_a, UNIT, _i ? MSG_NOSIGNAL : 0,
 				(void *)&a, len), UNIT);
 	ck_assert_int_gt(p.at, 0);
@@ -1098,13 +980,13 @@ START_TEST(sendto_with_MSG_FASTOPEN_connects_and_sends)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof a;
 	char buf[UNIT] = { 0 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	ck_assert_int_ge(l, 0);
 	ck_assert_int_eq(bind(l, (void *)&a, len), 0);
 	ck_assert_int_eq(listen(l, 4), 0);
 	ck_assert_int_eq(getsockname(l, (void *)&a, &len), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
 	ssize_t r = sendto(fd, unit_a, UNIT, MSG_FASTOPEN, (void *)&a, len);
@@ -1123,8 +1005,9 @@ END_TEST
 
 /* ---- differential ------------------------------------------------------- */
 
-static void send_script(struct record *rc, int k, bool weft)
+static void send_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	int sv[2];
 	struct peer p;
 	bool thread = !weft;
@@ -1133,19 +1016,19 @@ static void send_script(struct record *rc, int k, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	if (pair_open(k, sv) < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	for (int call = 0; call < NCALLS; call++) {
 		/* Room there. */
-		NOTE(rc, do_send(call, sv[1], unit_a, UNIT, 0), NULL);
-		NOTE(rc, recv(sv[0], buf, UNIT, MSG_WAITALL), buf);
-		NOTE(rc, do_send(call, sv[1], unit_a, 0, 0), NULL);
+		TL_NOTE(rc, do_send(call, sv[1], unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, recv(sv[0], buf, UNIT, MSG_WAITALL), buf);
+		TL_NOTE(rc, do_send(call, sv[1], unit_a, 0, 0), NULL);
 		if (!streamy(k))
-			NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
-		NOTE(rc, do_send(call, sv[1], bad_ptr, UNIT, 0), NULL);
+			TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
+		TL_NOTE(rc, do_send(call, sv[1], bad_ptr, UNIT, 0), NULL);
 		if (k == UDGRAM || k == USEQ)
-			NOTE(rc, do_send(call, sv[1], unit_a, UNIT, MSG_OOB),
+			TL_NOTE(rc, do_send(call, sv[1], unit_a, UNIT, MSG_OOB),
 			     NULL);
 		if (!waits)
 			continue;
@@ -1154,25 +1037,25 @@ static void send_script(struct record *rc, int k, bool weft)
 		 * that need it full for long are tested on their own.) */
 		size_t filled = fill(sv[1]);
 		if (k != TCP)
-			NOTE(rc, do_send(call, sv[1], unit_b, UNIT,
+			TL_NOTE(rc, do_send(call, sv[1], unit_b, UNIT,
 					 MSG_DONTWAIT), NULL);
 		drain_after_fill(&p, k, sv[0], filled, 1);
-		NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
-		NOTE(rc, do_send(call, sv[1], unit_b, UNIT, 0), NULL);
-		NOTE(rc, p.at > 0 && p.at < next_step(), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
+		TL_NOTE(rc, do_send(call, sv[1], unit_b, UNIT, 0), NULL);
+		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
 		peer_join(&p);
-		note_at(rc, __LINE__, UNIT, 0, p.last);
+		TL_NOTE_AT(rc, __LINE__, UNIT, 0, p.last);
 		/* A bad pointer after waiting. */
 		drain_after_fill(&p, k, sv[0], fill(sv[1]), 0);
-		NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
-		NOTE(rc, do_send(call, sv[1], bad_ptr, UNIT, 0), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
+		TL_NOTE(rc, do_send(call, sv[1], bad_ptr, UNIT, 0), NULL);
 		peer_join(&p);
 		/* The time-out. */
 		if (k != TCP) {
 			fill(sv[1]);
-			NOTE(rc, set_sndtimeo(sv[1], 20 * MS), NULL);
-			NOTE(rc, do_send(call, sv[1], unit_c, UNIT, 0), NULL);
-			NOTE(rc, set_sndtimeo(sv[1], 0), NULL);
+			TL_NOTE(rc, set_sndtimeo(sv[1], 20 * MS), NULL);
+			TL_NOTE(rc, do_send(call, sv[1], unit_c, UNIT, 0), NULL);
+			TL_NOTE(rc, set_sndtimeo(sv[1], 0), NULL);
 			empty(sv[0]);
 		}
 	}
@@ -1180,18 +1063,18 @@ static void send_script(struct record *rc, int k, bool weft)
 	if (waits && k != UDGRAM) {
 		fill(sv[1]);
 		p = (struct peer){ .fd = sv[0], .delay = 5 * MS };
-		NOTE(rc, peer_start(&p, peer_close, thread), NULL);
+		TL_NOTE(rc, peer_start(&p, peer_close, thread), NULL);
 		errno = 0;
 		ssize_t r = send(sv[1], unit_a, UNIT, 0);
 		/* TCP may say either, as the kernel's timing has it. */
-		NOTE(rc, r == -1 && (errno == EPIPE || errno == ECONNRESET),
+		TL_NOTE(rc, r == -1 && (errno == EPIPE || errno == ECONNRESET),
 		     NULL);
 		peer_join(&p);
-		NOTE(rc, send(sv[1], unit_a, UNIT, MSG_NOSIGNAL), NULL);
+		TL_NOTE(rc, send(sv[1], unit_a, UNIT, MSG_NOSIGNAL), NULL);
 		sv[0] = -1;
 	}
 	close_pair(sv);
-	NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
+	TL_NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
 }
 
 START_TEST(send_calls_give_what_libc_gives)

@@ -30,9 +30,8 @@
 
 #include "weft.h"
 #include "io.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define KIB 1024
 #define MIB (1024 * 1024)
 #define BIG (4 * MIB)
@@ -40,22 +39,6 @@
 static void *const bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 /* n pseudo-random bytes, the same for the same seed. */
 static unsigned char *random_bytes(size_t n, uint64_t seed)
@@ -94,15 +77,6 @@ static int file_of(const unsigned char *data, size_t n)
 	return lseek(fd, 0, SEEK_SET) == 0 ? fd : -1;
 }
 
-static int set_nb(int fd, bool on)
-{
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0)
-		return -1;
-	return fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
-}
-
 /* Marks fd as weft's accept and connect may leave a socket: O_NONBLOCK in
  * the kernel, blocking in the program's eyes. */
 static void make_kern_nb(int fd)
@@ -126,12 +100,12 @@ static size_t fill(int fd)
 	size_t total = 0;
 	ssize_t n;
 
-	set_nb(fd, true);
+	tl_set_nonblocking(fd, true);
 	while ((n = write(fd, zeros, sizeof zeros)) > 0)
 		total += (size_t)n;
 	while ((n = write(fd, zeros, 1)) > 0)
 		total += (size_t)n;
-	set_nb(fd, false);
+	tl_set_nonblocking(fd, false);
 	return total;
 }
 
@@ -159,9 +133,7 @@ static int tcp_pair(int sv[2])
  * delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;             /* before acting */
 	int64_t pace;              /* peer_drain: between chunks */
@@ -179,7 +151,7 @@ static void nap(struct peer *p, int64_t ns)
 {
 	if (ns <= 0)
 		return;
-	if (p->thread)
+	if (p->run.thread)
 		nanosleep(&(struct timespec){ ns / SEC, ns % SEC }, NULL);
 	else
 		weft_sleep(ns);
@@ -190,7 +162,7 @@ static void *peer_main(void *arg)
 	struct peer *p = arg;
 
 	nap(p, p->delay);
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -199,20 +171,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -254,12 +219,6 @@ static void peer_drain(struct peer *p)
 		p->got += (size_t)p->r;
 		nap(p, p->pace);
 	}
-}
-
-/* A coroutine that only notes when it first runs. */
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
 }
 
 /* A coroutine that stays parked until released, so that the test body
@@ -356,7 +315,7 @@ START_TEST(sendfile_of_4_mib_parks_while_a_slow_reader_drains)
 		r = sendfile64(sv[0], f, &off, BIG);
 	else
 		r = sendfile(sv[0], f, &off, BIG);
-	int done_at = next_step();
+	int done_at = tl_next_step();
 	ck_assert_msg(r == BIG, "%s: sendfile gave %zd (%s)", sf_name[_i], r,
 		      strerror(errno));
 	ck_assert_int_eq(off, _i == SF_POSITION ? 0 : BIG);
@@ -383,7 +342,7 @@ START_TEST(sendfile_to_a_full_pipe_parks_then_returns_what_fits)
 			  .chunk = filled };
 	go(&p, peer_drain);
 	ssize_t r = sendfile(fds[1], f, &off, MIB);
-	int done_at = next_step();
+	int done_at = tl_next_step();
 	ck_assert_int_eq(r, (ssize_t)filled);
 	ck_assert_int_eq(off, r);
 	ck_assert_int_lt(p.at, done_at);
@@ -398,7 +357,7 @@ START_TEST(sendfile_that_fits_does_not_park)
 	off_t off = 0;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(sendfile(sv[0], f, &off, 1000), 1000);
 	ck_assert_int_eq(ran, 0);
 	ck_assert_int_eq(off, 1000);
@@ -493,8 +452,8 @@ START_TEST(sendfile_to_a_nonblocking_socket_returns_EAGAIN_without_parking)
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	fill(sv[0]);
-	ck_assert_int_eq(set_nb(sv[0], true), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(tl_set_nonblocking(sv[0], true), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(sendfile(sv[0], f, &off, 1000), -1);
 	ck_assert_int_eq(errno, EAGAIN);
@@ -540,7 +499,7 @@ START_TEST(sendfile_with_a_bad_argument_fails_at_once_as_libc_does)
 		out = open("/dev/null", O_WRONLY | O_APPEND), want = EINVAL;
 		break;
 	}
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	if (_i == E_OUT_CLOSED)
 		close(fds[0]); /* now: the scheduler's own fds are made */
 	errno = 0;
@@ -557,7 +516,7 @@ START_TEST(sendfile_from_a_directory_fails_with_EINVAL)
 	int sv[2], dir = open("/tmp", O_RDONLY | O_DIRECTORY), ran = 0;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ck_assert_int_eq(sendfile(sv[0], dir, NULL, 10), -1);
 	ck_assert_int_eq(errno, EINVAL);
@@ -649,20 +608,20 @@ START_TEST(sendfile_gives_up_with_what_went_after_SO_SNDTIMEO)
 				    sizeof tv), 0);
 	struct company c;
 	company_start(&c);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
+	int64_t t0 = tl_mono_ns();
 	ssize_t r = sendfile(sv[0], f, &off, BIG);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(r, 0);
 	ck_assert_int_lt(r, BIG);
 	ck_assert_int_eq(off, r);
 	ck_assert_int_gt(ran, 0);
 	/* Nothing goes now: EAGAIN, after the time-out again. */
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(sendfile(sv[0], f, &off, BIG), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_eq(off, r);
 	company_end(&c);
 }
@@ -685,7 +644,7 @@ START_TEST(splice_from_a_pipe_sends_all_of_it_while_a_slow_reader_drains)
 			  .pace = MS / 4, .into = got };
 	go(&p, peer_drain);
 	ssize_t r = splice(fds[0], NULL, sv[0], NULL, 2 * MIB, 0);
-	int done_at = next_step();
+	int done_at = tl_next_step();
 	ck_assert_int_eq(r, MIB);
 	ck_assert_int_lt(p.at, done_at);
 	peer_join(&p);
@@ -704,7 +663,7 @@ START_TEST(splice_from_an_empty_pipe_parks_until_a_writer_comes)
 			  .len = 5 };
 	go(&p, peer_write);
 	ck_assert_int_eq(splice(fds[0], NULL, sv[0], NULL, 100, 0), 5);
-	ck_assert_int_lt(p.at, next_step());
+	ck_assert_int_lt(p.at, tl_next_step());
 	ck_assert_int_eq(read(sv[1], buf, sizeof buf), 5);
 	ck_assert_mem_eq(buf, "hello", 5);
 }
@@ -738,7 +697,7 @@ START_TEST(splice_into_a_pipe_parks_until_data_comes)
 	ssize_t r = splice(sv[0], NULL, fds[1], NULL, 4096, flags);
 	ck_assert_msg(r > 0 && r <= 4096, "%s: %zd (%s)", in_name[_i], r,
 		      strerror(errno));
-	ck_assert_int_lt(p.at, next_step());
+	ck_assert_int_lt(p.at, tl_next_step());
 	ck_assert_int_eq(read(fds[0], buf, sizeof buf), r);
 	ck_assert_mem_eq(buf, data, (size_t)r);
 }
@@ -756,7 +715,7 @@ START_TEST(splice_from_a_file_into_a_full_pipe_parks_until_a_reader_drains)
 			  .chunk = filled };
 	go(&p, peer_drain);
 	ssize_t r = splice(f, &off, fds[1], NULL, MIB, 0);
-	ck_assert_int_lt(p.at, next_step());
+	ck_assert_int_lt(p.at, tl_next_step());
 	ck_assert_int_eq(r, (ssize_t)filled - 10); /* the first page's rest */
 	ck_assert_int_eq(off, 10 + r);
 	ck_assert_int_eq(lseek(f, 0, SEEK_CUR), 0);
@@ -777,7 +736,7 @@ START_TEST(splice_between_pipes_parks_until_the_output_has_room)
 			  .chunk = filled };
 	go(&p, peer_drain);
 	ck_assert_int_eq(splice(a[0], NULL, b[1], NULL, 100, 0), 8);
-	ck_assert_int_lt(p.at, next_step());
+	ck_assert_int_lt(p.at, tl_next_step());
 	peer_join(&p);
 	ck_assert_int_eq(read(b[0], buf, 8), 8);
 	ck_assert_mem_eq(buf, "weftdata", 8);
@@ -791,7 +750,7 @@ START_TEST(splice_that_can_go_does_not_park)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(write(fds[1], "hello", 5), 5);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(splice(fds[0], NULL, sv[0], NULL, 100, 0), 5);
 	ck_assert_int_eq(ran, 0);
 }
@@ -819,11 +778,11 @@ START_TEST(splice_that_the_program_made_nonblocking_returns_EAGAIN)
 		ck_assert_int_eq(write(sv[0], "x", 1), 1);
 	} else if (_i == NB_PIPE_FLAG) {
 		flags = 0;
-		ck_assert_int_eq(set_nb(fds[0], true), 0);
+		ck_assert_int_eq(tl_set_nonblocking(fds[0], true), 0);
 	} else if (_i == NB_UNIX_IN) {
 		in = sv[1], out = fds[1];
 	}
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ssize_t r = splice(in, NULL, out, NULL, 100, flags);
 	ck_assert_msg(r == -1 && errno == EAGAIN, "%s: %zd (%s)",
@@ -879,9 +838,9 @@ START_TEST(splice_by_the_only_coroutine_into_a_weft_non_blocking_socket_waits)
 	struct thread_job j = { .fd = fds[1], .delay = 20 * MS,
 				.data = "hello", .len = 5 };
 	thread_start(&j);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(splice(fds[0], NULL, sv[0], NULL, 100, 0), 5);
-	ck_assert_int_ge(mono_ns() - t0, 20 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
 	ck_assert_int_eq(read(sv[1], buf, sizeof buf), 5);
 	pthread_join(j.tid, NULL);
 }
@@ -919,7 +878,7 @@ START_TEST(splice_with_a_bad_argument_fails_at_once_as_libc_does)
 		want = EFAULT; break;
 	case S_WRITE_ONLY_IN: in = fds[1], out = sv[0], want = EBADF; break;
 	}
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	errno = 0;
 	ssize_t r = splice(in, off_in, out, off_out, 100, flags);
 	ck_assert_msg(r == -1 && errno == want, "%s: got %zd (%s), want %s",
@@ -932,7 +891,7 @@ START_TEST(splice_of_0_bytes_returns_0)
 {
 	int ran = 0;
 
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(splice(-1, NULL, -1, NULL, 0, 0), 0);
 	ck_assert_int_eq(ran, 0);
 }
@@ -962,12 +921,12 @@ START_TEST(splice_from_a_socket_times_out_with_EAGAIN_after_SO_RCVTIMEO)
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
 				    sizeof tv), 0);
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(splice(sv[0], NULL, fds[1], NULL, 100, 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(ran, 0);
 }
 END_TEST
@@ -1003,33 +962,6 @@ static void note_at(struct record *rc, int line, long ret, int err, long off)
 		note_at(rc, __LINE__, ret_, errno, (long)(off));              \
 	} while (0)
 
-/* Runs script(rc, weft) in a forked child and fills *out with what it
- * noted.  weft false: no weft call at all, every wrapper passes through
- * and peers are threads; true: peers are coroutines, so calls park. */
-static void run_script(void (*script)(struct record *, bool), bool weft,
-		       struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
 /* FNV-1a of b[0..n): one number for a whole stream. */
 static long hash(const unsigned char *b, size_t n)
 {
@@ -1043,8 +975,9 @@ static long hash(const unsigned char *b, size_t n)
 /* The same steps with libc alone or with weft: sendfile and splice into a
  * socket a slow reader drains, into and out of pipes, from a socket, and
  * with bad arguments. */
-static void transfer_script(struct record *rc, bool weft)
+static void transfer_script(void *rec, int arg, bool weft)
 {
+	struct record *rc = rec;
 	size_t cap = BIG + MIB;
 	unsigned char *data = random_bytes(BIG, 18), *got = malloc(cap);
 	int f = file_of(data, BIG), sv[2], fds[2], gate[2], u[2];
@@ -1117,8 +1050,8 @@ START_TEST(sendfile_and_splice_give_what_libc_gives)
 {
 	struct record plain, woven;
 
-	run_script(transfer_script, false, &plain);
-	run_script(transfer_script, true, &woven);
+	tl_run_script(transfer_script, 0, false, &plain, sizeof plain);
+	tl_run_script(transfer_script, 0, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {
 		struct rec *p = &plain.r[i], *w = &woven.r[i];

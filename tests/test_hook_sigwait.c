@@ -26,9 +26,7 @@
 
 #include "core.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
@@ -96,29 +94,11 @@ static sigset_t set_of(int sig, int sig2)
 	return s;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
-
 /* A peer: a coroutine (or, in the plain runs of differential tests and
  * in tests of the alone path, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at; /* the step at which it acted */
@@ -128,13 +108,13 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
 		weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -143,20 +123,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *), int fd,
@@ -176,7 +149,7 @@ static void count_run(struct peer *p)
  * first, so that the kernel cannot hand the signal to it. */
 static void peer_kill(struct peer *p)
 {
-	if (p->thread) {
+	if (p->run.thread) {
 		sigset_t all;
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, NULL);
@@ -223,13 +196,13 @@ static void peer_kill_waiting(struct peer *p)
 {
 	char path[64];
 	sigset_t all;
-	int64_t give_up = mono_ns() + 5 * SEC;
+	int64_t give_up = tl_mono_ns() + 5 * SEC;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", getpid());
 	int fd = open(path, O_RDONLY);
-	while (fd >= 0 && !main_waits(fd) && mono_ns() < give_up) {
+	while (fd >= 0 && !main_waits(fd) && tl_mono_ns() < give_up) {
 		struct timespec ts = { 0, 1 * MS };
 		nanosleep(&ts, NULL);
 	}
@@ -246,75 +219,6 @@ static void peer_kill_chld_then(struct peer *p)
 	kill(getpid(), p->fd);
 }
 
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	weft_co *co;
-	atomic_bool stop;
-	atomic_int ticks;
-};
-
-static void *tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!atomic_load(&t->stop)) {
-		weft_sleep(1 * MS);
-		atomic_fetch_add(&t->ticks, 1);
-	}
-	return NULL;
-}
-
-static void ticker_start(struct ticker *t)
-{
-	atomic_init(&t->stop, false);
-	atomic_init(&t->ticks, 0);
-	t->co = weft_spawn(tick, t, 0);
-	ck_assert_ptr_nonnull(t->co);
-}
-
-/* Stops t; returns how often it ticked. */
-static int ticker_stop(struct ticker *t)
-{
-	atomic_store(&t->stop, true);
-	weft_join(t->co, NULL);
-	return atomic_load(&t->ticks);
-}
-
-static volatile sig_atomic_t handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	handled++;
-}
-
-/* Installs on_signal for sig, without SA_RESTART. */
-static void catch_signal(int sig)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void block_signal(int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
-}
-
-/* SIGALRM in ms, caught without SA_RESTART. */
-static void alarm_in(int ms)
-{
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-
-	catch_signal(SIGALRM);
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
 /* ---- sigwait and kin: parking and waking -------------------------------- */
 
 START_TEST(sigwait_parks_until_a_coroutine_sends_the_signal)
@@ -323,10 +227,10 @@ START_TEST(sigwait_parks_until_a_coroutine_sends_the_signal)
 	struct peer p;
 	siginfo_t si;
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	int r = do_sigwait(_i, &set, 5000, &si);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_msg(r == SIGUSR1, "%s gave %d (errno %d)", call_name[_i], r,
 		      errno);
 	ck_assert_int_eq(si.si_signo, SIGUSR1);
@@ -348,7 +252,7 @@ static int held_at;
 static void ran_then_hold(void *arg)
 {
 	(void)arg;
-	held_at = next_step();
+	held_at = tl_next_step();
 	weft_sem_wait(&hold);
 }
 
@@ -357,7 +261,7 @@ START_TEST(sigwait_parks_until_a_thread_sends_the_signal)
 	sigset_t set = set_of(SIGUSR1, 0);
 	struct peer p = { .fd = SIGUSR1, .delay = 20 * MS };
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	weft_sem_init(&hold, 0);
 	ck_assert_int_eq(weft_go(ran_then_hold, NULL), 0);
 	ck_assert_int_eq(peer_start(&p, peer_kill, true), 0);
@@ -375,8 +279,8 @@ START_TEST(sigwait_takes_the_signals_of_its_set_one_at_a_time)
 	sigset_t set = set_of(SIGUSR1, SIGUSR2);
 	struct peer p1, p2;
 
-	block_signal(SIGUSR1);
-	block_signal(SIGUSR2);
+	tl_block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR2);
 	go(&p1, peer_kill, SIGUSR1, 5 * MS);
 	go(&p2, peer_kill, SIGUSR2, 5 * MS);
 	int a = do_sigwait(_i, &set, 5000, NULL);
@@ -410,7 +314,7 @@ START_TEST(two_coroutines_waiting_for_a_signal_each_take_one)
 	weft_wg wg = WEFT_WG_INIT;
 	struct signal_waiter w[2];
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	weft_wg_add(&wg, 2);
 	for (int i = 0; i < 2; i++) {
 		w[i] = (struct signal_waiter){ .call = _i, .r = -2, .wg = &wg };
@@ -418,8 +322,8 @@ START_TEST(two_coroutines_waiting_for_a_signal_each_take_one)
 	}
 	weft_sleep(5 * MS);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
-	for (int64_t end = mono_ns() + 5 * SEC;
-	     w[0].r == -2 && w[1].r == -2 && mono_ns() < end;)
+	for (int64_t end = tl_mono_ns() + 5 * SEC;
+	     w[0].r == -2 && w[1].r == -2 && tl_mono_ns() < end;)
 		weft_sleep(1 * MS);
 	weft_sleep(5 * MS);
 	/* One took it; the other woke for nothing and waits on. */
@@ -435,16 +339,16 @@ END_TEST
 START_TEST(sigtimedwait_times_out_with_EAGAIN_while_others_run)
 {
 	sigset_t set = set_of(SIGUSR1, 0);
-	struct ticker t;
+	struct tl_ticker t;
 
-	block_signal(SIGUSR1);
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_block_signal(SIGUSR1);
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_sigwait(SIGTIMEDWAIT, &set, 30, NULL), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -455,7 +359,7 @@ START_TEST(sigwait_returns_at_once_when_the_signal_is_pending)
 	sigset_t set = set_of(SIGUSR1, 0);
 	struct peer p;
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	go(&p, count_run, -1, 0);
 	ck_assert_int_eq(do_sigwait(_i, &set, -1, NULL), SIGUSR1);
@@ -469,7 +373,7 @@ START_TEST(sigtimedwait_with_zero_timeout_only_looks)
 	sigset_t set = set_of(SIGUSR1, 0);
 	struct peer p;
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	go(&p, count_run, -1, 0);
 	errno = 0;
 	ck_assert_int_eq(do_sigwait(SIGTIMEDWAIT, &set, 0, NULL), -1);
@@ -485,14 +389,14 @@ START_TEST(sigwait_outside_a_coroutine_is_libcs)
 {
 	sigset_t set = set_of(SIGUSR1, 0);
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	ck_assert_int_eq(do_sigwait(_i, &set, -1, NULL), SIGUSR1);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(do_sigwait(SIGTIMEDWAIT, &set, 10, NULL), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 10 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 10 * MS);
 	ck_assert_ptr_null(weft__running);
 }
 END_TEST
@@ -502,7 +406,7 @@ START_TEST(sigwait_alone_blocks_the_thread_until_a_thread_sends)
 	sigset_t set = set_of(SIGUSR1, 0);
 	struct peer p = { .fd = SIGUSR1, .delay = 10 * MS };
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	weft_id();
 	ck_assert_int_eq(peer_start(&p, peer_kill, true), 0);
 	ck_assert_int_eq(do_sigwait(_i, &set, 5000, NULL), SIGUSR1);
@@ -515,9 +419,9 @@ START_TEST(sigwait_alone_is_interrupted_by_a_signal_it_does_not_wait_for)
 	sigset_t set = set_of(SIGUSR1, 0);
 	struct peer p = { .fd = SIGUSR1, .delay = 150 * MS };
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	if (_i == SIGWAIT) {
 		/* glibc's sigwait waits on after a handler ran. */
 		ck_assert_int_eq(peer_start(&p, peer_kill, true), 0);
@@ -528,7 +432,7 @@ START_TEST(sigwait_alone_is_interrupted_by_a_signal_it_does_not_wait_for)
 		ck_assert_int_eq(do_sigwait(_i, &set, 5000, NULL), -1);
 		ck_assert_int_eq(errno, EINTR);
 	}
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -543,7 +447,7 @@ START_TEST(sigtimedwait_errors_are_libcs)
 	struct peer p;
 	siginfo_t si;
 
-	block_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	go(&p, count_run, -1, 5 * MS);
 	for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		errno = 0;
@@ -581,16 +485,16 @@ START_TEST(sigsuspend_parks_until_a_coroutine_sends_a_signal_it_unblocks)
 	sigset_t none;
 	struct peer p;
 
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	go(&p, peer_kill, SIGUSR1, 5 * MS);
 	errno = 0;
 	int r = sigsuspend(&none);
-	int at = next_step();
+	int at = tl_next_step();
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_gt(p.at, 0);
 	ck_assert_int_lt(p.at, at);
 	/* The program's mask is as it was. */
@@ -606,15 +510,15 @@ START_TEST(sigsuspend_waits_on_past_a_signal_that_is_ignored)
 	sigset_t none;
 	struct peer p;
 
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
-	block_signal(SIGCHLD); /* default action: ignore */
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
+	tl_block_signal(SIGCHLD); /* default action: ignore */
 	sigemptyset(&none);
 	go(&p, peer_kill_chld_then, SIGUSR1, 5 * MS);
 	errno = 0;
 	ck_assert_int_eq(sigsuspend(&none), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	peer_join(&p);
 }
 END_TEST
@@ -624,15 +528,15 @@ START_TEST(sigsuspend_with_the_signal_pending_returns_EINTR_at_once)
 	sigset_t none;
 	struct peer p;
 
-	catch_signal(SIGUSR1);
-	block_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
+	tl_block_signal(SIGUSR1);
 	sigemptyset(&none);
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	go(&p, count_run, -1, 0);
 	errno = 0;
 	ck_assert_int_eq(sigsuspend(&none), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_eq(p.at, 0);
 	peer_join(&p);
 }
@@ -643,7 +547,7 @@ START_TEST(pause_parks_until_a_signal_comes_while_the_thread_waits)
 	struct peer p = { .fd = SIGUSR1, .delay = 20 * MS };
 	sigset_t none;
 
-	catch_signal(SIGUSR1);
+	tl_catch_signal(SIGUSR1);
 	sigemptyset(&none);
 	weft_sem_init(&hold, 0);
 	ck_assert_int_eq(weft_go(ran_then_hold, NULL), 0);
@@ -651,7 +555,7 @@ START_TEST(pause_parks_until_a_signal_comes_while_the_thread_waits)
 	errno = 0;
 	ck_assert_int_eq(_i ? sigsuspend(&none) : pause(), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_int_gt(held_at, 0);
 	weft_sem_post(&hold);
 	peer_join(&p);
@@ -663,11 +567,11 @@ START_TEST(pause_outside_a_coroutine_is_libcs)
 	sigset_t none;
 
 	sigemptyset(&none);
-	alarm_in(20);
+	tl_alarm_in(20);
 	errno = 0;
 	ck_assert_int_eq(_i ? sigsuspend(&none) : pause(), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 	ck_assert_ptr_null(weft__running);
 }
 END_TEST
@@ -678,11 +582,11 @@ START_TEST(pause_alone_is_interrupted_by_a_signal)
 
 	sigemptyset(&none);
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	errno = 0;
 	ck_assert_int_eq(_i ? sigsuspend(&none) : pause(), -1);
 	ck_assert_int_eq(errno, EINTR);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -733,7 +637,7 @@ static void note_at(struct record *rc, int line, int ret, int err,
 	x->line = line;
 	x->ret = ret;
 	x->err = ret < 0 ? err : 0;
-	x->handled = handled;
+	x->handled = tl_handled;
 	if (si && ret > 0) {
 		x->signo = si->si_signo;
 		x->code = si->si_code;
@@ -751,14 +655,15 @@ static void note_at(struct record *rc, int line, int ret, int err,
 /* The same steps, with libc alone (peers are threads) or with weft
  * (peers are coroutines, and a ticker keeps the caller from being
  * alone, so every wait parks). */
-static void sigwait_script(struct record *rc, int arg, bool weft)
+static void sigwait_script(void *rec, int arg, bool weft)
 {
+	struct record *rc = rec;
 	static const struct timespec bad = { 0, 1000000000 };
 	struct timespec zero = { 0, 0 }, ms20 = { 0, 20 * MS };
 	sigset_t usr1 = set_of(SIGUSR1, 0), both = set_of(SIGUSR1, SIGUSR2);
 	sigset_t none;
-	struct sigaction sa = { .sa_handler = on_signal };
-	struct ticker t;
+	struct sigaction sa = { .sa_handler = tl_on_signal };
+	struct tl_ticker t;
 	struct peer p;
 	siginfo_t si;
 	int sig;
@@ -770,7 +675,7 @@ static void sigwait_script(struct record *rc, int arg, bool weft)
 	    sigaction(SIGUSR2, &sa, NULL) < 0)
 		_exit(2);
 	if (weft)
-		ticker_start(&t);
+		tl_ticker_start(&t);
 	/* Nothing yet, then a time-out. */
 	NOTE(rc, sigtimedwait(&usr1, &si, &zero), &si);
 	NOTE(rc, sigtimedwait(&usr1, &si, &ms20), &si);
@@ -819,42 +724,17 @@ static void sigwait_script(struct record *rc, int arg, bool weft)
 		NOTE(rc, sigsuspend(bad_ptr), NULL);
 	}
 	if (weft)
-		rc->ticks = ticker_stop(&t);
-}
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
+		rc->ticks = tl_ticker_stop(&t);
 }
 
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	ck_assert_int_gt(woven.ticks, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {

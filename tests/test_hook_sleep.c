@@ -23,9 +23,7 @@
 
 #include "core.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* Volatile, so the compiler does not see the bad arguments coming. */
 static void *volatile bad_ptr = (void *)8; /* never mapped */
@@ -85,29 +83,11 @@ static int64_t clock_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* Events in the order they happen, across coroutines and threads. */
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
-
 /* A peer: a coroutine (or, in the plain runs of differential tests and
  * in tests of the alone path, a real thread) that acts after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int64_t delay;
 	int at; /* the step at which it acted */
@@ -117,13 +97,13 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	if (p->thread) {
+	if (p->run.thread) {
 		struct timespec ts = { p->delay / SEC, p->delay % SEC };
 		nanosleep(&ts, NULL);
 	} else {
 		weft_sleep(p->delay);
 	}
-	p->at = next_step();
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -132,20 +112,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *), int fd,
@@ -161,122 +134,62 @@ static void count_run(struct peer *p)
 	(void)p;
 }
 
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	weft_co *co;
-	atomic_bool stop;
-	atomic_int ticks;
-};
-
-static void *tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!atomic_load(&t->stop)) {
-		weft_sleep(1 * MS);
-		atomic_fetch_add(&t->ticks, 1);
-	}
-	return NULL;
-}
-
-static void ticker_start(struct ticker *t)
-{
-	atomic_init(&t->stop, false);
-	atomic_init(&t->ticks, 0);
-	t->co = weft_spawn(tick, t, 0);
-	ck_assert_ptr_nonnull(t->co);
-}
-
-/* Stops t; returns how often it ticked. */
-static int ticker_stop(struct ticker *t)
-{
-	atomic_store(&t->stop, true);
-	weft_join(t->co, NULL);
-	return atomic_load(&t->ticks);
-}
-
-static volatile sig_atomic_t handled;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	handled++;
-}
-
-/* Installs on_signal for sig, without SA_RESTART. */
-static void catch_signal(int sig)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-/* SIGALRM in ms, caught without SA_RESTART. */
-static void alarm_in(int ms)
-{
-	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };
-
-	catch_signal(SIGALRM);
-	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
-}
-
 /* ---- parking ------------------------------------------------------------ */
 
 START_TEST(sleep_parks_while_others_run)
 {
-	struct ticker t;
+	struct tl_ticker t;
 	int64_t ms = _i == SLEEP ? 1000 : 30;
 
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	int r = do_sleep(_i, ms);
-	int64_t took = mono_ns() - t0;
+	int64_t took = tl_mono_ns() - t0;
 	ck_assert_msg(r == 0, "%s gave %d (errno %d)", call_name[_i], r, errno);
 	ck_assert_int_ge(took, slept_ns(_i, ms));
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(usleep_of_a_million_microseconds_or_more_sleeps)
 {
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
-	int64_t t0 = mono_ns();
+	tl_ticker_start(&t);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(usleep(1000000), 0);
 	ck_assert_int_eq(errno, 0);
-	ck_assert_int_ge(mono_ns() - t0, SEC);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, SEC);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(clock_nanosleep_for_a_time_parks_on_each_clock)
 {
 	struct timespec ts = { 0, 20 * MS };
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
+	tl_ticker_start(&t);
 	int64_t t0 = clock_ns(clocks[_i]);
 	int r = clock_nanosleep(clocks[_i], 0, &ts, NULL);
 	ck_assert_msg(r == 0, "%s gave %d", clock_name[_i], r);
 	ck_assert_int_ge(clock_ns(clocks[_i]) - t0, 20 * MS);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
 START_TEST(clock_nanosleep_to_a_time_parks_until_then_on_each_clock)
 {
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
+	tl_ticker_start(&t);
 	int64_t until = clock_ns(clocks[_i]) + 30 * MS;
 	struct timespec ts = { until / SEC, until % SEC };
 	int r = clock_nanosleep(clocks[_i], TIMER_ABSTIME, &ts, NULL);
 	ck_assert_msg(r == 0, "%s gave %d", clock_name[_i], r);
 	ck_assert_int_ge(clock_ns(clocks[_i]), until);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -293,7 +206,7 @@ static void sleep_one(void *arg)
 	struct sleeper *s = arg;
 
 	do_sleep(s->call, s->ms);
-	s->at = next_step();
+	s->at = tl_next_step();
 	weft_wg_done(s->wg);
 }
 
@@ -344,16 +257,16 @@ END_TEST
 START_TEST(a_parked_nanosleep_leaves_rem_alone)
 {
 	struct timespec ts = { 0, 5 * MS }, rem = { 77, 77 };
-	struct ticker t;
+	struct tl_ticker t;
 
-	ticker_start(&t);
+	tl_ticker_start(&t);
 	ck_assert_int_eq(nanosleep(&ts, &rem), 0);
 	ck_assert_int_eq(clock_nanosleep(CLOCK_REALTIME, 0, &ts, &rem), 0);
 	ck_assert_int_eq(rem.tv_sec, 77);
 	ck_assert_int_eq(rem.tv_nsec, 77);
 	/* Nor does it read it: a bad rem is no error. */
 	ck_assert_int_eq(nanosleep(&ts, bad_ptr), 0);
-	ck_assert_int_gt(ticker_stop(&t), 0);
+	ck_assert_int_gt(tl_ticker_stop(&t), 0);
 }
 END_TEST
 
@@ -362,10 +275,10 @@ END_TEST
 START_TEST(sleep_outside_a_coroutine_is_libcs)
 {
 	int64_t ms = _i == SLEEP ? 1000 : 10;
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 
 	ck_assert_int_eq(do_sleep(_i, ms), 0);
-	ck_assert_int_ge(mono_ns() - t0, slept_ns(_i, ms));
+	ck_assert_int_ge(tl_mono_ns() - t0, slept_ns(_i, ms));
 	ck_assert_ptr_null(weft__running);
 }
 END_TEST
@@ -375,9 +288,9 @@ START_TEST(sleep_alone_blocks_the_thread)
 	int64_t ms = _i == SLEEP ? 1000 : 20;
 
 	weft_id();
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(do_sleep(_i, ms), 0);
-	ck_assert_int_ge(mono_ns() - t0, slept_ns(_i, ms));
+	ck_assert_int_ge(tl_mono_ns() - t0, slept_ns(_i, ms));
 }
 END_TEST
 
@@ -387,7 +300,7 @@ START_TEST(sleep_alone_is_interrupted_by_a_signal)
 	int r;
 
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	errno = 0;
 	switch (_i) {
 	case SLEEP:
@@ -414,7 +327,7 @@ START_TEST(sleep_alone_is_interrupted_by_a_signal)
 		ck_assert_int_lt(rem.tv_sec * SEC + rem.tv_nsec, 2 * SEC);
 		ck_assert_int_gt(rem.tv_sec * SEC + rem.tv_nsec, 0);
 	}
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -425,11 +338,11 @@ START_TEST(clock_nanosleep_to_a_time_alone_is_interrupted_by_a_signal)
 	struct timespec rem = { 77, 77 };
 
 	weft_id();
-	alarm_in(50);
+	tl_alarm_in(50);
 	ck_assert_int_eq(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 					 &rem), EINTR);
 	ck_assert_int_eq(rem.tv_sec, 77);
-	ck_assert_int_eq(handled, 1);
+	ck_assert_int_eq(tl_handled, 1);
 }
 END_TEST
 
@@ -517,17 +430,18 @@ static void note_at(struct record *rc, int line, int ret, int err,
 
 /* The same steps, with libc alone or with weft (a ticker keeps the
  * caller from being alone, so every sleep parks). */
-static void sleep_script(struct record *rc, int arg, bool weft)
+static void sleep_script(void *rec, int arg, bool weft)
 {
+	struct record *rc = rec;
 	static const struct timespec bad[] = {
 		{ 0, 1000000000 }, { 0, -1 }, { -1, 0 },
 	};
 	struct timespec ts = { 0, 5 * MS }, rem = { 77, 77 };
-	struct ticker t;
+	struct tl_ticker t;
 
 	(void)arg;
 	if (weft)
-		ticker_start(&t);
+		tl_ticker_start(&t);
 	NOTE(rc, sleep(0), &rem);
 	NOTE(rc, usleep(0), &rem);
 	NOTE(rc, usleep(5000), &rem);
@@ -550,42 +464,17 @@ static void sleep_script(struct record *rc, int arg, bool weft)
 	NOTE(rc, clock_nanosleep(CLOCK_THREAD_CPUTIME_ID, 0, &ts, &rem), &rem);
 	NOTE(rc, clock_nanosleep(CLOCK_MONOTONIC_RAW, 0, &ts, &rem), &rem);
 	if (weft)
-		rc->ticks = ticker_stop(&t);
-}
-
-/* Runs script(rc, arg, weft) in a forked child and fills *out. */
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
+		rc->ticks = tl_ticker_stop(&t);
 }
 
 /* Runs script both ways and compares the records step by step. */
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
 	ck_assert_int_gt(plain.n, 0);
 	ck_assert_int_gt(woven.ticks, 0);
 	for (int i = 0; i < plain.n || i < woven.n; i++) {

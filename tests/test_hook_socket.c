@@ -32,9 +32,8 @@
 #include "weft.h"
 #include "core.h"
 #include "fd.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
 #define UNIT 8
 
 /* The kernel's numbers for the two forms of the time-outs. */
@@ -47,21 +46,6 @@ static const char unit_a[UNIT + 1] = "weftdata";
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static atomic_int step;
-
-static int next_step(void)
-{
-	return atomic_fetch_add(&step, 1) + 1;
-}
 
 enum kind { USTREAM, TCP, NKINDS };
 
@@ -178,9 +162,7 @@ static int64_t entry_timeo(int fd, bool rcv)
  * real thread) that acts on an fd after a delay. */
 struct peer {
 	void (*fn)(struct peer *);
-	bool thread;
-	pthread_t tid;
-	weft_co *co;
+	struct tl_runner run;
 	int fd;
 	int how;
 	int64_t delay;
@@ -203,8 +185,8 @@ static void *peer_main(void *arg)
 {
 	struct peer *p = arg;
 
-	nap_ns(p->thread, p->delay);
-	p->at = next_step();
+	nap_ns(p->run.thread, p->delay);
+	p->at = tl_next_step();
 	p->fn(p);
 	return NULL;
 }
@@ -212,20 +194,13 @@ static void *peer_main(void *arg)
 static int peer_start(struct peer *p, void (*fn)(struct peer *), bool thread)
 {
 	p->fn = fn;
-	p->thread = thread;
 	p->at = 0;
-	if (thread)
-		return pthread_create(&p->tid, NULL, peer_main, p) ? -1 : 0;
-	p->co = weft_spawn(peer_main, p, 0);
-	return p->co ? 0 : -1;
+	return tl_runner_start(&p->run, peer_main, p, thread);
 }
 
 static void peer_join(struct peer *p)
 {
-	if (p->thread)
-		pthread_join(p->tid, NULL);
-	else
-		weft_join(p->co, NULL);
+	tl_runner_join(&p->run);
 }
 
 static void go(struct peer *p, void (*fn)(struct peer *))
@@ -247,102 +222,21 @@ static void peer_send(struct peer *p)
 	p->err = errno;
 }
 
-static void note_run(void *arg)
-{
-	*(int *)arg = next_step();
-}
-
-struct ticker {
-	int ticks;
-	bool stop;
-};
-
-static void tick(void *arg)
-{
-	struct ticker *t = arg;
-
-	while (!t->stop) {
-		weft_sleep(MS);
-		t->ticks++;
-	}
-}
-
 /* ---- differential runs -------------------------------------------------- */
-
-struct rec {
-	int line;
-	long ret;
-	int err;
-	unsigned char data[UNIT];
-};
 
 struct record {
 	int n;
-	struct rec r[128];
+	struct tl_rec r[128];
 };
 
-static void note_at(struct record *rc, int line, long ret, int err,
-		    const void *data)
-{
-	if (rc->n >= (int)(sizeof rc->r / sizeof rc->r[0]))
-		return;
-	struct rec *r = &rc->r[rc->n++];
-	memset(r, 0, sizeof *r);
-	r->line = line;
-	r->ret = ret;
-	r->err = ret < 0 ? err : 0;
-	if (data && ret > 0)
-		memcpy(r->data, data, ret < UNIT ? (size_t)ret : UNIT);
-}
-
-#define NOTE(rc, ret, data)                                                   \
-	do {                                                                  \
-		errno = 0;                                                    \
-		long ret_ = (long)(ret);                                      \
-		note_at(rc, __LINE__, ret_, errno, data);                     \
-	} while (0)
-
-static void run_script(void (*script)(struct record *, int, bool), int arg,
-		       bool weft, struct record *out)
-{
-	struct record *shared = mmap(NULL, sizeof *shared,
-				     PROT_READ | PROT_WRITE,
-				     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int status;
-
-	ck_assert_ptr_ne(shared, MAP_FAILED);
-	memset(shared, 0, sizeof *shared);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		script(shared, arg, weft);
-		_exit(0);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "the %s run ended with status %#x",
-		      weft ? "weft" : "plain", status);
-	*out = *shared;
-	munmap(shared, sizeof *shared);
-}
-
-static void differ(void (*script)(struct record *, int, bool), int arg,
+static void differ(tl_script_fn *script, int arg,
 		   const char *what)
 {
 	struct record plain, woven;
 
-	run_script(script, arg, false, &plain);
-	run_script(script, arg, true, &woven);
-	ck_assert_int_gt(plain.n, 0);
-	for (int i = 0; i < plain.n || i < woven.n; i++) {
-		struct rec *p = &plain.r[i], *w = &woven.r[i];
-		ck_assert_msg(memcmp(p, w, sizeof *p) == 0,
-			      "%s: step %d (line %d/%d): libc gave %ld "
-			      "(errno %d, \"%.8s\"), weft %ld (errno %d, "
-			      "\"%.8s\")", what, i, p->line, w->line, p->ret,
-			      p->err, p->data, w->ret, w->err, w->data);
-	}
-	ck_assert_int_eq(plain.n, woven.n);
+	tl_run_script(script, arg, false, &plain, sizeof plain);
+	tl_run_script(script, arg, true, &woven, sizeof woven);
+	tl_compare_recs(what, plain.r, plain.n, woven.r, woven.n);
 }
 
 /* ---- socket and socketpair ---------------------------------------------- */
@@ -385,7 +279,7 @@ START_TEST(socket_in_a_coroutine_does_not_park)
 {
 	int ran = 0, sv[2];
 
-	ck_assert_int_eq(weft_go(note_run, &ran), 0);
+	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
@@ -410,7 +304,7 @@ START_TEST(socket_fails_as_the_kernel_does)
 {
 	long r, raw;
 	int err, raw_err, sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	static const int args[][3] = {
 		{ 12345, SOCK_STREAM, 0 },      /* EAFNOSUPPORT */
 		{ AF_INET, 12345, 0 },          /* EINVAL */
@@ -419,7 +313,7 @@ START_TEST(socket_fails_as_the_kernel_does)
 	};
 
 	if (_i)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
 		CALL(socket(args[i][0], args[i][1], args[i][2]));
 		raw = syscall(SYS_socket, args[i][0], args[i][1], args[i][2]);
@@ -471,7 +365,7 @@ static void do_read(void *arg)
 	errno = 0;
 	rd->r = rd->call ? recv(rd->fd, buf, UNIT, 0) : read(rd->fd, buf, UNIT);
 	rd->err = errno;
-	rd->at = next_step();
+	rd->at = tl_next_step();
 }
 
 START_TEST(socket_reusing_a_number_closed_behind_weft_s_back_can_be_waited_on)
@@ -517,7 +411,7 @@ START_TEST(shutdown_wakes_a_reader_with_end_of_file)
 	ck_assert_int_eq(weft_go(do_read, &rd), 0);
 	weft_sleep(5 * MS);
 	ck_assert_int_eq(rd.at, 0); /* parked */
-	int before = next_step();
+	int before = tl_next_step();
 	ck_assert_int_eq(shutdown(sv[0], how), 0);
 	while (rd.at == 0)
 		weft_sleep(MS);
@@ -552,7 +446,7 @@ static void do_write(void *arg)
 		w->r = send(w->fd, unit_a, UNIT, 0);
 	}
 	w->err = errno;
-	w->at = next_step();
+	w->at = tl_next_step();
 }
 
 /* Starts a writer parked on sv[1], full, and shuts sv[1] down (how). */
@@ -651,10 +545,10 @@ START_TEST(shutdown_fails_as_the_kernel_does)
 {
 	long r;
 	int err, sv[2], p[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	if (_i)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	int tcp = socket(AF_INET, SOCK_STREAM, 0);
@@ -720,11 +614,11 @@ START_TEST(setsockopt_that_fails_records_nothing)
 	int sv[2], p[2];
 	long r, raw;
 	int err;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct timeval tv = { 1, 0 };
 
 	if (_i)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(pipe(p), 0);
 	ck_assert_int_eq(set_timeo(sv[0], RCVTIMEO_OLD, 40 * MS), 0);
@@ -759,10 +653,10 @@ START_TEST(getsockopt_gives_what_the_kernel_holds)
 	long r, raw;
 	int err, v, rv;
 	socklen_t len, rlen;
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	if (_i)
-		ck_assert_int_eq(weft_go(tick, &t), 0);
+		ck_assert_int_eq(weft_go(tl_tick, &t), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
 	static const int names[] = { SO_TYPE, SO_RCVBUF, SO_ERROR, 12345 };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -798,18 +692,18 @@ START_TEST(SO_RCVTIMEO_ends_a_parked_read_with_EAGAIN)
 {
 	int call = _i % 2, name = _i / 2 % 2 ? RCVTIMEO_NEW : RCVTIMEO_OLD;
 	int k = _i / 4, sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	open_pair(k, sv);
 	ck_assert_int_eq(set_timeo(sv[0], name, 30 * MS), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ssize_t r = call ? recv(sv[0], buf, UNIT, 0) : read(sv[0], buf, UNIT);
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0); /* others ran meanwhile */
 	t.stop = true;
 }
@@ -820,19 +714,19 @@ START_TEST(SO_SNDTIMEO_ends_a_parked_send_with_EAGAIN)
 {
 	int call = _i % 2, name = _i / 2 % 2 ? SNDTIMEO_NEW : SNDTIMEO_OLD;
 	int k = _i / 4, sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
 	open_pair(k, sv);
 	fill_stable(sv[1]);
 	ck_assert_int_eq(set_timeo(sv[1], name, 30 * MS), 0);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ssize_t r = call ? send(sv[1], unit_a, UNIT, 0)
 			 : write(sv[1], unit_a, UNIT);
 	ck_assert_int_eq(r, -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -849,9 +743,9 @@ START_TEST(time_out_of_zero_means_none)
 	ck_assert_int_eq(set_timeo(sv[0], RCVTIMEO_OLD, 0), 0);
 	p.fd = sv[1];
 	go(&p, peer_send);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(read(sv[0], buf, UNIT), UNIT);
-	ck_assert_int_ge(mono_ns() - t0, 40 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 40 * MS);
 }
 END_TEST
 
@@ -877,18 +771,18 @@ END_TEST
 START_TEST(time_out_set_outside_weft_is_honoured_inside)
 {
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	open_pair(_i, sv);
 	ck_assert_int_eq(set_timeo(sv[0], RCVTIMEO_OLD, 30 * MS), 0);
 	ck_assert_ptr_null(weft__running);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(recv(sv[0], buf, UNIT, 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -897,7 +791,7 @@ END_TEST
 START_TEST(time_out_of_an_inherited_socket_is_honoured)
 {
 	int sv[2];
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	char buf[UNIT];
 
 	/* Made and set up where no wrapper sees it, as in a parent. */
@@ -907,12 +801,12 @@ START_TEST(time_out_of_an_inherited_socket_is_honoured)
 	ck_assert_int_eq(syscall(SYS_setsockopt, sv[0], SOL_SOCKET,
 				 SO_RCVTIMEO, &tv, sizeof tv), 0);
 	weft__fd_forget(sv[0]);
-	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	ck_assert_int_eq(weft_go(tl_tick, &t), 0);
+	int64_t t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(recv(sv[0], buf, UNIT, 0), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 	ck_assert_int_gt(t.ticks, 0);
 	t.stop = true;
 }
@@ -920,8 +814,9 @@ END_TEST
 
 /* ---- differential ------------------------------------------------------- */
 
-static void socket_script(struct record *rc, int k, bool weft)
+static void socket_script(void *rec, int k, bool weft)
 {
+	struct record *rc = rec;
 	int sv[2], fd;
 	struct peer p;
 	bool thread = !weft;
@@ -931,72 +826,72 @@ static void socket_script(struct record *rc, int k, bool weft)
 
 	signal(SIGPIPE, SIG_IGN);
 	/* Making sockets, and failing to. */
-	NOTE(rc, (fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0,
+	TL_NOTE(rc, (fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) >= 0,
 	     NULL);
-	NOTE(rc, fcntl(fd, F_GETFL) & O_NONBLOCK, NULL);
-	NOTE(rc, close(fd), NULL);
-	NOTE(rc, socket(12345, SOCK_STREAM, 0), NULL);
-	NOTE(rc, socket(AF_INET, 12345, 0), NULL);
-	NOTE(rc, socketpair(AF_INET, SOCK_STREAM, 0, sv), NULL);
-	NOTE(rc, socketpair(AF_UNIX, SOCK_STREAM, 0, bad_ptr), NULL);
+	TL_NOTE(rc, fcntl(fd, F_GETFL) & O_NONBLOCK, NULL);
+	TL_NOTE(rc, close(fd), NULL);
+	TL_NOTE(rc, socket(12345, SOCK_STREAM, 0), NULL);
+	TL_NOTE(rc, socket(AF_INET, 12345, 0), NULL);
+	TL_NOTE(rc, socketpair(AF_INET, SOCK_STREAM, 0, sv), NULL);
+	TL_NOTE(rc, socketpair(AF_UNIX, SOCK_STREAM, 0, bad_ptr), NULL);
 	if (pair_open(k, sv) < 0) {
-		NOTE(rc, -1, NULL);
+		TL_NOTE(rc, -1, NULL);
 		return;
 	}
 	/* Time-outs: set, read back, and ending waits. */
 	tv = (struct timeval){ 0, 20000 };
-	NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+	TL_NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
 	     NULL);
 	len = sizeof tv;
-	NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
-	NOTE(rc, tv.tv_usec + len, NULL);
-	NOTE(rc, read(sv[0], buf, UNIT), NULL);
-	NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
-	NOTE(rc, set_timeo(sv[0], RCVTIMEO_NEW, 20 * MS), NULL);
-	NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
+	TL_NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
+	TL_NOTE(rc, tv.tv_usec + len, NULL);
+	TL_NOTE(rc, read(sv[0], buf, UNIT), NULL);
+	TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
+	TL_NOTE(rc, set_timeo(sv[0], RCVTIMEO_NEW, 20 * MS), NULL);
+	TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
 	tv = (struct timeval){ -1, 0 };
-	NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+	TL_NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
 	     NULL);
-	NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
-	NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
-	NOTE(rc, tv.tv_sec * 1000000 + tv.tv_usec, NULL);
-	NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO,
+	TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), NULL);
+	TL_NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
+	TL_NOTE(rc, tv.tv_sec * 1000000 + tv.tv_usec, NULL);
+	TL_NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO,
 			    &(struct timeval){ 0, 2000000 }, sizeof tv), NULL);
-	NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, 3), NULL);
-	NOTE(rc, set_timeo(sv[0], RCVTIMEO_OLD, 0), NULL);
+	TL_NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, 3), NULL);
+	TL_NOTE(rc, set_timeo(sv[0], RCVTIMEO_OLD, 0), NULL);
 	/* A time-out of zero: waits for the peer. */
 	p = (struct peer){ .fd = sv[1], .delay = 30 * MS };
-	NOTE(rc, peer_start(&p, peer_send, thread), NULL);
-	NOTE(rc, recv(sv[0], buf, UNIT, 0), buf);
+	TL_NOTE(rc, peer_start(&p, peer_send, thread), NULL);
+	TL_NOTE(rc, recv(sv[0], buf, UNIT, 0), buf);
 	peer_join(&p);
 	/* Sending into a full socket until the time-out (TCP takes more for
 	 * a while after a fill: that case is tested on its own). */
-	NOTE(rc, fill(sv[1]) > 0, NULL);
+	TL_NOTE(rc, fill(sv[1]) > 0, NULL);
 	if (k != TCP) {
-		NOTE(rc, set_timeo(sv[1], SNDTIMEO_OLD, 20 * MS), NULL);
-		NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
-		NOTE(rc, write(sv[1], unit_a, UNIT), NULL);
-		NOTE(rc, set_timeo(sv[1], SNDTIMEO_OLD, 0), NULL);
+		TL_NOTE(rc, set_timeo(sv[1], SNDTIMEO_OLD, 20 * MS), NULL);
+		TL_NOTE(rc, send(sv[1], unit_a, UNIT, 0), NULL);
+		TL_NOTE(rc, write(sv[1], unit_a, UNIT), NULL);
+		TL_NOTE(rc, set_timeo(sv[1], SNDTIMEO_OLD, 0), NULL);
 	}
 	/* Shutting down under a parked writer, then a parked reader. */
 	p = (struct peer){ .fd = sv[1], .how = SHUT_WR, .delay = 5 * MS };
-	NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
-	NOTE(rc, send(sv[1], unit_a, UNIT, MSG_NOSIGNAL), NULL);
+	TL_NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
+	TL_NOTE(rc, send(sv[1], unit_a, UNIT, MSG_NOSIGNAL), NULL);
 	peer_join(&p);
-	NOTE(rc, p.r, NULL);
+	TL_NOTE(rc, p.r, NULL);
 	p = (struct peer){ .fd = sv[0], .how = SHUT_RD, .delay = 5 * MS };
-	NOTE(rc, set_timeo(sv[0], RCVTIMEO_OLD, 0), NULL);
-	NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
-	NOTE(rc, read(sv[0], buf, UNIT) >= 0, NULL);
+	TL_NOTE(rc, set_timeo(sv[0], RCVTIMEO_OLD, 0), NULL);
+	TL_NOTE(rc, peer_start(&p, peer_shutdown, thread), NULL);
+	TL_NOTE(rc, read(sv[0], buf, UNIT) >= 0, NULL);
 	peer_join(&p);
-	NOTE(rc, shutdown(sv[0], 7), NULL);
-	NOTE(rc, shutdown(-1, SHUT_RD), NULL);
-	NOTE(rc, close(sv[0]), NULL);
-	NOTE(rc, close(sv[1]), NULL);
-	NOTE(rc, shutdown(sv[0], SHUT_RDWR), NULL);
-	NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
+	TL_NOTE(rc, shutdown(sv[0], 7), NULL);
+	TL_NOTE(rc, shutdown(-1, SHUT_RD), NULL);
+	TL_NOTE(rc, close(sv[0]), NULL);
+	TL_NOTE(rc, close(sv[1]), NULL);
+	TL_NOTE(rc, shutdown(sv[0], SHUT_RDWR), NULL);
+	TL_NOTE(rc, setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv),
 	     NULL);
-	NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
+	TL_NOTE(rc, getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), NULL);
 }
 
 START_TEST(socket_calls_give_what_libc_gives)

@@ -21,58 +21,9 @@
 #include "core.h"
 #include "real.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The number of OS threads in this process: the pool's show here. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	volatile int stop;
-	volatile int ticks;
-};
-
-static void tick(void *p)
-{
-	struct ticker *t = p;
-
-	while (!t->stop) {
-		t->ticks++;
-		weft_sleep(MS);
-	}
-}
-
-/* Sleeps the OS thread with the raw system call (in a child, which must
- * not touch the parent's scheduler). */
-static void raw_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (syscall(SYS_nanosleep, &ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /* Forks a child that sleeps ms, then dies of sig (if not 0) or exits with
  * code. */
@@ -83,7 +34,7 @@ static pid_t spawn(int ms, int code, int sig)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		weft__sched_forget();
-		raw_sleep_ms(ms);
+		tl_raw_sleep_ms(ms);
 		if (sig) {
 			signal(sig, SIG_DFL);
 			kill(getpid(), sig);
@@ -102,10 +53,10 @@ static pid_t spawn_stopper(int ms)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		weft__sched_forget();
-		raw_sleep_ms(ms);
+		tl_raw_sleep_ms(ms);
 		kill(getpid(), SIGSTOP);
 		for (;;)
-			raw_sleep_ms(1000);
+			tl_raw_sleep_ms(1000);
 	}
 	return pid;
 }
@@ -121,29 +72,29 @@ static void reap(pid_t pid)
 
 START_TEST(waitpid_parks_until_the_child_exits)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
-	int64_t t0 = mono_ns();
+	weft_go(tl_tick_first, &t);
+	int64_t t0 = tl_mono_ns();
 	pid_t pid = spawn(200, 7, 0);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert_int_ge(mono_ns() - t0, 200 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
 	t.stop = 1;
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 7);
 	ck_assert_int_gt(t.ticks, 10);
 	/* A pidfd served: the pool started no thread. */
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
 START_TEST(waitpid_reports_death_by_a_signal)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 0, SIGTERM);
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	t.stop = 1;
@@ -155,10 +106,10 @@ END_TEST
 
 START_TEST(waitpid_of_a_child_that_already_exited_returns_at_once)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(0, 3, 0);
 	siginfo_t si;
 	/* Let it become a zombie without reaping it. */
@@ -175,12 +126,12 @@ END_TEST
 
 START_TEST(wait4_parks_and_fills_rusage)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct rusage ru;
 	int st = -1;
 
 	memset(&ru, 0, sizeof ru);
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 9, 0);
 	ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
 	t.stop = 1;
@@ -193,11 +144,11 @@ END_TEST
 
 START_TEST(waitid_parks_until_the_child_exits)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 
 	memset(&si, 0, sizeof si);
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 4, 0);
 	ck_assert_int_eq(waitid(P_PID, pid, &si, WEXITED), 0);
 	t.stop = 1;
@@ -206,17 +157,17 @@ START_TEST(waitid_parks_until_the_child_exits)
 	ck_assert_int_eq(si.si_pid, pid);
 	ck_assert_int_eq(si.si_code, CLD_EXITED);
 	ck_assert_int_eq(si.si_status, 4);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
 START_TEST(waitid_WNOWAIT_leaves_the_child_to_be_reaped)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 	int st;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 6, 0);
 	ck_assert_int_eq(waitid(P_PID, pid, &si, WEXITED | WNOWAIT), 0);
 	ck_assert_int_eq(si.si_pid, pid);
@@ -229,9 +180,9 @@ END_TEST
 
 START_TEST(waitid_without_siginfo_still_reaps)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 6, 0);
 	ck_assert_int_eq(waitid(P_PID, pid, NULL, WEXITED), 0);
 	ck_assert_int_gt(t.ticks, 0);
@@ -283,26 +234,26 @@ END_TEST
 
 START_TEST(waitpid_for_any_child_parks_on_the_pool)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(150, 8, 0);
 	ck_assert_int_eq(waitpid(-1, &st, 0), pid);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 8);
-	ck_assert_int_gt(thread_count(), 1);
+	ck_assert_int_gt(tl_thread_count(), 1);
 }
 END_TEST
 
 START_TEST(waitpid_for_the_process_group_parks_on_the_pool)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 2, 0);
 	ck_assert_int_eq(waitpid(0, &st, 0), pid);
 	t.stop = 1;
@@ -313,10 +264,10 @@ END_TEST
 
 START_TEST(wait_parks_until_any_child_exits)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 0, SIGKILL);
 	ck_assert_int_eq(wait(&st), pid);
 	t.stop = 1;
@@ -328,10 +279,10 @@ END_TEST
 
 START_TEST(waitid_for_any_child_parks_on_the_pool)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 0, SIGTERM);
 	ck_assert_int_eq(waitid(P_ALL, 0, &si, WEXITED), 0);
 	t.stop = 1;
@@ -344,10 +295,10 @@ END_TEST
 
 START_TEST(waitpid_reports_stops_and_continues)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn_stopper(100);
 	ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
 	ck_assert_int_gt(t.ticks, 0);
@@ -365,10 +316,10 @@ END_TEST
 
 START_TEST(waitid_reports_a_stop)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn_stopper(100);
 	ck_assert_int_eq(waitid(P_PID, pid, &si, WSTOPPED), 0);
 	ck_assert_int_gt(t.ticks, 0);
@@ -384,10 +335,10 @@ END_TEST
  * cannot see; the wait must still find them. */
 START_TEST(waitpid_WNOTHREAD_for_any_child_finds_the_callers_children)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = -1;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(50, 3, 0);
 	ck_assert_int_eq(waitpid(-1, &st, __WNOTHREAD), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 3);
@@ -404,12 +355,12 @@ END_TEST
  * WUNTRACED; a pidfd would show only its exit. */
 START_TEST(waitpid_of_a_tracer_reports_the_tracees_stops)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int p[2], st = -1;
 	char c;
 
 	ck_assert_int_eq(pipe(p), 0);
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -417,7 +368,7 @@ START_TEST(waitpid_of_a_tracer_reports_the_tracees_stops)
 		c = ptrace(PTRACE_TRACEME, 0, NULL, NULL) == 0;
 		if (write(p[1], &c, 1) != 1 || !c)
 			_exit(1);
-		raw_sleep_ms(100);
+		tl_raw_sleep_ms(100);
 		kill(getpid(), SIGUSR1);
 		_exit(0);
 	}
@@ -460,10 +411,10 @@ END_TEST
 
 START_TEST(waitpid_WNOHANG_returns_0_at_once)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	int st = 12345;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_yield();
 	pid_t pid = spawn(5000, 0, 0);
 	int ticks = t.ticks;
@@ -490,7 +441,7 @@ START_TEST(waitpid_alone_blocks_the_thread_and_reports_the_same)
 	pid = spawn(50, 0, SIGTERM);
 	ck_assert_int_eq(wait(&st), pid);
 	ck_assert_int_eq(WTERMSIG(st), SIGTERM);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
@@ -507,7 +458,7 @@ START_TEST(waitpid_outside_a_coroutine_passes_through)
 	ck_assert_int_eq(si.si_pid, pid);
 	ck_assert_int_eq(si.si_status, 6);
 	ck_assert_ptr_null(weft__running);
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
@@ -515,10 +466,10 @@ END_TEST
 
 START_TEST(waits_without_children_fail_with_ECHILD)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	errno = 0;
 	ck_assert_int_eq(waitpid(-1, NULL, 0), -1);
 	ck_assert_int_eq(errno, ECHILD);
@@ -540,10 +491,10 @@ END_TEST
 
 START_TEST(waits_with_bad_arguments_fail_with_EINVAL)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	siginfo_t si;
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(2000, 0, 0);
 	errno = 0;
 	ck_assert_int_eq(waitpid(pid, NULL, 0x1000), -1);
@@ -564,9 +515,9 @@ END_TEST
 
 START_TEST(waits_with_a_bad_pointer_reap_and_fail_with_EFAULT)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	pid_t pid = spawn(100, 0, 0);
 	errno = 0;
 	ck_assert_int_eq(waitpid(pid, (int *)1, 0), -1);
@@ -694,10 +645,10 @@ static void run_child(void (*seq)(struct rec *), bool with_weft,
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		static struct rec r;
-		static struct ticker t;
+		static struct tl_ticker t;
 		close(p[0]);
 		if (with_weft)
-			weft_go(tick, &t);
+			weft_go(tl_tick_first, &t);
 		seq(&r);
 		t.stop = 1;
 		if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)

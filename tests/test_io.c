@@ -7,6 +7,7 @@
 
 #include "fd.h"
 #include "weft.h"
+#include "testlib.h"
 
 static void idle_forever(void *arg)
 {

@@ -21,61 +21,13 @@
 #include "core.h"
 #include "offload.h"
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Sleeps the calling OS thread (a worker's) with the raw system call. */
-static void thread_sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	while (syscall(SYS_nanosleep, &ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static pid_t gettid_now(void)
 {
 	return (pid_t)syscall(SYS_gettid);
-}
-
-/* The number of OS threads in this process. */
-static int thread_count(void)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
-/* A coroutine that counts while others wait, until told to stop. */
-struct ticker {
-	volatile int stop;
-	volatile int ticks;
-};
-
-static void tick(void *p)
-{
-	struct ticker *t = p;
-
-	while (!t->stop) {
-		t->ticks++;
-		weft_sleep(MS);
-	}
 }
 
 /* What a job saw of the thread it ran on. */
@@ -96,17 +48,17 @@ static void job(void *p)
 {
 	struct seen *s = p;
 
-	s->start = mono_ns();
+	s->start = tl_mono_ns();
 	s->seq_start = atomic_fetch_add(&seq, 1);
 	s->tid = gettid_now();
 	s->running = weft__running;
 	s->inside = weft__inside;
 	pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
 	if (s->ms)
-		thread_sleep_ms(s->ms);
+		tl_raw_sleep_ms(s->ms);
 	s->ran++;
 	s->seq_end = atomic_fetch_add(&seq, 1);
-	s->end = mono_ns();
+	s->end = tl_mono_ns();
 }
 
 /* A coroutine that offloads one job and reports. */
@@ -128,13 +80,13 @@ static void ask(void *p)
 
 START_TEST(offload_runs_a_slow_job_while_other_coroutines_run)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct seen s = { .ms = 200 };
 
-	weft_go(tick, &t);
-	int64_t t0 = mono_ns();
+	weft_go(tl_tick_first, &t);
+	int64_t t0 = tl_mono_ns();
 	ck_assert_int_eq(weft__offload(job, &s), 0);
-	int64_t waited = mono_ns() - t0;
+	int64_t waited = tl_mono_ns() - t0;
 	t.stop = 1;
 	ck_assert_int_eq(s.ran, 1);
 	ck_assert_int_ge(waited, 200 * MS);
@@ -186,9 +138,9 @@ END_TEST
 START_TEST(offload_keeps_the_callers_errno)
 {
 	struct seen s = { .ms = 20 };
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	errno = 1234;
 	ck_assert_int_eq(weft__offload(job, &s), 0);
 	ck_assert_int_eq(errno, 1234);
@@ -198,17 +150,17 @@ END_TEST
 
 START_TEST(offload_starts_no_thread_before_first_use)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	weft_yield();
-	ck_assert_int_eq(thread_count(), 1);
+	ck_assert_int_eq(tl_thread_count(), 1);
 	struct seen s = { 0 };
 	ck_assert_int_eq(weft__offload(job, &s), 0);
-	ck_assert_int_eq(thread_count(), 2);
+	ck_assert_int_eq(tl_thread_count(), 2);
 	/* An idle worker serves the next job; no new thread. */
 	ck_assert_int_eq(weft__offload(job, &s), 0);
-	ck_assert_int_eq(thread_count(), 2);
+	ck_assert_int_eq(tl_thread_count(), 2);
 	t.stop = 1;
 }
 END_TEST
@@ -298,7 +250,7 @@ START_TEST(offload_with_one_thread_runs_jobs_one_after_another_in_order)
 		ck_assert_int_eq(a[i].seen.seq_end, 2 * i + 1);
 		ck_assert_int_eq(a[i].seen.tid, a[0].seen.tid);
 	}
-	ck_assert_int_eq(thread_count(), 2);
+	ck_assert_int_eq(tl_thread_count(), 2);
 }
 END_TEST
 
@@ -319,20 +271,21 @@ START_TEST(offload_serves_many_more_jobs_than_threads)
 		ck_assert_int_eq(a[i].rc, 0);
 		ck_assert_int_eq(a[i].seen.ran, 1);
 	}
-	ck_assert_int_le(thread_count(), 1 + WEFT__OFFLOAD_DEFAULT);
+	ck_assert_int_le(tl_thread_count(), 1 + WEFT__OFFLOAD_DEFAULT);
 }
 END_TEST
 
 /* A coroutine of another OS thread offloads too; both are woken on their
- * own schedulers. */
+ * own schedulers.  The ticker is joined: that thread's scheduler goes on
+ * after this returns, and must not tick on a dead frame. */
 static void thread_asks(void *p)
 {
 	struct asker *a = p;
-	struct ticker t = { 0 };
+	struct tl_ticker t;
 
-	weft_go(tick, &t);
+	tl_ticker_start(&t);
 	a->rc = weft__offload(job, &a->seen);
-	t.stop = 1;
+	tl_ticker_stop(&t);
 }
 
 START_TEST(offload_wakes_coroutines_of_several_threads)
@@ -361,16 +314,16 @@ END_TEST
  * well. */
 static int child_offloads(void)
 {
-	struct ticker t = { 0 };
+	struct tl_ticker t = { 0 };
 	struct seen s = { .ms = 20 };
 
 	weft__sched_forget();
-	weft_go(tick, &t);
+	weft_go(tl_tick_first, &t);
 	if (weft__offload(job, &s) != 0 || s.ran != 1 || s.tid == getpid())
 		return 1;
 	if (t.ticks == 0)
 		return 2;
-	return thread_count() == 2 ? 0 : 3;
+	return tl_thread_count() == 2 ? 0 : 3;
 }
 
 START_TEST(offload_starts_afresh_in_a_fork_child)

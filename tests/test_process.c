@@ -32,8 +32,7 @@
 #include "weft.h"
 #include "../hook/green.h"
 #include "../preload/preload.h"
-
-#define MS ((int64_t)1000000)
+#include "testlib.h"
 
 extern char **environ;
 
@@ -41,14 +40,6 @@ extern char **environ;
 static void *volatile bad_ptr = (void *)8; /* never mapped */
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* A coroutine that counts while others wait, until told to stop. */
 struct ticker {
@@ -189,9 +180,9 @@ static void child_life(struct pipe_reader *parent_reader)
 	/* The parent's reader does not exist here: closing its fd must
 	 * neither wake anything nor disturb the parent's registrations. */
 	close(parent_reader->fd);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	weft_sleep(10 * MS);
-	if (mono_ns() - t0 < 10 * MS)
+	if (tl_mono_ns() - t0 < 10 * MS)
 		_exit(11);
 	if (pipe(p) < 0 || weft_go(write_hi, &p[1]) < 0)
 		_exit(12);
@@ -589,9 +580,9 @@ START_TEST(system_parks_while_the_shell_runs_and_returns_its_status)
 	struct ticker t = { 0 };
 
 	ck_assert_int_eq(weft_go(tick, &t), 0);
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 	int st = system("sleep 0.05; exit 3");
-	ck_assert_int_ge(mono_ns() - t0, 50 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 50 * MS);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 3);
 	ck_assert_int_gt(t.ticks, 2); /* ran while system() waited */

@@ -17,19 +17,9 @@
 #include <unistd.h>
 
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
 
 /* A trace of characters appended by coroutines in the order they run. */
 struct trace {
@@ -41,46 +31,6 @@ static void trace_add(struct trace *t, char c)
 {
 	if (t->n < (int)sizeof t->s - 1)
 		t->s[t->n++] = c;
-}
-
-/* Runs fn(arg) in a forked child whose stderr goes to a pipe, and ends the
- * child with exit(fn's return value), as the C runtime does with main's.
- * Collects what the child wrote on stderr in out (NUL-terminated) and
- * returns its wait status. */
-static int run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen)
-{
-	int p[2], status = -1;
-	size_t len = 0;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], 2);
-		close(p[1]);
-		exit(fn(arg));
-	}
-	close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], out + len, outlen - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == outlen - 1)
-			break;
-	}
-	out[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
 }
 
 static void write_all(int fd, const char *s)
@@ -174,10 +124,10 @@ END_TEST
 static void *yield_until_flag(void *arg)
 {
 	volatile int *flag = arg;
-	int64_t give_up = mono_ns() + 3 * SEC;
+	int64_t give_up = tl_mono_ns() + 3 * SEC;
 	long n = 0;
 
-	while (!*flag && n < 50000000L && mono_ns() < give_up) {
+	while (!*flag && n < 50000000L && tl_mono_ns() < give_up) {
 		weft_yield();
 		n++;
 	}
@@ -282,11 +232,11 @@ END_TEST
 
 START_TEST(yield_with_nothing_else_runnable_returns_promptly)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 
 	for (int i = 0; i < 10000; i++)
 		weft_yield();
-	ck_assert_int_lt(mono_ns() - t0, 2 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 2 * SEC);
 }
 END_TEST
 
@@ -310,10 +260,10 @@ START_TEST(yield_does_not_wait_for_parked_coroutines)
 	ck_assert_int_eq(weft_go(sleep_long, NULL), 0);
 	ck_assert_int_eq(weft_go(wait_for_ever, &p[0]), 0);
 	weft_yield(); /* both park */
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	for (int i = 0; i < 10000; i++)
 		weft_yield();
-	ck_assert_int_lt(mono_ns() - t0, 2 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 2 * SEC);
 }
 END_TEST
 
@@ -337,9 +287,9 @@ END_TEST
 START_TEST(now_reads_the_monotonic_clock)
 {
 	for (int i = 0; i < 3; i++) {
-		int64_t before = mono_ns();
+		int64_t before = tl_mono_ns();
 		int64_t now = weft_now();
-		int64_t after = mono_ns();
+		int64_t after = tl_mono_ns();
 
 		ck_assert_int_ge(now, before);
 		ck_assert_int_le(now, after);
@@ -386,7 +336,7 @@ static int child_exits_from_a_coroutine(void *arg)
 START_TEST(exit_from_a_coroutine_runs_atexit_handlers)
 {
 	char out[256];
-	int status = run_in_child(child_exits_from_a_coroutine, NULL, out, sizeof out);
+	int status = tl_run_in_child(child_exits_from_a_coroutine, NULL, out, sizeof out);
 
 	ck_assert_msg(WIFEXITED(status), "child did not exit (status %#x), stderr: %s",
 		      status, out);
@@ -420,7 +370,7 @@ static int child_exits_from_another_thread(void *arg)
 START_TEST(exit_from_a_coroutine_of_another_thread_ends_the_process)
 {
 	char out[256];
-	int status = run_in_child(child_exits_from_another_thread, NULL, out, sizeof out);
+	int status = tl_run_in_child(child_exits_from_another_thread, NULL, out, sizeof out);
 
 	ck_assert_msg(WIFEXITED(status), "child did not exit (status %#x), stderr: %s",
 		      status, out);
@@ -464,7 +414,7 @@ static int child_returns_7_with_coroutines_left(void *arg)
 START_TEST(main_return_value_is_the_status_even_with_coroutines_left)
 {
 	char out[256];
-	int status = run_in_child(child_returns_7_with_coroutines_left, NULL, out,
+	int status = tl_run_in_child(child_returns_7_with_coroutines_left, NULL, out,
 				  sizeof out);
 
 	ck_assert_msg(WIFEXITED(status), "child did not exit (status %#x), stderr: %s",
@@ -488,7 +438,7 @@ static int child_exits_from_a_coroutine_with_others_parked(void *arg)
 START_TEST(exit_from_a_coroutine_ends_the_process_with_others_parked)
 {
 	char out[256];
-	int status = run_in_child(child_exits_from_a_coroutine_with_others_parked,
+	int status = tl_run_in_child(child_exits_from_a_coroutine_with_others_parked,
 				  NULL, out, sizeof out);
 
 	ck_assert_msg(WIFEXITED(status), "child did not exit (status %#x), stderr: %s",

@@ -15,58 +15,11 @@
 #include <unistd.h>
 
 #include "weft.h"
+#include "testlib.h"
 
 #define KiB ((size_t)1024)
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* Runs fn(arg) in a forked child whose stderr goes to a pipe, ending the
- * child with exit(fn's return value).  Collects the child's stderr in out
- * (NUL-terminated) and returns its wait status. */
-static int run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen)
-{
-	int p[2], status = -1;
-	size_t len = 0;
-	pid_t pid;
-
-	ck_assert_int_eq(pipe(p), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		close(p[0]);
-		dup2(p[1], 2);
-		close(p[1]);
-		exit(fn(arg));
-	}
-	close(p[1]);
-	for (;;) {
-		ssize_t n = read(p[0], out + len, outlen - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == outlen - 1)
-			break;
-	}
-	out[len] = '\0';
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return status;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
 
 /* Asserts that status is death by SIGABRT and that out is one line that
  * names the coroutine, its stack size and the setting that raises it. */
@@ -75,7 +28,7 @@ static void assert_overflow_report(int status, const char *out, const char *name
 {
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
 		      "child did not die of SIGABRT (status %#x); stderr: %s", status, out);
-	ck_assert_msg(count_lines(out) == 1 && out[strlen(out) - 1] == '\n',
+	ck_assert_msg(tl_count_lines(out) == 1 && out[strlen(out) - 1] == '\n',
 		      "not one line: \"%s\"", out);
 	ck_assert_msg(strstr(out, name) != NULL, "no coroutine name \"%s\" in: %s",
 		      name, out);
@@ -146,7 +99,7 @@ static int child_overflows_64_KiB(void *arg)
 START_TEST(stack_overflow_message_names_the_coroutine_its_size_and_the_setting)
 {
 	char out[1024];
-	int status = run_in_child(child_overflows_64_KiB, "deep-diver", out, sizeof out);
+	int status = tl_run_in_child(child_overflows_64_KiB, "deep-diver", out, sizeof out);
 
 	assert_overflow_report(status, out, "deep-diver", "64 KiB");
 }
@@ -165,7 +118,7 @@ START_TEST(stack_overflow_of_a_default_stack_reports_256_KiB)
 	char out[1024];
 	/* WEFT_STACK_SIZE in the environment changes the default. */
 	const char *size = getenv("WEFT_STACK_SIZE") ? "KiB" : "256 KiB";
-	int status = run_in_child(child_overflows_default_stack, "default-size", out,
+	int status = tl_run_in_child(child_overflows_default_stack, "default-size", out,
 				  sizeof out);
 
 	assert_overflow_report(status, out, "default-size", size);
@@ -187,7 +140,7 @@ START_TEST(stack_overflow_reports_the_size_rounded_up_to_pages)
 	char out[1024], size[32];
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t rounded = (64 * KiB + 1 + page - 1) / page * page;
-	int status = run_in_child(child_overflows_a_rounded_stack, "rounded", out,
+	int status = tl_run_in_child(child_overflows_a_rounded_stack, "rounded", out,
 				  sizeof out);
 
 	snprintf(size, sizeof size, "%zu KiB", rounded / KiB);
@@ -216,7 +169,7 @@ static int child_overflows_in_another_thread(void *arg)
 START_TEST(stack_overflow_in_another_thread_is_reported_too)
 {
 	char out[1024];
-	int status = run_in_child(child_overflows_in_another_thread, "far-away", out,
+	int status = tl_run_in_child(child_overflows_in_another_thread, "far-away", out,
 				  sizeof out);
 
 	assert_overflow_report(status, out, "far-away", "64 KiB");

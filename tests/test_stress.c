@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "weft.h"
+#include "testlib.h"
 
 #define CONNECTIONS 5000
 #define BYTES (16 * 1024)    /* each client's stream */

@@ -12,34 +12,11 @@
 #include <time.h>
 
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-/* A trace of small integers appended in the order things happened. */
-struct trace {
-	int n;
-	int v[64];
-};
-
-static void trace_add(struct trace *t, int x)
-{
-	if (t->n < (int)(sizeof t->v / sizeof t->v[0]))
-		t->v[t->n] = x;
-	t->n++;
-}
-
-static void assert_trace_is_0_to(const struct trace *t, int n)
+static void assert_trace_is_0_to(const struct tl_trace *t, int n)
 {
 	ck_assert_int_eq(t->n, n);
 	for (int i = 0; i < n; i++)
@@ -64,11 +41,11 @@ struct call {
 
 #define CALL(c, expr)                                \
 	do {                                         \
-		int64_t t0_ = mono_ns();             \
+		int64_t t0_ = tl_mono_ns();             \
 		errno = 0;                           \
 		(c)->rc = (expr);                    \
 		(c)->err = errno;                    \
-		(c)->took = mono_ns() - t0_;         \
+		(c)->took = tl_mono_ns() - t0_;         \
 		(c)->done = 1;                       \
 	} while (0)
 
@@ -175,7 +152,7 @@ END_TEST
 
 struct locker {
 	weft_mutex *m;
-	struct trace *t;
+	struct tl_trace *t;
 	int index;
 	weft_wg *wg;
 };
@@ -185,7 +162,7 @@ static void lock_record_unlock(void *arg)
 	struct locker *l = arg;
 
 	weft_mutex_lock(l->m);
-	trace_add(l->t, l->index);
+	tl_trace_add(l->t, l->index);
 	weft_yield();
 	weft_mutex_unlock(l->m);
 	weft_wg_done(l->wg);
@@ -196,7 +173,7 @@ START_TEST(mutex_serves_waiters_in_the_order_they_came)
 	enum { N = 6 };
 	weft_mutex m = WEFT_MUTEX_INIT;
 	weft_wg wg = WEFT_WG_INIT;
-	struct trace t = { 0 };
+	struct tl_trace t = { 0 };
 	struct locker l[N];
 
 	ck_assert_int_eq(weft_mutex_lock(&m), 0);
@@ -217,7 +194,7 @@ START_TEST(unlock_hands_the_mutex_to_the_longest_waiter)
 {
 	weft_mutex m = WEFT_MUTEX_INIT;
 	weft_wg wg = WEFT_WG_INIT;
-	struct trace t = { 0 };
+	struct tl_trace t = { 0 };
 	struct locker l = { &m, &t, 0, &wg };
 
 	ck_assert_int_eq(weft_mutex_lock(&m), 0);
@@ -778,7 +755,7 @@ END_TEST
 
 struct sem_waiter {
 	weft_sem *s;
-	struct trace *t;
+	struct tl_trace *t;
 	int index;
 	int64_t timeout;
 	struct call c;
@@ -793,7 +770,7 @@ static void sem_wait_and_record(void *arg)
 	else
 		CALL(&w->c, weft_sem_wait(w->s));
 	if (w->t && w->c.rc == 0)
-		trace_add(w->t, w->index);
+		tl_trace_add(w->t, w->index);
 }
 
 START_TEST(sem_wait_parks_until_a_post)
@@ -881,7 +858,7 @@ START_TEST(sem_post_serves_waiters_in_the_order_they_came)
 {
 	enum { N = 6 };
 	weft_sem s;
-	struct trace t = { 0 };
+	struct tl_trace t = { 0 };
 	struct sem_waiter w[N];
 
 	weft_sem_init(&s, 0);
@@ -904,7 +881,7 @@ START_TEST(sem_posts_in_a_row_still_serve_waiters_in_order)
 {
 	enum { N = 6 };
 	weft_sem s;
-	struct trace t = { 0 };
+	struct tl_trace t = { 0 };
 	struct sem_waiter w[N];
 
 	weft_sem_init(&s, 0);
@@ -1145,11 +1122,11 @@ START_TEST(mutex_timedlock_across_threads)
 
 	while (!__atomic_load_n(&h.held, __ATOMIC_SEQ_CST))
 		weft_sleep(1 * MS);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(weft_mutex_timedlock(&h.m, 10 * MS), -1);
 	ck_assert_int_eq(errno, ETIMEDOUT);
-	ck_assert_int_ge(mono_ns() - t0, 10 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 10 * MS);
 	errno = 0;
 	ck_assert_int_eq(weft_mutex_trylock(&h.m), -1);
 	ck_assert_int_eq(errno, EBUSY);

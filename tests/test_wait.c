@@ -17,19 +17,9 @@
 #include <unistd.h>
 
 #include "weft.h"
-
-#define MS ((int64_t)1000000)
-#define SEC ((int64_t)1000000000)
+#include "testlib.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
-}
 
 static void set_nonblocking(int fd)
 {
@@ -64,12 +54,12 @@ struct waiter {
 static void do_wait(void *arg)
 {
 	struct waiter *w = arg;
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 
 	errno = 0;
 	w->rc = weft_wait_fd(w->fd, w->events, w->timeout);
 	w->err = errno;
-	w->waited = mono_ns() - t0;
+	w->waited = tl_mono_ns() - t0;
 	w->done = 1;
 	if (w->wg)
 		weft_wg_done(w->wg);
@@ -113,10 +103,10 @@ static void *thread_write_later(void *arg)
 
 START_TEST(sleep_lasts_at_least_the_requested_time)
 {
-	int64_t t0 = mono_ns(), took;
+	int64_t t0 = tl_mono_ns(), took;
 
 	ck_assert_int_eq(weft_sleep(20 * MS), 0);
-	took = mono_ns() - t0;
+	took = tl_mono_ns() - t0;
 	ck_assert_int_ge(took, 20 * MS);
 	ck_assert_int_lt(took, 5 * SEC);
 }
@@ -133,10 +123,10 @@ struct sleeper {
 static void do_sleep(void *arg)
 {
 	struct sleeper *s = arg;
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 
 	weft_sleep(s->ns);
-	s->took = mono_ns() - t0;
+	s->took = tl_mono_ns() - t0;
 	s->order = (*s->next)++;
 	weft_wg_done(s->wg);
 }
@@ -179,7 +169,7 @@ END_TEST
 
 START_TEST(sleep_of_zero_or_less_returns_at_once)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = tl_mono_ns();
 
 	for (int i = 0; i < 1000; i++) {
 		ck_assert_int_eq(weft_sleep(0), 0);
@@ -187,7 +177,7 @@ START_TEST(sleep_of_zero_or_less_returns_at_once)
 		ck_assert_int_eq(weft_sleep(-10 * SEC), 0);
 		ck_assert_int_eq(weft_sleep(INT64_MIN), 0);
 	}
-	ck_assert_int_lt(mono_ns() - t0, 2 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 2 * SEC);
 }
 END_TEST
 
@@ -220,10 +210,10 @@ START_TEST(wait_fd_wakes_when_a_coroutine_writes_the_pipe)
 	ck_assert_int_eq(pipe(p), 0);
 	d = (struct delayed_write){ .fd = p[1], .delay = 5 * MS };
 	ck_assert_int_eq(weft_go(write_later, &d), 0);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, -1), WEFT_READ);
 	ck_assert_int_eq(d.written, 1);
-	ck_assert_int_ge(mono_ns() - t0, 5 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 5 * MS);
 }
 END_TEST
 
@@ -249,10 +239,10 @@ START_TEST(wait_fd_returns_at_once_when_data_is_already_there)
 
 	ck_assert_int_eq(pipe(p), 0);
 	write_byte(p[1]);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, -1), WEFT_READ);
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 10 * SEC), WEFT_READ);
-	ck_assert_int_lt(mono_ns() - t0, 2 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 2 * SEC);
 }
 END_TEST
 
@@ -262,13 +252,13 @@ START_TEST(wait_fd_with_zero_timeout_only_polls)
 	int64_t t0;
 
 	ck_assert_int_eq(pipe(p), 0);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 0), -1);
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	write_byte(p[1]);
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 0), WEFT_READ);
-	ck_assert_int_lt(mono_ns() - t0, 2 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 2 * SEC);
 }
 END_TEST
 
@@ -278,10 +268,10 @@ START_TEST(wait_fd_times_out_with_ETIMEDOUT)
 	int64_t t0, took;
 
 	ck_assert_int_eq(pipe(p), 0);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	errno = 0;
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 20 * MS), -1);
-	took = mono_ns() - t0;
+	took = tl_mono_ns() - t0;
 	ck_assert_int_eq(errno, ETIMEDOUT);
 	ck_assert_int_ge(took, 20 * MS);
 	ck_assert_int_lt(took, 5 * SEC);
@@ -297,9 +287,9 @@ START_TEST(wait_fd_returns_the_event_that_comes_before_the_timeout)
 	ck_assert_int_eq(pipe(p), 0);
 	d = (struct delayed_write){ .fd = p[1], .delay = 5 * MS };
 	ck_assert_int_eq(weft_go(write_later, &d), 0);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 4 * SEC), WEFT_READ);
-	ck_assert_int_lt(mono_ns() - t0, 4 * SEC);
+	ck_assert_int_lt(tl_mono_ns() - t0, 4 * SEC);
 }
 END_TEST
 
@@ -347,9 +337,9 @@ START_TEST(stale_timeout_does_not_cut_short_a_later_sleep)
 	ck_assert_int_eq(pipe(p), 0);
 	write_byte(p[1]);
 	ck_assert_int_eq(weft_wait_fd(p[0], WEFT_READ, 5 * MS), WEFT_READ);
-	t0 = mono_ns();
+	t0 = tl_mono_ns();
 	ck_assert_int_eq(weft_sleep(30 * MS), 0);
-	ck_assert_int_ge(mono_ns() - t0, 30 * MS);
+	ck_assert_int_ge(tl_mono_ns() - t0, 30 * MS);
 }
 END_TEST
 

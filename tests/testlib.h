@@ -1,0 +1,209 @@
+/* testlib.h - helpers the Check suites share.
+ *
+ * What more than one tests/test_*.c needs, done one way: time, the order
+ * in which things happen, a coroutine that proves the thread was free,
+ * signals, pipes and sockets, forked children, and the differential run
+ * that does the same calls with libc alone and with weft and compares
+ * what they gave.  Helpers that fail the test do so with Check's
+ * ck_assert; the others say so.  Names are tl_ (testlib).
+ */
+#ifndef WEFT_TESTLIB_H
+#define WEFT_TESTLIB_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "weft.h"
+
+#define MS ((int64_t)1000000)     /* a millisecond in nanoseconds */
+#define SEC ((int64_t)1000000000) /* a second in nanoseconds */
+
+/* ==== Time and order ==================================================== */
+
+/* Returns CLOCK_MONOTONIC in nanoseconds. */
+int64_t tl_mono_ns(void);
+
+/* Returns 1, 2, 3, ... on successive calls from any coroutine or thread:
+ * the step at which something happened, to compare orders with. */
+int tl_next_step(void);
+
+/* Sleeps ns nanoseconds (nothing if ns <= 0): the OS thread with nanosleep
+ * if thread, else the calling coroutine with weft_sleep. */
+void tl_nap_ns(bool thread, int64_t ns);
+
+/* Sleeps the OS thread ms milliseconds with the raw nanosleep system call,
+ * again after EINTR: for children and workers, which must not touch a
+ * scheduler. */
+void tl_raw_sleep_ms(int ms);
+
+/* A coroutine body (for weft_go): sets *(int *)arg to tl_next_step(), the
+ * step at which it first ran. */
+void tl_note_run(void *arg);
+
+/* ==== Runners ===========================================================
+ *
+ * A peer in a test acts as a coroutine, or as a real thread where weft
+ * must stay out of it (the plain runs of differential tests, calls made
+ * outside any coroutine). */
+
+/* How one peer runs. */
+struct tl_runner {
+	bool thread; /* a real thread, not a coroutine */
+	pthread_t tid;
+	weft_co *co;
+};
+
+/* Starts main(arg) in a new real thread if thread, else in a joinable
+ * coroutine, and notes which in r.  Returns 0, or -1 if it could not. */
+int tl_runner_start(struct tl_runner *r, void *(*main)(void *), void *arg,
+		    bool thread);
+
+/* Waits for r's thread or coroutine to end. */
+void tl_runner_join(struct tl_runner *r);
+
+/* ==== Tickers =========================================================== */
+
+/* A coroutine that counts while others wait, until told to stop: proof
+ * that the thread was free while another coroutine waited.  Zero it, then
+ * either weft_go(tl_tick, &t) or weft_go(tl_tick_first, &t) and set stop,
+ * or use tl_ticker_start and tl_ticker_stop. */
+struct tl_ticker {
+	weft_co *co; /* tl_ticker_start's coroutine */
+	atomic_bool stop;
+	atomic_int ticks;
+};
+
+/* A coroutine body: until t->stop, sleeps a millisecond, then counts one
+ * in t->ticks, so ticks is how many whole milliseconds it was let run. */
+void tl_tick(void *ticker);
+
+/* A coroutine body: until t->stop, counts one in t->ticks, then sleeps a
+ * millisecond, so ticks is above 0 as soon as it has run at all. */
+void tl_tick_first(void *ticker);
+
+/* Zeroes t and starts tl_tick on it in a joinable coroutine; fails the
+ * test if it cannot. */
+void tl_ticker_start(struct tl_ticker *t);
+
+/* Stops and joins t's coroutine; returns how often it ticked. */
+int tl_ticker_stop(struct tl_ticker *t);
+
+/* ==== Signals =========================================================== */
+
+/* How often tl_on_signal ran. */
+extern volatile sig_atomic_t tl_handled;
+
+/* A signal handler that counts in tl_handled. */
+void tl_on_signal(int sig);
+
+/* Installs tl_on_signal for sig, without SA_RESTART; fails the test if
+ * it cannot. */
+void tl_catch_signal(int sig);
+
+/* Blocks sig in the calling thread; fails the test if it cannot. */
+void tl_block_signal(int sig);
+
+/* Sends SIGALRM in ms milliseconds (setitimer), caught by
+ * tl_on_signal; fails the test if it cannot. */
+void tl_alarm_in(int ms);
+
+/* ==== Files and sockets ================================================= */
+
+/* Makes a pipe in p; fails the test if it cannot. */
+void tl_make_pipe(int p[2]);
+
+/* Makes a blocking unix stream socket pair whose s[0] cannot take another
+ * byte; fails the test if it cannot. */
+void tl_make_full_socket(int s[2]);
+
+/* Sets or clears O_NONBLOCK on fd.  Returns 0, or -1 with fcntl's errno;
+ * asserts nothing, so forked children may use it. */
+int tl_set_nonblocking(int fd, bool on);
+
+/* Returns the number of OS threads in this process (from /proc); fails
+ * the test if it cannot read it. */
+int tl_thread_count(void);
+
+/* Returns the number of newlines in s. */
+int tl_count_lines(const char *s);
+
+/* ==== Traces ============================================================ */
+
+/* Small integers appended in the order things happened, so that a test
+ * can compare what happened with what should have.  n counts every add,
+ * also those past the 64 kept. */
+struct tl_trace {
+	int n;
+	int v[64];
+};
+
+/* Appends x to t (keeps it if there is room) and counts it. */
+void tl_trace_add(struct tl_trace *t, int x);
+
+/* ==== Forked children =================================================== */
+
+/* Runs fn(arg) in a forked child whose stderr goes to a pipe, ending the
+ * child with exit(fn's return value) as the C runtime does with main's.
+ * Collects what the child wrote on stderr in out (up to outlen - 1 bytes,
+ * NUL-terminated) and returns its wait status; fails the test if it
+ * cannot make the pipe or fork. */
+int tl_run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen);
+
+/* ==== Differential runs =================================================
+ *
+ * A script makes the same calls in the same order whether weft is on or
+ * not and notes in a record what each gave; a test runs it both ways, each
+ * in a forked child, and compares the records step by step. */
+
+/* A script: fills rec, a zeroed record of the caller's type.  arg is the
+ * caller's (a call or a kind, say).  weft false: no weft call at all, so
+ * every wrapper passes through and peers are threads; true: peers are
+ * coroutines, so the calls park. */
+typedef void tl_script_fn(void *rec, int arg, bool weft);
+
+/* Runs script(rec, arg, weft) in a forked child, rec being size zeroed
+ * bytes shared with it, and copies them to out once the child has ended.
+ * Fails the test ("the weft run ended with status ...") unless the child
+ * exited with 0. */
+void tl_run_script(tl_script_fn *script, int arg, bool weft, void *out,
+		   size_t size);
+
+/* What one step of a script gave: its line, result, errno (0 unless the
+ * result is negative) and up to TL_UNIT bytes of the data it moved. */
+#define TL_UNIT 8
+struct tl_rec {
+	int line;
+	long ret;
+	int err;
+	unsigned char data[TL_UNIT];
+};
+
+/* Appends a step to r[*n] and counts it in *n, unless *n is already cap;
+ * data (may be NULL) is what the call moved when ret > 0. */
+void tl_note_at(struct tl_rec *r, int cap, int *n, int line, long ret,
+		int err, const void *data);
+
+/* tl_note_at on rc, a record with int n and struct tl_rec r[cap]. */
+#define TL_NOTE_AT(rc, line, ret, err, data)                                  \
+	tl_note_at((rc)->r, (int)(sizeof(rc)->r / sizeof(rc)->r[0]),          \
+		   &(rc)->n, line, ret, err, data)
+
+/* Notes in rc what ret gave, with errno as ret left it and the data it
+ * moved. */
+#define TL_NOTE(rc, ret, data)                                                \
+	do {                                                                  \
+		errno = 0;                                                    \
+		long ret_ = (long)(ret);                                      \
+		TL_NOTE_AT(rc, __LINE__, ret_, errno, data);                  \
+	} while (0)
+
+/* Fails the test, naming what and the first step that differs, unless the
+ * plain run noted something and the woven run noted the same steps. */
+void tl_compare_recs(const char *what, const struct tl_rec *plain,
+		     int plain_n, const struct tl_rec *woven, int woven_n);
+
+#endif
