@@ -74,8 +74,9 @@ bool weft__io_begin(struct weft__io *io, int fd, int events, const char *call)
 	return true;
 }
 
-/* See io.h. */
-int weft__io_wait(struct weft__io *io)
+/* The deadline SO_RCVTIMEO or SO_SNDTIMEO puts on io, fixed at its first
+ * wait (-1: none). */
+static int64_t deadline_of(struct weft__io *io)
 {
 	if (io->deadline == -2) {
 		int64_t t = atomic_load_explicit(io->events & WEFT_READ ?
@@ -84,6 +85,27 @@ int weft__io_wait(struct weft__io *io)
 						 memory_order_relaxed);
 		io->deadline = t > 0 ? weft__deadline(t) : -1;
 	}
+	return io->deadline;
+}
+
+/* See io.h. */
+void weft__iov_advance(struct iovec **cur, size_t *n, size_t len)
+{
+	while (*n > 0 && len >= (*cur)->iov_len) {
+		len -= (*cur)->iov_len;
+		(*cur)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*cur)->iov_base = (char *)(*cur)->iov_base + len;
+		(*cur)->iov_len -= len;
+	}
+}
+
+/* See io.h. */
+int weft__io_wait(struct weft__io *io)
+{
+	deadline_of(io);
 	io->co->wait_what = io->call;
 	io->waited = true;
 	int r = weft__wait_fd(io->co, io->fd, io->events, io->deadline);
@@ -212,13 +234,7 @@ void weft__io_after_read(struct weft__io *io, ssize_t r, size_t asked)
 /* See io.h. */
 int weft__io_nap(struct weft__io *io, int64_t ns)
 {
-	if (io->deadline == -2) {
-		int64_t t = atomic_load_explicit(io->events & WEFT_READ ?
-						 &io->f->rcvtimeo :
-						 &io->f->sndtimeo,
-						 memory_order_relaxed);
-		io->deadline = t > 0 ? weft__deadline(t) : -1;
-	}
+	deadline_of(io);
 	int64_t until = weft__deadline(ns);
 	if (io->deadline >= 0 && io->deadline < until)
 		until = io->deadline;

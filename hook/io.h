@@ -57,6 +57,10 @@ static inline const char *weft__call_name(const char *func)
  * ENOMEM. */
 int weft__io_wait(struct weft__io *io);
 
+/* Steps *cur (an iovec array of *n entries) over len bytes already
+ * transferred, for calls that go on after a partial transfer. */
+void weft__iov_advance(struct iovec **cur, size_t *n, size_t len);
+
 /* Parks for ns at most (less if io's socket time-out comes sooner), for
  * waits that readiness cannot end (a full AF_UNIX backlog, a datagram
  * receiver that is full).  Returns 0 to try again, or -1 with errno

@@ -184,19 +184,6 @@ ssize_t weft__recvfrom(int fd, void *buf, size_t n, int flags,
 	return recvfrom_parked(&x);
 }
 
-/* Steps *cur (of *n entries) over len bytes already received. */
-static void advance(struct iovec **cur, size_t *n, size_t len)
-{
-	while (*n > 0 && len >= (*cur)->iov_len) {
-		len -= (*cur)->iov_len;
-		(*cur)++;
-		(*n)--;
-	}
-	if (*n > 0) {
-		(*cur)->iov_base = (char *)(*cur)->iov_base + len;
-		(*cur)->iov_len -= len;
-	}
-}
 
 /* recvmsg's MSG_WAITALL after a short receive of done bytes (of want).
  * The kernel stops at control data (passed fds), so the wrapper does;
@@ -218,7 +205,7 @@ static ssize_t recvmsg_rest(struct rx *x, size_t done, size_t want)
 		return (ssize_t)done;
 	memcpy(left, msg->msg_iov, n * sizeof *left);
 	struct iovec *cur = left;
-	advance(&cur, &n, done);
+	weft__iov_advance(&cur, &n, done);
 	/* The kernel reports the sender of the first bytes only. */
 	struct msghdr m = { .msg_iov = cur, .msg_iovlen = n };
 	x->msg = &m;
@@ -228,7 +215,7 @@ static ssize_t recvmsg_rest(struct rx *x, size_t done, size_t want)
 			break;
 		msg->msg_flags |= m.msg_flags;
 		done += (size_t)r;
-		advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
+		weft__iov_advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
 	}
 	x->msg = msg;
 	if (left != small)

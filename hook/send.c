@@ -122,19 +122,6 @@ ssize_t weft__sendto(int fd, const void *buf, size_t n, int flags,
 	return sendto_parked(&x);
 }
 
-/* Steps *cur (of *n entries) over len bytes already sent. */
-static void advance(struct iovec **cur, size_t *n, size_t len)
-{
-	while (*n > 0 && len >= (*cur)->iov_len) {
-		len -= (*cur)->iov_len;
-		(*cur)++;
-		(*n)--;
-	}
-	if (*n > 0) {
-		(*cur)->iov_base = (char *)(*cur)->iov_base + len;
-		(*cur)->iov_len -= len;
-	}
-}
 
 static size_t iov_total(const struct msghdr *msg)
 {
@@ -161,7 +148,7 @@ static size_t sendmsg_rest(struct tx *x, size_t done)
 	struct msghdr m = { .msg_name = msg->msg_name,
 			    .msg_namelen = msg->msg_namelen,
 			    .msg_iov = left, .msg_iovlen = n };
-	advance(&m.msg_iov, &m.msg_iovlen, done);
+	weft__iov_advance(&m.msg_iov, &m.msg_iovlen, done);
 	x->msg = &m;
 	x->flags = (x->flags | MSG_NOSIGNAL) & ~MSG_FASTOPEN;
 	while (done < want) {
@@ -169,7 +156,7 @@ static size_t sendmsg_rest(struct tx *x, size_t done)
 		if (r <= 0)
 			break;
 		done += (size_t)r;
-		advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
+		weft__iov_advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
 	}
 	x->msg = msg;
 	if (left != small)

@@ -11,20 +11,6 @@
 
 #include "io.h"
 
-/* Steps *cur (of *n entries) over len bytes already written. */
-static void advance(struct iovec **cur, int *n, size_t len)
-{
-	while (*n > 0 && len >= (*cur)->iov_len) {
-		len -= (*cur)->iov_len;
-		(*cur)++;
-		(*n)--;
-	}
-	if (*n > 0) {
-		(*cur)->iov_base = (char *)(*cur)->iov_base + len;
-		(*cur)->iov_len -= len;
-	}
-}
-
 /* Writes iov[0..n) through io to the end.  Returns the total written, or
  * -1 with errno if nothing was. */
 static ssize_t write_all(struct weft__io *io, const struct iovec *iov, int n)
@@ -51,13 +37,13 @@ static ssize_t write_all(struct weft__io *io, const struct iovec *iov, int n)
 		return r;
 	memcpy(left, iov, n * sizeof *left);
 	struct iovec *cur = left;
-	size_t done = (size_t)r;
-	advance(&cur, &n, done);
+	size_t done = (size_t)r, cnt = (size_t)n;
+	weft__iov_advance(&cur, &cnt, done);
 	while (done < total) {
-		r = weft__io_writev(io, cur, n);
+		r = weft__io_writev(io, cur, (int)cnt);
 		if (r > 0) {
 			done += (size_t)r;
-			advance(&cur, &n, (size_t)r);
+			weft__iov_advance(&cur, &cnt, (size_t)r);
 		} else if (r == 0 || errno != EAGAIN || weft__io_wait(io) < 0) {
 			break; /* report what was written, as the kernel does */
 		}
