@@ -1,13 +1,13 @@
-/* barrier.c - barriers for coroutines; see green.h.
+/* barrier.c - barriers for coroutines; see sync.h.
  *
  * The last coroutine of a round wakes the others and starts the next
  * round at once, so a coroutine that hurries back to the barrier counts
  * for the next round, never for the one it just left.
  */
-#include "green.h"
+#include "sync.h"
 #include "waitq.h"
 
-/* See green.h. */
+/* See sync.h. */
 int weft__barrier_init(struct weft__barrier *b, unsigned count)
 {
 	if (count == 0)
@@ -17,7 +17,7 @@ int weft__barrier_init(struct weft__barrier *b, unsigned count)
 	return 0;
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__barrier_wait(struct weft__barrier *b)
 {
 	struct weft__waiter w = { .co = weft__self() };
@@ -36,7 +36,7 @@ int weft__barrier_wait(struct weft__barrier *b)
 	return 0;
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__barrier_destroy(struct weft__barrier *b)
 {
 	weft__spin_lock(&b->lock_);

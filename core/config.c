@@ -9,7 +9,8 @@
 
 #include "core.h"
 
-static void complain(const char *name, const char *value, const char *want)
+/* Says on stderr that name=value is ignored, and why; see core.h. */
+void weft__env_ignored(const char *name, const char *value, const char *want)
 {
 	char msg[256] = "";
 
@@ -49,22 +50,48 @@ size_t weft__env_size(const char *name, size_t def, size_t min, size_t max)
 		weft__cat(want, sizeof want, "K to ");
 		weft__cat_u64(want, sizeof want, max >> 20);
 		weft__cat(want, sizeof want, "M; using the default");
-		complain(name, v, want);
+		weft__env_ignored(name, v, want);
 		return def;
 	}
 	return (size_t)(n << shift);
 }
 
-/* Reads a flag: unset, "" or "0" is false, "1" is true; anything else is
- * reported and taken as false. */
-bool weft__env_flag(const char *name)
+/* Reads a flag: "0" or "1"; def when unset, empty, or anything else
+ * (which is reported). */
+bool weft__env_flag(const char *name, bool def)
 {
 	const char *v = getenv(name);
 
-	if (v == NULL || *v == '\0' || strcmp(v, "0") == 0)
-		return false;
-	if (strcmp(v, "1") == 0)
-		return true;
-	complain(name, v, "want 0 or 1; taking 0");
-	return false;
+	if (v == NULL || *v == '\0')
+		return def;
+	if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
+		return *v == '1';
+	weft__env_ignored(name, v, def ? "want 0 or 1; taking 1"
+				       : "want 0 or 1; taking 0");
+	return def;
+}
+
+/* Reads a whole number in [min, max]; def when unset, empty, or anything
+ * else (which is reported). */
+unsigned weft__env_count(const char *name, unsigned def, unsigned min,
+			 unsigned max)
+{
+	const char *v = getenv(name);
+	const char *p = v;
+	unsigned long n = 0;
+
+	if (v == NULL || *v == '\0')
+		return def;
+	while (*p >= '0' && *p <= '9' && n <= max)
+		n = n * 10 + (unsigned)(*p++ - '0');
+	if (*p == '\0' && n >= min && n <= max)
+		return (unsigned)n;
+	char want[128] = "want a number from ";
+	weft__cat_u64(want, sizeof want, min);
+	weft__cat(want, sizeof want, " to ");
+	weft__cat_u64(want, sizeof want, max);
+	weft__cat(want, sizeof want, "; using ");
+	weft__cat_u64(want, sizeof want, def);
+	weft__env_ignored(name, v, want);
+	return def;
 }

@@ -121,6 +121,11 @@ struct weft__co *weft__self(void);
 /* This scheduler's event loop. */
 struct ev_loop *weft__loop(struct weft__sched *s);
 
+/* The scheduler's idle context when the caller is the scheduler's own
+ * loop (a libev callback, or an allocator called from one); NULL
+ * otherwise.  Such a caller must never park: locks spin there. */
+struct weft__co *weft__loop_context(void);
+
 /* True if the calling coroutine is the only live one of its scheduler, so
  * blocking the thread for real cannot hold anybody up. */
 bool weft__alone(struct weft__co *co);
@@ -278,9 +283,18 @@ void weft__stats_reset(void);
  * unset, or (with one line on stderr) if bad or outside [min, max]. */
 size_t weft__env_size(const char *name, size_t def, size_t min, size_t max);
 
-/* Reads WEFT_* variable name as 0 or 1; unset is 0, garbage is reported
- * and taken as 0. */
-bool weft__env_flag(const char *name);
+/* Reads WEFT_* variable name as 0 or 1; def when unset, and (with one line
+ * on stderr) when it is anything else. */
+bool weft__env_flag(const char *name, bool def);
+
+/* Reads WEFT_* variable name as a whole number in [min, max]; def when
+ * unset, and (with one line on stderr) when bad or out of range. */
+unsigned weft__env_count(const char *name, unsigned def, unsigned min,
+			 unsigned max);
+
+/* Says on stderr, in one line, that name=value is ignored: want says what
+ * was wanted and what is used instead. */
+void weft__env_ignored(const char *name, const char *value, const char *want);
 
 /* ---- diagnostics (diag.c) ---- */
 

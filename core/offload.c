@@ -49,24 +49,8 @@ static bool atfork_set;
  * on stderr: a typo in the environment must not stop the program). */
 static unsigned read_limit(void)
 {
-	const char *v = getenv("WEFT_OFFLOAD_THREADS");
-	const char *p = v;
-	unsigned n = 0;
-
-	if (v == NULL || *v == '\0')
-		return WEFT__OFFLOAD_DEFAULT;
-	while (*p >= '0' && *p <= '9' && n <= WEFT__OFFLOAD_MAX)
-		n = n * 10 + (unsigned)(*p++ - '0');
-	if (*p == '\0' && n >= 1 && n <= WEFT__OFFLOAD_MAX)
-		return n;
-	char msg[160] = "ignoring WEFT_OFFLOAD_THREADS=";
-	weft__cat(msg, sizeof msg, v);
-	weft__cat(msg, sizeof msg, ": want a number from 1 to ");
-	weft__cat_u64(msg, sizeof msg, WEFT__OFFLOAD_MAX);
-	weft__cat(msg, sizeof msg, "; using ");
-	weft__cat_u64(msg, sizeof msg, WEFT__OFFLOAD_DEFAULT);
-	weft__say(msg);
-	return WEFT__OFFLOAD_DEFAULT;
+	return weft__env_count("WEFT_OFFLOAD_THREADS", WEFT__OFFLOAD_DEFAULT, 1,
+			       WEFT__OFFLOAD_MAX);
 }
 
 /* A worker: runs jobs for ever.  It wakes the job's coroutine before

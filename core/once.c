@@ -1,4 +1,4 @@
-/* once.c - run-once for coroutines; see green.h.
+/* once.c - run-once for coroutines; see sync.h.
  *
  * A once control is a bare int, with no room for a queue, and coroutines
  * rarely find one running; so every control shares one queue of waiters,
@@ -7,7 +7,7 @@
  * the control again under the queue's lock after queueing, so it either
  * sees DONE or is on the queue when the wake comes.
  */
-#include "green.h"
+#include "sync.h"
 #include "waitq.h"
 
 struct once_waiter {
@@ -48,7 +48,7 @@ static void wait_done(int *control)
 	weft__wq_park(&lock, &head, &tail, &ow.w, -1);
 }
 
-/* See green.h. */
+/* See sync.h. */
 bool weft__once(int *control, void (*init)(void))
 {
 	for (;;) {

@@ -1,4 +1,4 @@
-/* rwlock.c - read-write locks for coroutines; see green.h.
+/* rwlock.c - read-write locks for coroutines; see sync.h.
  *
  * Waiters queue in the order they came, each marked WEFT_READ or
  * WEFT_WRITE in its node's events.  Whoever frees the lock hands it on
@@ -9,10 +9,10 @@
  */
 #include <limits.h>
 
-#include "green.h"
+#include "sync.h"
 #include "waitq.h"
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_init(struct weft__rwlock *rw, int kind)
 {
 	if (kind < WEFT__RWLOCK_PREFER_READER ||
@@ -135,31 +135,31 @@ static int wrlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 	return wait_turn(rw, co, WEFT_WRITE, deadline);
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_rdlock_until(struct weft__rwlock *rw, int64_t deadline)
 {
 	return rdlock(rw, deadline, false);
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_tryrdlock(struct weft__rwlock *rw)
 {
 	return rdlock(rw, -1, true);
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_wrlock_until(struct weft__rwlock *rw, int64_t deadline)
 {
 	return wrlock(rw, deadline, false);
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_trywrlock(struct weft__rwlock *rw)
 {
 	return wrlock(rw, -1, true);
 }
 
-/* See green.h. */
+/* See sync.h. */
 int weft__rwlock_unlock(struct weft__rwlock *rw)
 {
 	struct weft__co *co = weft__self();

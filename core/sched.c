@@ -513,6 +513,17 @@ struct weft__co *weft__self(void)
 	return s->current;
 }
 
+/* The idle context, if the caller is the scheduler's own loop (a libev
+ * callback, or the allocator called from one); NULL otherwise. */
+struct weft__co *weft__loop_context(void)
+{
+	struct weft__sched *s = this_sched;
+
+	if (weft__likely(weft__running != NULL) || s == NULL)
+		return NULL;
+	return s->current == NULL ? &s->idle : NULL;
+}
+
 /* The coroutine this thread is running, for the fault handler: unlike
  * weft__running it stays set while weft's own code runs. */
 struct weft__co *weft__current(void)

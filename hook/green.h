@@ -24,7 +24,7 @@
 #include "real.h"
 /* core/green.h (rwlock, barrier, once): it shares this file's name, so
  * its directory is spelled out. */
-#include "../core/green.h"
+#include "sync.h"
 
 /* True when pthread calls act on coroutines; see weft__green_set. */
 extern bool weft__green;

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "green.h"
-#include "sched.h" /* the loop's context: see loop_context */
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
 #define GLIBC_ROBUST  16
@@ -97,24 +96,12 @@ int weft__pthread_mutex_destroy(pthread_mutex_t *pm)
 	return 0;
 }
 
-/* The scheduler's idle context, when the call comes from it (the loop,
- * or a signal handler that interrupted it), or NULL. */
-static struct weft__co *loop_context(void)
-{
-	struct weft__sched *s;
-
-	if (weft__likely(weft__running != NULL))
-		return NULL;
-	s = weft__current_sched();
-	return s != NULL && s->current == NULL ? &s->idle : NULL;
-}
-
 /* The lock without waiting: 0, EBUSY, EAGAIN, or EDEADLK for an
  * error-checking mutex the caller holds.  From the loop, core's call is
  * made as the idle context. */
 static int try(weft_mutex *m)
 {
-	struct weft__co *loop = loop_context();
+	struct weft__co *loop = weft__loop_context();
 	int saved = errno;
 
 	if (loop != NULL)
@@ -132,7 +119,7 @@ static int lock_wait(weft_mutex *m, int64_t deadline)
 {
 	int r;
 
-	if (weft__likely(loop_context() == NULL))
+	if (weft__likely(weft__loop_context() == NULL))
 		return weft__mutex_lock_until(m, deadline);
 	while ((r = try(m)) == EBUSY) {
 		if (deadline >= 0 && weft__now() >= deadline)
@@ -213,7 +200,7 @@ int weft__pthread_mutex_unlock(pthread_mutex_t *pm)
 
 	if (m == NULL)
 		return weft__libc()->pthread_mutex_unlock(pm);
-	struct weft__co *loop = loop_context();
+	struct weft__co *loop = weft__loop_context();
 	int saved = errno;
 	if (loop != NULL)
 		weft__running = loop;

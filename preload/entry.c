@@ -28,39 +28,11 @@
 #include <unistd.h>
 
 #include "core.h"
-/* core/ has a green.h of its own, found first on the include path. */
-#include "../hook/green.h"
+#include "green.h"
 #include "preload.h"
 #include "stats.h"
 
 struct weft__config weft__config = { .inherit = true };
-
-/* Says that name=value is ignored, and why, on stderr. */
-static void ignoring(const char *name, const char *value, const char *why)
-{
-	char msg[256] = "ignoring ";
-
-	weft__cat(msg, sizeof msg, name);
-	weft__cat(msg, sizeof msg, "=");
-	weft__cat(msg, sizeof msg, value);
-	weft__cat(msg, sizeof msg, ": ");
-	weft__cat(msg, sizeof msg, why);
-	weft__say(msg);
-}
-
-/* A 0-or-1 variable whose default is def (weft__env_flag's is 0). */
-static bool flag_or(const char *name, bool def)
-{
-	const char *v = getenv(name);
-
-	if (v == NULL || *v == '\0')
-		return def;
-	if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
-		return *v == '1';
-	ignoring(name, v, def ? "want 0 or 1; taking 1" :
-				"want 0 or 1; taking 0");
-	return def;
-}
 
 /* WEFT_THREADS: green or native; def when unset or not understood. */
 static bool threads_green(bool def)
@@ -73,7 +45,7 @@ static bool threads_green(bool def)
 		return true;
 	if (strcasecmp(v, "native") == 0)
 		return false;
-	ignoring("WEFT_THREADS", v, def ? "want green or native; using green"
+	weft__env_ignored("WEFT_THREADS", v, def ? "want green or native; using green"
 					: "want green or native; using native");
 	return def;
 }
@@ -121,7 +93,7 @@ static int dump_signal(void)
 		return 0;
 	int sig = signal_number(v);
 	if (sig == 0 || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV) {
-		ignoring("WEFT_DUMP_SIGNAL", v, "want a signal that can be caught"
+		weft__env_ignored("WEFT_DUMP_SIGNAL", v, "want a signal that can be caught"
 			 " other than SEGV (e.g. USR2); dumps stay off");
 		return 0;
 	}
@@ -197,12 +169,12 @@ void weft__config_read(void)
 {
 	struct weft__config *c = &weft__config;
 
-	weft__off = weft__env_flag("WEFT_OFF");
+	weft__off = weft__env_flag("WEFT_OFF", false);
 	c->preloaded = weft__preload_has_weft(getenv("LD_PRELOAD"));
 	c->green = threads_green(c->preloaded);
-	c->stats = weft__env_flag("WEFT_STATS");
-	c->debug = weft__env_flag("WEFT_DEBUG");
-	c->inherit = flag_or("WEFT_INHERIT", true);
+	c->stats = weft__env_flag("WEFT_STATS", false);
+	c->debug = weft__env_flag("WEFT_DEBUG", false);
+	c->inherit = weft__env_flag("WEFT_INHERIT", true);
 	c->dump_signal = dump_signal();
 	/* core/stack.c reads WEFT_STACK_SIZE when the first stack is made;
 	 * asking now makes a bad value known at start, with the rest. */

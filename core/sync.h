@@ -1,4 +1,4 @@
-/* green.h - read-write locks, barriers and once for coroutines.
+/* sync.h - read-write locks, barriers and once for coroutines.
  *
  * What green threads' pthread_rwlock_*, pthread_barrier_* and pthread_once
  * map onto (hook/pthread_rwlock.c, hook/pthread_barrier.c,
