@@ -11,10 +11,16 @@
  * The pool's lock and condition variable are real pthread objects.  Green
  * threads map a coroutine's pthread calls onto coroutine locks, and pass
  * weft's own calls through; so a coroutine touches the pool as weft
- * (weft__running cleared, weft__inside set), and the workers, which never
- * get a scheduler, are weft's threads for good.  For the same reason
- * workers are started as weft: a green-thread pthread_create then makes a
- * real thread.
+ * (weft__running cleared, weft__inside set), and the workers are weft's
+ * threads except while they run a job.  For the same reason workers are
+ * started as weft: a green-thread pthread_create then makes a real thread.
+ *
+ * A job runs as the program.  A name lookup allocates, and an allocator
+ * such as jemalloc takes pthread mutexes that the program's green threads
+ * hold in weft's representation; a worker locking them through glibc would
+ * read that memory as glibc's, and both would hold the lock.  So a worker
+ * takes them as a green thread does: on its first such lock it gets a
+ * scheduler of its own and waits on it, woken from the holder's thread.
  *
  * fork: the child has none of the parent's threads.  A handler run in the
  * child forgets the workers and the queue (a job in flight belongs to a
@@ -53,6 +59,13 @@ static unsigned read_limit(void)
 			       WEFT__OFFLOAD_MAX);
 }
 
+/* See offload.h. */
+void weft__offload_config(void)
+{
+	if (limit == 0)
+		limit = read_limit();
+}
+
 /* A worker: runs jobs for ever.  It wakes the job's coroutine before
  * marking the job done, both under the lock, and touches the job no more
  * once it is marked: the coroutine may return (and its stack move on) as
@@ -74,7 +87,12 @@ static void *worker(void *unused)
 			tail = NULL;
 		queued--;
 		pthread_mutex_unlock(&lock);
+		/* The job is the program's code: the locks it takes (an
+		 * allocator's, in a name lookup) are the program's too, and
+		 * must be taken as the program's coroutines take them. */
+		weft__inside = false;
 		job->fn(job->arg);
+		weft__inside = true;
 		pthread_mutex_lock(&lock);
 		weft__wake(job->co, 0);
 		atomic_store_explicit(&job->done, true, memory_order_release);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "green.h"
 #include "offload.h"
 #include "weft.h"
 #include "testlib.h"
@@ -103,7 +104,7 @@ START_TEST(offload_runs_the_job_on_a_thread_without_a_scheduler)
 	ck_assert_int_eq(s.ran, 1);
 	ck_assert_int_ne(s.tid, gettid_now());
 	ck_assert_ptr_null(s.running);
-	ck_assert(s.inside);
+	ck_assert(!s.inside); /* the job is the program's code */
 	ck_assert_ptr_nonnull(weft__running);
 	ck_assert(!weft__inside);
 }
@@ -351,6 +352,49 @@ START_TEST(offload_starts_afresh_in_a_fork_child)
 }
 END_TEST
 
+/* ---- a job takes the program's locks as the program does --------------- */
+
+static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+static atomic_bool released, overlapped;
+
+/* A job, as a name lookup's allocator: takes the program's mutex. */
+static void lock_shared(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&shared);
+	if (!atomic_load(&released))
+		atomic_store(&overlapped, true);
+	pthread_mutex_unlock(&shared);
+}
+
+/* A green thread that holds the mutex across a park. */
+static void *hold_shared(void *unused)
+{
+	(void)unused;
+	pthread_mutex_lock(&shared);
+	weft_sleep(100 * MS);
+	atomic_store(&released, true);
+	pthread_mutex_unlock(&shared);
+	return NULL;
+}
+
+START_TEST(offload_job_waits_for_a_green_mutex_a_coroutine_holds)
+{
+	weft__green_set(true);
+	weft_co *holder = weft_spawn(hold_shared, NULL, 0);
+	ck_assert_ptr_nonnull(holder);
+	weft_yield(); /* the holder takes the mutex and parks */
+	ck_assert_int_eq(pthread_mutex_trylock(&shared), EBUSY);
+	ck_assert_int_eq(weft__offload(lock_shared, NULL), 0);
+	ck_assert(atomic_load(&released));
+	ck_assert(!atomic_load(&overlapped));
+	ck_assert_int_eq(weft_join(holder, NULL), 0);
+	/* Nobody's marks are left in the mutex. */
+	ck_assert_int_eq(pthread_mutex_trylock(&shared), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(&shared), 0);
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 Suite *suite_offload(void)
@@ -382,6 +426,12 @@ Suite *suite_offload(void)
 	tc = tcase_create("fork");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, offload_starts_afresh_in_a_fork_child);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("green");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc,
+		offload_job_waits_for_a_green_mutex_a_coroutine_holds);
 	suite_add_tcase(s, tc);
 
 	return s;
