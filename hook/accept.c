@@ -52,6 +52,21 @@ static short poll_now(int fd, short events)
 	return weft__libc()->poll(&p, 1, 0) > 0 ? p.revents : 0;
 }
 
+/* Whether the process has an fd number free.  The kernel takes the new
+ * connection's number before it waits, so a blocking accept without one
+ * fails at once (EMFILE) rather than when a client comes.  Returns false
+ * with errno set if none is free. */
+static bool fd_free(int fd)
+{
+	const struct weft__real *libc = weft__libc();
+	int probe = libc->fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (probe < 0)
+		return false;
+	libc->close(probe);
+	return true;
+}
+
 /* accept4 for a call that may park. */
 static int accept_parked(struct weft__io *io, struct sockaddr *addr,
 			 socklen_t *len, int flags)
@@ -61,11 +76,14 @@ static int accept_parked(struct weft__io *io, struct sockaddr *addr,
 
 	make_kern_nb(io);
 	if (!(io->flags & WEFT__FD_KERN_NB)) {
-		if (!poll_now(io->fd, POLLIN) && listening(io->fd))
+		if (!poll_now(io->fd, POLLIN) && listening(io->fd)) {
+			if (!fd_free(io->fd))
+				return -1;
 			do {
 				if (weft__io_wait(io) < 0)
 					return -1;
 			} while (!poll_now(io->fd, POLLIN));
+		}
 		return libc->accept4(io->fd, addr, len, flags);
 	}
 	for (bool woke = false;; woke = true) {

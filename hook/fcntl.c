@@ -106,7 +106,9 @@ int weft__ioctl(int fd, unsigned long request, void *arg)
 	const struct weft__real *libc = weft__libc();
 	int r = libc->ioctl(fd, request, arg);
 
-	if (request != FIONBIO || r < 0)
+	/* The kernel takes the request as an unsigned int: higher bits do
+	 * not keep it from being FIONBIO. */
+	if ((unsigned)request != FIONBIO || r < 0)
 		return r;
 	/* The kernel read *arg, so it is readable; it also obeyed it, so
 	 * turning non-blocking off must be undone where weft needs it on

@@ -1,7 +1,11 @@
 /* io.c - the would-block machinery every wrapper shares; see io.h. */
 #include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -144,6 +148,48 @@ static ssize_t reset_or_pipe(struct weft__io *io)
 	return -1;
 }
 
+/* See io.h. */
+bool weft__io_write_error(struct weft__io *io)
+{
+	const unsigned stream = WEFT__FD_SOCKET | WEFT__FD_STREAM;
+	int err = 0, saved = errno;
+	socklen_t len = sizeof err;
+
+	if (!io->waited || (io->flags & stream) != stream)
+		return false;
+	if (weft__libc()->getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err,
+				     &len) < 0 || err == 0) {
+		errno = saved;
+		return false;
+	}
+	errno = err;
+	return true;
+}
+
+/* See io.h. */
+bool weft__io_partial_ends(struct weft__io *io)
+{
+	const struct weft__real *libc = weft__libc();
+	const unsigned stream = WEFT__FD_SOCKET | WEFT__FD_STREAM;
+	struct pollfd p = { .fd = io->fd };
+	int saved = errno, proto = 0, queued = 0;
+	socklen_t len = sizeof proto;
+
+	if ((io->flags & stream) != stream)
+		return false;
+	/* POLLERR alone may be the error queue (timestamps, zero-copy
+	 * notices); a reset also hangs the connection up. */
+	bool ends = libc->poll(&p, 1, 0) > 0 &&
+		    (p.revents & (POLLERR | POLLHUP)) == (POLLERR | POLLHUP) &&
+		    libc->getsockopt(io->fd, SOL_SOCKET, SO_PROTOCOL, &proto,
+				     &len) == 0 && proto == IPPROTO_TCP &&
+		    (!(io->events & WEFT_READ) ||
+		     (libc->ioctl(io->fd, FIONREAD, &queued) == 0 &&
+		      queued == 0));
+	errno = saved;
+	return ends;
+}
+
 /* Most a write to a file without RWF_NOWAIT may carry: poll's POLLOUT on
  * a FIFO or a pty promises room for this much, and a blocking write of
  * more could wait in the kernel for a reader that is a coroutine of this
@@ -158,14 +204,27 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 	const struct weft__real *libc = weft__libc();
 	ssize_t r;
 
+	if (write && weft__io_write_error(io))
+		return -1;
+	/* The rest of a write to a socket that took part of it: a broken
+	 * connection now ends the call with the count, and no SIGPIPE (a
+	 * pipe's writer gets one all the same).  iov is weft's own copy. */
+	if (write && io->rest && (io->flags & WEFT__FD_SOCKET)) {
+		struct msghdr m = { .msg_iov = (struct iovec *)iov,
+				    .msg_iovlen = (size_t)n };
+		return libc->sendmsg(io->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	}
 	if (io->flags & WEFT__FD_KERN_NB)
 		return write ? libc->writev(io->fd, iov, n)
 			     : libc->readv(io->fd, iov, n);
 	/* On a socket, recv/send with MSG_DONTWAIT is what read/write do
 	 * with O_NONBLOCK, and cheaper than the RWF_NOWAIT path.  (A read of
 	 * 0 bytes must not become a recv, which would consume a datagram;
-	 * a write only on stream sockets, where send() adds nothing.) */
-	if ((io->flags & WEFT__FD_SOCKET) && n == 1 && iov[0].iov_len > 0 &&
+	 * a write only on stream sockets, where send() adds nothing.  The
+	 * caller's own iovec array is never read here: the kernel checks it
+	 * first, and a bad one is EFAULT, not a crash.) */
+	if ((io->flags & WEFT__FD_SOCKET) && io->own_iov && n == 1 &&
+	    iov[0].iov_len > 0 &&
 	    (!write || (io->flags & WEFT__FD_STREAM))) {
 		if (!write) {
 			if (weft__io_skip_read(io)) {
@@ -194,15 +253,20 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 		weft__fd_set(io->f, WEFT__FD_NO_NOWAIT, true);
 		io->flags |= WEFT__FD_NO_NOWAIT;
 	}
-	if (!ready_now(io->fd, write ? POLLOUT : POLLIN)) {
+	bool ready = ready_now(io->fd, write ? POLLOUT : POLLIN);
+	if (!ready || write) {
 		/* The kernel checks the arguments (count, iovec array) before
 		 * it says EOPNOTSUPP: bad ones fail now rather than after a
-		 * wait, as they would have without weft. */
+		 * wait, as they would have without weft, and before the
+		 * capping below reads the caller's array. */
 		r = write ? libc->pwritev2(io->fd, iov, n, -1, RWF_NOWAIT)
 			  : libc->preadv2(io->fd, iov, n, -1, RWF_NOWAIT);
-		if (r < 0 && errno == EOPNOTSUPP)
+		if (r >= 0 || errno != EOPNOTSUPP)
+			return r;
+		if (!ready) {
 			errno = EAGAIN;
-		return r < 0 ? -1 : r;
+			return -1;
+		}
 	}
 	if (!write)
 		return libc->readv(io->fd, iov, n);
@@ -217,6 +281,36 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 	while (upto < n && total + iov[upto].iov_len <= BLIND_WRITE_MAX)
 		total += iov[upto++].iov_len;
 	return libc->writev(io->fd, iov, upto > 0 ? upto : n);
+}
+
+/* See io.h. */
+bool weft__io_range_fault(int fd, const void *buf, size_t n, bool write)
+{
+	const struct weft__real *libc = weft__libc();
+	int saved = errno, fl, probe;
+	bool fault;
+
+	/* The kernel's MAX_RW_COUNT. */
+	if (n <= (INT_MAX & ~((size_t)getpagesize() - 1)))
+		return false;
+	/* A file not open for the transfer fails with EBADF before. */
+	fl = libc->fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == (write ? O_RDONLY : O_WRONLY))
+		goto keep;
+	/* A read of /dev/null makes the same check and moves nothing (the
+	 * check is of the range alone, whatever the direction). */
+	probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (probe < 0)
+		goto keep;
+	fault = libc->read(probe, (void *)buf, n) < 0 && errno == EFAULT;
+	libc->close(probe);
+	if (fault) {
+		errno = EFAULT;
+		return true;
+	}
+keep:
+	errno = saved;
+	return false;
 }
 
 /* See io.h. */

@@ -34,6 +34,10 @@ struct weft__io {
 	int64_t deadline;  /* from SO_RCVTIMEO/SO_SNDTIMEO; set on first wait */
 	const char *call;  /* the wrapper, for statistics and dumps */
 	bool waited;       /* it has parked at least once */
+	bool own_iov;      /* the iovec array is weft's (read, write): it may
+			    * be looked at before the kernel has checked it */
+	bool rest;         /* a socket write going on after a partial one,
+			    * which the kernel ends without SIGPIPE */
 };
 
 /* Decides whether a call on fd waiting for events may park.  Returns false
@@ -77,9 +81,34 @@ static inline bool weft__io_skip_read(const struct weft__io *io)
 	return (io->flags & WEFT__FD_DRAINED) && !io->waited;
 }
 
+/* Whether io, a write on a stream socket that has parked, finds an error
+ * waiting on the socket (the peer reset it while the writer waited): if
+ * so, takes it as the kernel does and returns true with errno set to it.
+ * A sender the kernel blocked checks the error first when it wakes and
+ * returns it without SIGPIPE; a fresh AF_UNIX send would see the
+ * shut-down peer first and raise SIGPIPE.  Else keeps errno. */
+bool weft__io_write_error(struct weft__io *io);
+
+/* Whether a transfer on io that has already moved some bytes (a write
+ * going on after a partial one, a MSG_WAITALL read) should end here with
+ * that count, before another attempt: io is a TCP socket that was reset
+ * (an error waiting and hung up) and, for a read, has nothing left
+ * queued.  The call the kernel blocked would return the count then and
+ * leave the error (ECONNRESET) for the next call; an attempt would take
+ * it.  AF_UNIX takes the error in the same call, as an attempt does.
+ * Keeps errno. */
+bool weft__io_partial_ends(struct weft__io *io);
+
 /* Notes what a read of `asked` bytes on io returned (see
  * weft__io_skip_read). */
 void weft__io_after_read(struct weft__io *io, ssize_t r, size_t asked);
+
+/* read(2) and write(2) check a count above MAX_RW_COUNT against the
+ * address space before they cap it; readv(2) and recv(2), which weft's
+ * attempts use, cap it first.  Whether read (write, if write) of n bytes
+ * at buf on fd fails with EFAULT for that (SIZE_MAX, say): if so, sets
+ * errno to EFAULT and returns true; else keeps errno. */
+bool weft__io_range_fault(int fd, const void *buf, size_t n, bool write);
 
 /* readv(2) that returns -1/EAGAIN instead of blocking, without touching
  * the file's flags: RWF_NOWAIT, or for files that lack it (ttys, FIFOs) a

@@ -28,9 +28,12 @@ ssize_t weft__read(int fd, void *buf, size_t n)
 	 * file's own read makes (an eventfd's EINVAL). */
 	if (n == 0 || !weft__io_start(&io, fd, WEFT_READ))
 		return weft__libc()->read(fd, buf, n);
+	if (weft__io_range_fault(fd, buf, n, false))
+		return -1;
 	/* The kernel caps a read's count; an iovec longer than SSIZE_MAX
 	 * would be EINVAL instead, so cap it the same way. */
 	struct iovec iov = { buf, n > SSIZE_MAX ? SSIZE_MAX : n };
+	io.own_iov = true;
 	while ((r = weft__io_readv(&io, &iov, 1)) < 0 && errno == EAGAIN &&
 	       weft__io_wait(&io) == 0)
 		;

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -30,6 +32,7 @@ struct rx {
 	size_t n;
 	struct sockaddr *addr;
 	socklen_t *alen;
+	bool more; /* goes on after a short receive: see receive */
 };
 
 static ssize_t attempt(struct rx *x)
@@ -56,10 +59,15 @@ static ssize_t receive(struct rx *x)
 {
 	ssize_t r;
 
-	while ((r = attempt(x)) < 0 && errno == EAGAIN &&
-	       weft__io_wait(&x->io) == 0)
-		;
-	return r;
+	for (;;) {
+		/* The rest of a MSG_WAITALL receive ends at a reset without
+		 * taking it, as in the kernel: 0 ends the caller's loop. */
+		if (x->more && weft__io_partial_ends(&x->io))
+			return 0;
+		if ((r = attempt(x)) >= 0 || errno != EAGAIN ||
+		    weft__io_wait(&x->io) < 0)
+			return r;
+	}
 }
 
 static int sock_opt(int fd, int name)
@@ -114,6 +122,7 @@ static ssize_t recvfrom_rest(struct rx *x, size_t done)
 	/* The kernel reports the sender of the first bytes only. */
 	x->addr = NULL;
 	x->alen = NULL;
+	x->more = true;
 	while (done < want) {
 		x->buf = (void *)(buf + done);
 		x->n = want - done;
@@ -209,6 +218,7 @@ static ssize_t recvmsg_rest(struct rx *x, size_t done, size_t want)
 	/* The kernel reports the sender of the first bytes only. */
 	struct msghdr m = { .msg_iov = cur, .msg_iovlen = n };
 	x->msg = &m;
+	x->more = true;
 	while (done < want) {
 		ssize_t r = receive(x);
 		if (r <= 0)
@@ -218,6 +228,7 @@ static ssize_t recvmsg_rest(struct rx *x, size_t done, size_t want)
 		weft__iov_advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
 	}
 	x->msg = msg;
+	x->more = false;
 	if (left != small)
 		free(left);
 	return (ssize_t)done;
@@ -228,7 +239,9 @@ ssize_t weft__recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct rx x = { .flags = flags, .msg = msg };
 
-	if (!rx_start(&x, fd, weft__call_name(__func__)))
+	/* No header: the kernel says EFAULT at once (and attempt() would
+	 * take the call for a recvfrom). */
+	if (msg == NULL || !rx_start(&x, fd, weft__call_name(__func__)))
 		return weft__libc()->recvmsg(fd, msg, flags);
 	ssize_t r = receive(&x);
 	if (r <= 0 || !(flags & MSG_WAITALL))
@@ -355,6 +368,14 @@ int weft__recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 		int64_t left = end - weft__now();
 		if (left < 0)
 			left = 0;
+		/* The kernel writes the time left back with put_user: into a
+		 * timespec it cannot write (read-only), the call fails with
+		 * EFAULT, the messages lost.  A raw clock_gettime has the
+		 * kernel try the write. */
+		if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, timeout) < 0) {
+			errno = EFAULT;
+			return -1;
+		}
 		*timeout = (struct timespec){ left / 1000000000,
 					      left % 1000000000 };
 	}

@@ -26,12 +26,15 @@ struct tx {
 	size_t n;
 	const struct sockaddr *addr;
 	socklen_t alen;
+	bool more; /* goes on after a partial send: see transmit */
 };
 
 static ssize_t attempt(struct tx *x)
 {
 	const struct weft__real *libc = weft__libc();
 
+	if (weft__io_write_error(&x->io))
+		return -1;
 	if (x->msg)
 		return libc->sendmsg(x->io.fd, x->msg, x->flags | MSG_DONTWAIT);
 	return libc->sendto(x->io.fd, x->buf, x->n, x->flags | MSG_DONTWAIT,
@@ -60,6 +63,10 @@ static ssize_t transmit(struct tx *x)
 	ssize_t r;
 
 	for (int spins = 0;; spins++) {
+		/* The rest of a send that went in part ends, without taking
+		 * the reset that ended it, as in the kernel. */
+		if (x->more && weft__io_partial_ends(&x->io))
+			return 0;
 		r = attempt(x);
 		if (r < 0 && errno == EINPROGRESS &&
 		    (x->flags & MSG_FASTOPEN)) {
@@ -90,6 +97,7 @@ static ssize_t sendto_parked(struct tx *x)
 	const char *buf = x->buf;
 	size_t done = (size_t)r;
 	x->flags = (x->flags | MSG_NOSIGNAL) & ~MSG_FASTOPEN;
+	x->more = true;
 	while (done < want) {
 		x->buf = buf + done;
 		x->n = want - done;
@@ -151,6 +159,7 @@ static size_t sendmsg_rest(struct tx *x, size_t done)
 	weft__iov_advance(&m.msg_iov, &m.msg_iovlen, done);
 	x->msg = &m;
 	x->flags = (x->flags | MSG_NOSIGNAL) & ~MSG_FASTOPEN;
+	x->more = true;
 	while (done < want) {
 		ssize_t r = transmit(x);
 		if (r <= 0)
@@ -159,6 +168,7 @@ static size_t sendmsg_rest(struct tx *x, size_t done)
 		weft__iov_advance(&m.msg_iov, &m.msg_iovlen, (size_t)r);
 	}
 	x->msg = msg;
+	x->more = false;
 	if (left != small)
 		free(left);
 	return done;
@@ -169,7 +179,10 @@ ssize_t weft__sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct tx x = { .flags = flags, .msg = msg };
 
-	if ((flags & MSG_DONTWAIT) || !weft__io_start(&x.io, fd, WEFT_WRITE))
+	/* No header: the kernel says EFAULT at once (and attempt() would
+	 * take the call for a sendto). */
+	if (msg == NULL || (flags & MSG_DONTWAIT) ||
+	    !weft__io_start(&x.io, fd, WEFT_WRITE))
 		return weft__libc()->sendmsg(fd, msg, flags);
 	ssize_t r = transmit(&x);
 	/* The kernel has read msg, so it can be read here too. */
@@ -194,6 +207,8 @@ int weft__sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	if (vlen > UIO_MAXIOV)
 		vlen = UIO_MAXIOV; /* as the kernel does */
 	for (int spins = 0;; spins++) {
+		if (weft__io_write_error(&x.io))
+			return got > 0 ? got : -1;
 		int r = weft__libc()->sendmmsg(fd, vec + got, vlen - got,
 					       flags | MSG_DONTWAIT);
 		if (r < 0 && errno == EAGAIN && wait_more(&x, spins) == 0)

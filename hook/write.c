@@ -39,7 +39,8 @@ static ssize_t write_all(struct weft__io *io, const struct iovec *iov, int n)
 	struct iovec *cur = left;
 	size_t done = (size_t)r, cnt = (size_t)n;
 	weft__iov_advance(&cur, &cnt, done);
-	while (done < total) {
+	io->rest = true;
+	while (done < total && !weft__io_partial_ends(io)) {
 		r = weft__io_writev(io, cur, (int)cnt);
 		if (r > 0) {
 			done += (size_t)r;
@@ -72,7 +73,10 @@ ssize_t weft__write(int fd, const void *buf, size_t n)
 	 * the file's own write does with it (an empty datagram is sent). */
 	if (n == 0 || !weft__io_start(&io, fd, WEFT_WRITE))
 		return weft__libc()->write(fd, buf, n);
+	if (weft__io_range_fault(fd, buf, n, true))
+		return -1;
 	struct iovec iov = { (void *)buf, n > SSIZE_MAX ? SSIZE_MAX : n };
+	io.own_iov = true;
 	return write_all(&io, &iov, 1);
 }
 

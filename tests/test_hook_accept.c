@@ -633,10 +633,13 @@ START_TEST(accept_with_no_fd_left_fails_with_EMFILE)
 	errno = 0;
 	ck_assert_int_eq(do_accept(call, l, NULL, NULL), -1);
 	ck_assert_int_eq(errno, EMFILE);
-	/* The connection waits for a later accept. */
+	/* The connection waits for a later accept.  (Not under valgrind,
+	 * which keeps the kernel's limit and closes an fd past its own: the
+	 * connection was taken, and is gone.) */
 	rl.rlim_cur = old;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	ck_assert_int_ge(do_accept(call, l, NULL, NULL), 0);
+	if (!RUNNING_ON_VALGRIND)
+		ck_assert_int_ge(do_accept(call, l, NULL, NULL), 0);
 	t.stop = true;
 }
 END_TEST
@@ -725,6 +728,9 @@ static void accept_script(void *rec, int k, bool weft)
 		TL_NOTE(rc, peer_start(&p, peer_dial, thread), NULL);
 		TL_NOTE(rc, (fd = do_accept(call, l, NULL, NULL)) >= 0, NULL);
 		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
+		/* The peer sends after its connect, and fd may be
+		 * non-blocking (accept4's SOCK_NONBLOCK): let it come. */
+		poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, 5000);
 		TL_NOTE(rc, recv(fd, buf, UNIT, MSG_WAITALL), buf);
 		peer_join(&p);
 		TL_NOTE(rc, fcntl(l, F_GETFL), NULL);
