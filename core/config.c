@@ -12,12 +12,20 @@
 /* Says on stderr that name=value is ignored, and why; see core.h. */
 void weft__env_ignored(const char *name, const char *value, const char *want)
 {
-	char msg[256] = "";
+	char msg[256] = "", shown[68] = "";
 
+	/* At most 64 bytes of the value, control characters as '?', so
+	 * that what weft uses instead stays on the one line. */
+	weft__cat(shown, 65, value);
+	for (char *p = shown; *p; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	if (strlen(value) > 64)
+		weft__cat(shown, sizeof shown, "...");
 	weft__cat(msg, sizeof msg, "ignoring ");
 	weft__cat(msg, sizeof msg, name);
 	weft__cat(msg, sizeof msg, "=");
-	weft__cat(msg, sizeof msg, value);
+	weft__cat(msg, sizeof msg, shown);
 	weft__cat(msg, sizeof msg, ": ");
 	weft__cat(msg, sizeof msg, want);
 	weft__say(msg);
@@ -49,7 +57,9 @@ size_t weft__env_size(const char *name, size_t def, size_t min, size_t max)
 		weft__cat_u64(want, sizeof want, min >> 10);
 		weft__cat(want, sizeof want, "K to ");
 		weft__cat_u64(want, sizeof want, max >> 20);
-		weft__cat(want, sizeof want, "M; using the default");
+		weft__cat(want, sizeof want, "M; using the default, ");
+		weft__cat_u64(want, sizeof want, def >> 10);
+		weft__cat(want, sizeof want, "K");
 		weft__env_ignored(name, v, want);
 		return def;
 	}

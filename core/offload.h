@@ -26,4 +26,9 @@
  * should run it itself.  errno is left alone on success. */
 int weft__offload(void (*fn)(void *), void *arg);
 
+/* Reads WEFT_OFFLOAD_THREADS now rather than at the first job, so that a
+ * bad value is reported at start with the other variables.  Call only
+ * while the process has one thread (preload/entry.c's constructor). */
+void weft__offload_config(void);
+
 #endif

@@ -318,7 +318,9 @@ static int join(struct weft__green *g, void **result,
 		return EINVAL;
 	if (co->state != WEFT__DONE) {
 		int64_t deadline = -1;
-		int r = abs ? weft__green_deadline(CLOCK_REALTIME, abs,
+		/* glibc: a time before 1970 has passed, whatever tv_nsec. */
+		int r = abs && abs->tv_sec < 0 ? ETIMEDOUT :
+			abs ? weft__green_deadline(CLOCK_REALTIME, abs,
 						   &deadline) : 0;
 		if (r == 0)
 			r = wait_end(self, co, deadline);

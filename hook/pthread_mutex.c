@@ -162,6 +162,9 @@ static int lock_until(weft_mutex *m, clockid_t clock,
 
 	if (r != EBUSY)
 		return r;
+	/* glibc: a time before 1970 has passed, whatever tv_nsec. */
+	if (abs->tv_sec < 0)
+		return ETIMEDOUT;
 	r = weft__green_deadline(clock, abs, &deadline);
 	return r ? r : lock_wait(m, deadline);
 }

@@ -12,16 +12,21 @@
  *
  * Limits: nfds above FD_SETSIZE goes to the real call, which blocks the
  * thread (glibc's FD_SET cannot name such fds anyway).  The sets are
- * copied before the kernel has looked at them, so a set pointer that
- * cannot be read faults here, where libc gives EFAULT; a pointer into the
- * first page (the usual bad pointer) goes to the real call, which gives
- * EFAULT at once.  pselect's mask is handled as ppoll's (see poll.c).
+ * copied before the kernel has looked at them, so they are copied in and
+ * out through the kernel (process_vm_readv/writev on this process): a set
+ * that cannot be read goes to the real call, which gives EFAULT at once,
+ * and one that cannot be written gives EFAULT, as the kernel's select
+ * does, never a fault in weft.  pselect's mask is handled as ppoll's (see
+ * poll.c).
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "hooks.h"
 #include "io.h"
@@ -42,6 +47,27 @@ struct select_call {
 	const sigset_t *sigmask;
 };
 
+/* Copies n bytes from from to to, either of which may be the caller's,
+ * through the kernel, so that memory that cannot be read (from) or
+ * written (to, when out) gives false, as EFAULT from a system call would,
+ * rather than a fault here.  Where the kernel refuses the calls (a
+ * seccomp filter, say), a plain copy.  errno is left alone. */
+static bool copy_checked(void *to, const void *from, size_t n, bool out)
+{
+	struct iovec mine = { out ? (void *)from : to, n };
+	struct iovec theirs = { out ? to : (void *)from, n };
+	int saved = errno;
+	ssize_t r = out ? process_vm_writev(getpid(), &mine, 1, &theirs, 1, 0)
+			: process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0);
+
+	if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+		memcpy(to, from, n);
+		r = (ssize_t)n;
+	}
+	errno = saved;
+	return r == (ssize_t)n;
+}
+
 /* The real call with a zero time-out, on fresh copies of the sets. */
 static int check(void *arg)
 {
@@ -58,6 +84,20 @@ static int check(void *arg)
 				     c->sigmask);
 }
 
+/* Whether the kernel ignores fd, which the check let through: one past
+ * the end of the process's fd table, which is never shorter than 64 fds
+ * (the kernel cuts nfds down to the table's size; a closed fd inside it
+ * gives EBADF).  libev must not be given such an fd. */
+static bool ignored(int fd)
+{
+	int saved = errno;
+	bool r = fd >= 64 && weft__libc()->fcntl(fd, F_GETFD) < 0 &&
+		 errno == EBADF;
+
+	errno = saved;
+	return r;
+}
+
 /* Adds a waiter node for each fd in the sets to w[]: those whose watch
  * may differ from the request (exceptfds only) when droppable is set,
  * the others when not.  Returns the new count. */
@@ -69,7 +109,7 @@ static int add_nodes(struct select_call *c, struct weft__waiter *w, int n,
 		for (int i = 0; i < 3; i++)
 			in[i] = c->user[i] && FD_ISSET(fd, &c->orig[i]);
 		bool exact = in[0] || in[1];
-		if (!(exact || in[2]) || droppable == exact)
+		if (!(exact || in[2]) || droppable == exact || ignored(fd))
 			continue;
 		w[n++] = (struct weft__waiter){
 			.fd = fd,
@@ -111,6 +151,19 @@ static int park(struct weft__co *co, struct select_call *c, int64_t deadline)
 	return r;
 }
 
+/* The real call for sets weft cannot read, with the time left till
+ * deadline (negative: none): the kernel gives EFAULT at once. */
+static int unreadable(struct select_call *c, int64_t deadline)
+{
+	int64_t left = deadline - weft__now();
+	struct timespec ts = { left > 0 ? left / NS_PER_S : 0,
+			       left > 0 ? left % NS_PER_S : 0 };
+
+	return weft__libc()->pselect(c->nfds, c->user[0], c->user[1],
+				     c->user[2], deadline < 0 ? NULL : &ts,
+				     c->sigmask);
+}
+
 /* select and pselect for a coroutine that is not alone, with deadline in
  * monotonic ns (negative: none).  Same results, sets and errno as
  * libc's; the time left is the caller's business. */
@@ -127,15 +180,19 @@ static int select_parking(struct weft__co *co, int nfds, fd_set *r,
 	int ret;
 
 	for (int i = 0; i < 3; i++)
-		if (c.user[i])
-			memcpy(&c.orig[i], c.user[i], c.bytes);
+		if (c.user[i] && !copy_checked(&c.orig[i], c.user[i], c.bytes,
+					       false))
+			return unreadable(&c, deadline);
 	if ((ret = check(&c)) == 0)
 		ret = park(co, &c, deadline);
 	for (int i = 0; ret >= 0 && i < 3; i++) {
-		if (c.user[i] && ret > 0)
-			memcpy(c.user[i], &c.work[i], c.bytes);
-		else if (c.user[i])
-			memset(c.user[i], 0, c.bytes);
+		if (c.user[i] && ret == 0)
+			memset(&c.work[i], 0, c.bytes);
+		if (c.user[i] &&
+		    !copy_checked(c.user[i], &c.work[i], c.bytes, true)) {
+			errno = EFAULT;
+			return -1;
+		}
 	}
 	return ret;
 }

@@ -48,8 +48,13 @@ int weft__sem_init(sem_t *s, int pshared, unsigned value)
 {
 	struct green_sem *g = (struct green_sem *)s;
 
-	if (!weft__green_on() || pshared != 0)
-		return weft__libc()->sem_init(s, pshared, value);
+	if (!weft__green_on() || pshared != 0) {
+		int r = weft__libc()->sem_init(s, pshared, value);
+		/* A green one may have lived here: glibc's now. */
+		if (r == 0 && weft__green_on())
+			__atomic_store_n(&g->mark, 0, __ATOMIC_RELAXED);
+		return r;
+	}
 	if (value > SEM_VALUE_MAX)
 		return fail(EINVAL);
 	weft_sem_init(&g->sem, value);

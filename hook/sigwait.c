@@ -241,7 +241,8 @@ int weft__sigsuspend(const sigset_t *mask)
 {
 	struct weft__co *co = weft__hooked();
 
-	if (co == NULL || weft__alone(co))
+	/* NULL: the kernel's EFAULT (ppoll would take it as "no mask"). */
+	if (co == NULL || weft__alone(co) || mask == NULL)
 		return weft__libc()->sigsuspend(mask);
 	return suspend_parking(co, mask);
 }

@@ -410,20 +410,25 @@ static char *preload_value(const char *lib)
 }
 
 /* Whether s is a size WEFT_STACK_SIZE takes: digits, then K, M or G
- * (optionally followed by B or iB). */
+ * (optionally followed by B or iB), from 16K to 4G (core/stack.c's
+ * bounds). */
 static bool is_size(const char *s)
 {
 	size_t digits = strspn(s, "0123456789");
 	const char *p = s + digits;
+	unsigned shift = 0;
 
-	if (digits == 0)
+	if (digits == 0 || digits > 10)
 		return false;
 	if (*p && strchr("kKmMgG", *p)) {
+		shift = *p == 'k' || *p == 'K' ? 10 : *p == 'm' || *p == 'M' ?
+			20 : 30;
 		p++;
 		if (strcmp(p, "B") == 0 || strcmp(p, "iB") == 0)
 			p += strlen(p);
 	}
-	return *p == '\0';
+	unsigned long long n = strtoull(s, NULL, 10) << shift;
+	return *p == '\0' && n >= 16u << 10 && n <= 1ull << 32;
 }
 
 int main(int argc, char **argv)
@@ -459,7 +464,8 @@ int main(int argc, char **argv)
 		case 'S':
 			if (!is_size(optarg))
 				fail(EXIT_USAGE, "--stack-size %s: want a size"
-				     " such as 64K or 1M", optarg);
+				     " from 16K to 4G, such as 64K or 1M",
+				     optarg);
 			setenv("WEFT_STACK_SIZE", optarg, 1);
 			break;
 		case 'o':
@@ -472,7 +478,8 @@ int main(int argc, char **argv)
 			fail(EXIT_USAGE, "%s needs a value (try 'weft"
 			     " --help')", argv[optind - 1]);
 		default:
-			if (optopt)
+			/* optopt is a long option's value too (--stats=1) */
+			if (optopt && argv[optind - 1][1] != '-')
 				fail(EXIT_USAGE, "unknown option '-%c' (try"
 				     " 'weft --help')", optopt);
 			fail(EXIT_USAGE, "unknown option '%s' (try 'weft"

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "offload.h"
 #include "green.h"
 #include "preload.h"
 #include "stats.h"
@@ -179,6 +180,9 @@ void weft__config_read(void)
 	/* core/stack.c reads WEFT_STACK_SIZE when the first stack is made;
 	 * asking now makes a bad value known at start, with the rest. */
 	size_t stack = weft__stack_default();
+	/* Likewise the pool's size, when preloaded (tests set it later). */
+	if (c->preloaded)
+		weft__offload_config();
 
 	weft__green_set(c->green && !weft__off);
 	if (c->stats)

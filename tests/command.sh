@@ -96,6 +96,16 @@ run "$weft" --frobnicate /bin/true
 expect unknown_option 125 "unknown option '--frobnicate'"
 run "$weft" --stack-size lots /bin/true
 expect bad_stack_size 125 '^weft: --stack-size lots: '
+for size in 0 15K 99999999999999999999999G 12abc '' ' 7' 0x10 -1; do
+	run "$weft" --stack-size "$size" /bin/true
+	expect "bad_stack_size_'$size'" 125 "^weft: --stack-size $size: want a size from 16K to 4G"
+done
+run "$weft" --stack-size
+expect stack_size_without_value 125 '^weft: --stack-size needs a value'
+run "$weft" -x /bin/true
+expect unknown_short_option 125 "unknown option '-x'"
+run "$weft" --stats=1 /bin/true
+expect option_with_unwanted_value 125 "unknown option '--stats=1'"
 run "$weft" --lib "$tmp/nolib.so" /bin/true
 expect missing_lib 127 '^weft: --lib .*nolib.so: No such file'
 
