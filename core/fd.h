@@ -25,6 +25,7 @@ struct weft__fd {
 	_Atomic unsigned flags;
 	_Atomic int64_t rcvtimeo; /* SO_RCVTIMEO in ns; 0: none */
 	_Atomic int64_t sndtimeo; /* SO_SNDTIMEO in ns; 0: none */
+	_Atomic unsigned gen;     /* counts weft__fd_gone calls: which file */
 };
 
 /* The entry for fd, made on first use; NULL for an fd weft does not

@@ -38,6 +38,12 @@ struct weft__sched {
 /* Wakes fd's waiters on s (wait.c). */
 void weft__fd_gone_here(struct weft__sched *s, int fd, int reason);
 
+/* Another thread's notice that fd was closed, arriving at s: as
+ * weft__fd_gone_here(s, fd, EBADF), unless fd's watcher on s was
+ * registered after that close, for the new file the number now names
+ * (wait.c). */
+void weft__fd_gone_late(struct weft__sched *s, int fd);
+
 /* Wakes fd's waiters on every scheduler: this thread's at once, others'
  * through their remote queues. */
 void weft__sched_each_gone(int fd, int reason);

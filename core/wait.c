@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "fd.h"
 #include "sched.h"
 #include "waitq.h"
 
@@ -31,7 +32,17 @@ struct weft__fdw {
 	dev_t dev;         /* the file weft_wait_fd last saw here */
 	ino_t ino;
 	int idle;          /* firings in a row that woke nobody */
+	unsigned gen;      /* the fd table's gen when it was registered */
 };
+
+/* Which file fd names, as far as the fd table knows: its entry's count of
+ * closes (0 without an entry). */
+static unsigned fd_gen(int fd)
+{
+	struct weft__fd *f = weft__fd_peek(fd);
+
+	return f ? atomic_load_explicit(&f->gen, memory_order_acquire) : 0;
+}
 
 /* The watcher slot for fd, making room for it if make is set.  Chunks
  * never move once made: libev holds pointers to the watchers in them. */
@@ -116,6 +127,18 @@ static int enqueue(struct weft__sched *s, struct weft__waiter *w)
 
 	if (fdw == NULL)
 		return -ENOMEM;
+	/* The number was closed since the watcher was registered, perhaps
+	 * on another thread whose notice is still on its way: the watcher
+	 * and its waiters belong to the old file. */
+	unsigned gen = fd_gen(w->fd);
+	if (fdw->gen != gen) {
+		dev_t dev = fdw->dev; /* what weft_wait_fd saw stays true */
+		ino_t ino = fdw->ino;
+		weft__fd_gone_here(s, w->fd, EBADF);
+		fdw->dev = dev;
+		fdw->ino = ino;
+		fdw->gen = gen;
+	}
 	if (!ev_is_active(&fdw->io)) {
 		ev_io_init(&fdw->io, on_io, w->fd, w->events);
 		ev_io_start(s->loop, &fdw->io);
@@ -192,6 +215,17 @@ void weft__fd_gone_here(struct weft__sched *s, int fd, int reason)
 	w->idle = 0;
 }
 
+/* See sched.h.  The closing thread counted the close in the fd table
+ * before sending the notice, so a watcher registered since has seen the
+ * count: it watches the new file, which was opened after the close. */
+void weft__fd_gone_late(struct weft__sched *s, int fd)
+{
+	struct weft__fdw *w = slot(s, fd, false);
+
+	if (w != NULL && w->gen != fd_gen(fd))
+		weft__fd_gone_here(s, fd, EBADF);
+}
+
 /* Wakes this thread's waiters of fd for events; see core.h. */
 void weft__fd_poke(int fd, int events)
 {
@@ -214,6 +248,11 @@ void weft__fd_poke(int fd, int events)
 /* Wakes fd's waiters on every scheduler; see core.h. */
 void weft__fd_gone(int fd, int reason)
 {
+	struct weft__fd *f = weft__fd_peek(fd);
+
+	/* Counted first: see weft__fd_gone_late. */
+	if (f)
+		atomic_fetch_add_explicit(&f->gen, 1, memory_order_acq_rel);
 	weft__sched_each_gone(fd, reason);
 }
 
