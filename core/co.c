@@ -49,6 +49,7 @@ struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
 	co->detached = detached;
 	co->asan_bottom = slot->lo;
 	co->asan_size = (size_t)((char *)co - slot->lo);
+	co->tsan_fiber = weft__tsan_new();
 	weft__ctx_make(&co->ctx, co, co_main, co);
 	weft__sched_adopt(co);
 	return co;
@@ -57,6 +58,7 @@ struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
 /* Releases an ended coroutine: its stack, and the struct with it. */
 void weft__co_free(struct weft__co *co)
 {
+	weft__tsan_free(co->tsan_fiber);
 	weft__stack_put(co->slot);
 }
 

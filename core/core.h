@@ -70,6 +70,7 @@ struct weft__co {
 	void *asan_fake;               /* AddressSanitizer's fiber state */
 	const void *asan_bottom;
 	size_t asan_size;
+	void *tsan_fiber;              /* ThreadSanitizer's fiber */
 };
 
 /* A parked coroutine's place in one wait queue (a mutex's, an fd's).  It

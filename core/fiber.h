@@ -1,9 +1,14 @@
-/* fiber.h - telling AddressSanitizer and valgrind about coroutine stacks.
+/* fiber.h - telling AddressSanitizer, ThreadSanitizer and valgrind about
+ * coroutine stacks.
  *
- * Both tools track "the" stack of a thread; a switch to another stack
+ * The tools track "the" stack of a thread; a switch to another stack
  * looks to them like a wild stack-pointer jump.  AddressSanitizer is told
- * before and after every switch (its fiber annotations); valgrind is told
- * once per stack.  Without the tools these compile to nothing.
+ * before and after every switch (its fiber annotations); ThreadSanitizer
+ * is given a fiber per coroutine and told just before every switch, so
+ * that each coroutine has a shadow call stack and clock of its own (a
+ * switch orders what the two coroutines did, as they share one thread);
+ * valgrind is told once per stack.  Without the tools these compile to
+ * nothing.
  */
 #ifndef WEFT_FIBER_H
 #define WEFT_FIBER_H
@@ -13,8 +18,20 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WEFT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang says so only this way */
+#define WEFT_ASAN 1
+#endif
+#endif
+
+#ifdef WEFT_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define WEFT_TSAN 1
+#include <sanitizer/tsan_interface.h>
 #endif
 
 #if defined(__has_include)
@@ -76,7 +93,54 @@ static inline void weft__asan_unpoison(void *lo, size_t size)
 #endif
 }
 
-/* Tells valgrind that [lo, hi) is a stack. */
+/* A new ThreadSanitizer fiber for a coroutine that has yet to run (NULL
+ * without ThreadSanitizer). */
+static inline void *weft__tsan_new(void)
+{
+#ifdef WEFT_TSAN
+	return __tsan_create_fiber(0);
+#else
+	return NULL;
+#endif
+}
+
+/* The calling thread's own fiber, for a root coroutine (NULL without
+ * ThreadSanitizer). */
+static inline void *weft__tsan_thread(void)
+{
+#ifdef WEFT_TSAN
+	return __tsan_get_current_fiber();
+#else
+	return NULL;
+#endif
+}
+
+/* Immediately before switching to the context whose fiber is `to`; the
+ * switch orders everything before it before everything after it. */
+static inline void weft__tsan_switch(void *to)
+{
+#ifdef WEFT_TSAN
+	__tsan_switch_to_fiber(to, 0);
+#else
+	(void)to;
+#endif
+}
+
+/* Releases a fiber from weft__tsan_new once its coroutine has ended and
+ * another context runs; NULL is ignored. */
+static inline void weft__tsan_free(void *fiber)
+{
+#ifdef WEFT_TSAN
+	if (fiber)
+		__tsan_destroy_fiber(fiber);
+#else
+	(void)fiber;
+#endif
+}
+
+/* Tells valgrind that [lo, hi) is a stack.  Once per slot, when its slab
+ * is mapped: a reused slot is the same stack, and slabs are never
+ * unmapped, so nothing is ever deregistered. */
 static inline void weft__valgrind_stack(char *lo, char *hi)
 {
 #ifdef WEFT_VALGRIND

@@ -168,7 +168,7 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 	bool more = s->ngone > 0;
 	weft__spin_unlock(&s->remote_lock);
 	for (size_t i = 0; i < ngone; i++)
-		weft__fd_gone_here(s, gone[i], EBADF);
+		weft__fd_gone_late(s, gone[i]);
 	if (more)
 		ev_async_send(loop, &s->remote);
 	while (co) {
@@ -202,6 +202,7 @@ static void run(struct weft__sched *s, struct weft__co *from,
 	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
 			 to->asan_bottom, to->asan_size);
 	from->saved_errno = *s->errno_p;
+	weft__tsan_switch(to->tsan_fiber);
 	weft__ctx_switch(&from->ctx, &to->ctx);
 	*s->errno_p = from->saved_errno;
 	weft__asan_arrive(from->asan_fake);
@@ -232,6 +233,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 				 NULL : &from->asan_fake,
 				 s->idle.asan_bottom, s->idle.asan_size);
 		from->saved_errno = *s->errno_p;
+		weft__tsan_switch(s->idle.tsan_fiber);
 		weft__ctx_switch(&from->ctx, &s->idle.ctx);
 		*s->errno_p = from->saved_errno;
 		weft__asan_arrive(from->asan_fake);
@@ -400,6 +402,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	s->idle.sched = s;
 	s->idle.asan_bottom = s->idle_slot->lo;
 	s->idle.asan_size = s->idle_slot->size;
+	s->idle.tsan_fiber = weft__tsan_new();
 
 	root->sched = s;
 	root->state = WEFT__RUNNING;
@@ -411,8 +414,10 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 			1 : atomic_fetch_add(&next_id, 1);
 	ev_timer_init(&root->timer, on_timer, 0., 0.);
 	root->timer.data = root;
-	if (root->slot == NULL)
+	if (root->slot == NULL) {
 		weft__asan_thread_stack(&root->asan_bottom, &root->asan_size);
+		root->tsan_fiber = weft__tsan_thread();
+	}
 	s->root = root;
 	s->current = root;
 	link_live(s, root);

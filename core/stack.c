@@ -127,10 +127,10 @@ struct weft__slot *weft__stack_get(size_t size)
 		return NULL;
 	}
 	size = round_up(size < MIN_STACK ? MIN_STACK : size, page_size());
-	if (guards_left < 0)
-		guards_left = guard_budget(); /* racing threads agree */
 
 	weft__spin_lock(&pools_lock);
+	if (guards_left < 0) /* under the lock: grow() counts it down */
+		guards_left = guard_budget();
 	struct pool *p = pools;
 	while (p && p->size != size)
 		p = p->next;

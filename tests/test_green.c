@@ -27,6 +27,7 @@
 
 #include "weft.h"
 #include "../hook/green.h"
+#include "testlib.h"
 
 #define MS ((int64_t)1000000)
 
@@ -48,15 +49,7 @@ static pid_t tid(void)
 /* The number of OS threads of this process, from /proc/self/task. */
 static int os_threads(void)
 {
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	return tl_thread_count();
 }
 
 /* An absolute time ms from now on clock. */
@@ -237,7 +230,7 @@ END_TEST
 
 static void *report_tid(void *p)
 {
-	*(pid_t *)p = tid();
+	__atomic_store_n((pid_t *)p, tid(), __ATOMIC_RELEASE); /* polled */
 	usleep(20000);
 	return p;
 }
@@ -248,7 +241,7 @@ START_TEST(with_green_threads_off_pthread_create_makes_an_os_thread)
 	int before = os_threads();
 	pthread_t t = spawn(report_tid, &other);
 
-	while (__atomic_load_n(&other, __ATOMIC_RELAXED) == 0)
+	while (__atomic_load_n(&other, __ATOMIC_ACQUIRE) == 0)
 		usleep(1000);
 	ck_assert_int_eq(os_threads(), before + 1);
 	ck_assert_int_ne(other, tid());
@@ -423,6 +416,10 @@ static void *write_late(void *p)
 START_TEST(pthread_exit_in_main_lets_the_threads_finish_then_exits_0)
 {
 	int fds[2];
+
+#ifdef __SANITIZE_THREAD__
+	return; /* its runtime's own thread never ends, nor then the process */
+#endif
 
 	ck_assert_int_eq(pipe(fds), 0);
 	pid_t pid = fork();

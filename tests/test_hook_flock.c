@@ -315,6 +315,11 @@ START_TEST(fcntl_OFD_SETLKW_parks_until_another_description_unlocks)
 	struct flock fl = range(F_WRLCK, 0, 0);
 	struct ofd_holder h = { fd1, 150 };
 
+	/* valgrind (3.19) keeps every thread stopped while one waits in
+	 * F_OFD_SETLKW (it takes the call for one that cannot block), so
+	 * the holder could never unlock. */
+	if (RUNNING_ON_VALGRIND)
+		return;
 	ck_assert_int_eq(fcntl(fd1, F_OFD_SETLK, &fl), 0);
 	weft_go(tl_tick_first, &t);
 	weft_go(ofd_unlock_later, &h);

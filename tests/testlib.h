@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <valgrind/valgrind.h> /* RUNNING_ON_VALGRIND: heavy tests scale
+                                  down under valgrind; 0 elsewhere */
+
 #include "weft.h"
 
 #define MS ((int64_t)1000000)     /* a millisecond in nanoseconds */
@@ -124,8 +127,8 @@ void tl_make_full_socket(int s[2]);
  * asserts nothing, so forked children may use it. */
 int tl_set_nonblocking(int fd, bool on);
 
-/* Returns the number of OS threads in this process (from /proc); fails
- * the test if it cannot read it. */
+/* Returns the number of OS threads in this process (from /proc), not
+ * counting ThreadSanitizer's own; fails the test if it cannot read it. */
 int tl_thread_count(void);
 
 /* Returns the number of newlines in s. */
