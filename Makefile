@@ -109,12 +109,134 @@ $(B)/tests/check-san: $(SAN_TEST_OBJS) $(SAN_OBJS)
 SAN_ENV = ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# ---- checkers: valgrind memcheck, ThreadSanitizer ----
+
+# valgrind memcheck runs the plain binary (core/fiber.h registers every
+# coroutine stack with it): see tests/valgrind.sh for what fails the step.
+# Tests scale down their heaviest loads under valgrind (RUNNING_ON_VALGRIND).
+# Every suite but the bad-input and fault ones: those sweep every wrapper's
+# error paths with thousands of calls and forks (badinput_io alone ran 12
+# minutes under valgrind without finishing; the other suites together take
+# about 15 on two shared cores).  What memcheck finds and ASan cannot
+# (uninitialised values, stacks lost track of) lives in the paths the
+# other suites run, and ASan and UBSan run the sweeps too.
+VG_SUITES = $(filter-out badinput_% faults_%,$(SUITES))
+
+check-valgrind: $(B)/tests/check
+	sh tests/valgrind.sh $(B)/tests/check $(VG_SUITES)
+
+# ThreadSanitizer: weft and the suites built with -fsanitize=thread, run
+# on the suites whose code runs on several OS threads (fd table, offload
+# pool and its users, remote wake queue, weft_thread, green sync objects;
+# stack: slabs, guards and overflow reports under TSan's shadow memory).
+# Not the others: TSan gives each coroutine a fiber and allows 8128 at a
+# time, and its own thread keeps a process whose main thread exits alive.
+TSAN_FLAGS  = -fsanitize=thread -fno-omit-frame-pointer
+TSAN_OBJS  := $(patsubst %,$(B)/tsan/%.o,$(basename $(SRCS)))
+TSAN_TEST_OBJS := $(patsubst $(B)/tests/%,$(B)/tests-tsan/%,$(TEST_OBJS))
+TSAN_SUITES = offload hook_fd hook_flock hook_resolve hook_waitpid sched wait \
+              sync green green_sync stack
+# The suites misuse mutexes on purpose, to compare weft's errors with
+# glibc's: report_mutex_bugs=0 and report_destroy_locked=0, and
+# tests/tsan.supp for locking a destroyed one.  (A report, even suppressed,
+# changes errno under the differential tests.)  die_after_fork=0: weft's
+# fork tests start threads in a child forked while the offload pool's
+# threads ran, as programs do.
+TSAN_ENV    = TSAN_OPTIONS=halt_on_error=1:exitcode=66:die_after_fork=0:$\
+report_mutex_bugs=0:report_destroy_locked=0:suppressions=tests/tsan.supp \
+              CK_TIMEOUT_MULTIPLIER=10
+
+$(B)/tsan/%.o: %.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEFT_CFLAGS) $(TSAN_FLAGS) -c $< -o $@
+$(B)/tsan/%.o: %.S | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
+# Not hook/: the wrappers of pthread_key_create and the like are called by
+# ThreadSanitizer's own start-up, before its runtime can take the calls
+# its instrumentation makes.  The state they share lives in core/.
+$(B)/tsan/hook/%.o: hook/%.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
+$(B)/tests-tsan/%.o: tests/%.c $(B)/suites.h | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEFT_CFLAGS) $(TSAN_FLAGS) $(CHECK_CFLAGS) -I$(B) \
+		-c $< -o $@
+$(B)/tests/check-tsan: $(TSAN_TEST_OBJS) $(TSAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(TSAN_FLAGS) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(WEFT_LIBS) -lm
+
+check-tsan: $(B)/tests/check-tsan
+	for s in $(TSAN_SUITES); do \
+		CK_RUN_SUITE=$$s $(TSAN_ENV) $(B)/tests/check-tsan || exit 1; \
+	done
+
+.PHONY: check-valgrind check-tsan
+
 check: all $(B)/tests/check $(B)/tests/check-san
 	bash tests/ctx_selftest.sh
 	$(B)/tests/check
 	$(SAN_ENV) $(B)/tests/check-san
+	$(MAKE) --no-print-directory fuzz-replay
+	$(MAKE) --no-print-directory check-valgrind
+	$(MAKE) --no-print-directory check-tsan
 	bash tests/command.sh
 	@if [ -x tests/preload/run ]; then tests/preload/run; fi
+	$(MAKE) --no-print-directory soak SOAK_SECONDS=20 SOAK_CONNS=9000
+
+# ---- soak: threaded_echo under weft, SOAK_CONNS connections, every byte
+# checked, RSS watched (tests/soak/run) ----
+
+SOAK_SECONDS ?= 600
+SOAK_CONNS   ?= 9000
+
+$(B)/soak/client: tests/soak/client.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra $< -o $@
+# The server: built without weft, as a program weft is preloaded into.
+$(B)/native/threaded_echo: samples/threaded_echo.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -std=gnu11 -Wall -Wextra -pthread $< -o $@
+
+soak: all $(B)/soak/client $(B)/native/threaded_echo
+	tests/soak/run --build $(B) --seconds $(SOAK_SECONDS) --conns $(SOAK_CONNS)
+
+# ---- fuzzing: tests/fuzz/calls.c runs random programs of wrapped calls
+# woven and plain and compares them.  `make fuzz` runs libFuzzer (clang)
+# for FUZZ_SECONDS; `check` replays tests/fuzz/regress/ with gcc. ----
+
+FUZZ_SECONDS ?= 300
+FUZZ_CC      ?= clang
+# The sanitizer runtime is linked shared, so that weft's dlsym(RTLD_NEXT)
+# finds its interceptors (pthread_create above all) rather than libc's.
+FUZZ_FLAGS    = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer -shared-libsan
+FUZZ_OBJS    := $(patsubst %,$(B)/fuzz/obj/%.o,$(basename $(SRCS) tests/fuzz/calls.c))
+
+$(B)/fuzz/obj/%.o: %.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -O1 -g $(WEFT_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link \
+		-c $< -o $@
+$(B)/fuzz/obj/%.o: %.S | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WEFT_CFLAGS) -c $< -o $@
+$(B)/fuzz/calls: $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(WEFT_LIBS) -lm \
+		-Wl,-rpath,$$($(FUZZ_CC) -print-runtime-dir)
+
+fuzz: $(B)/fuzz/calls
+	sh tests/fuzz/run $(B)/fuzz $(FUZZ_SECONDS)
+
+$(B)/tests/fuzz-replay: $(B)/obj/tests/fuzz/calls.o \
+		$(B)/obj/tests/fuzz/replay.o $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(WEFT_LIBS) -lm
+$(B)/tests/fuzz-replay-san: $(B)/san/tests/fuzz/calls.o \
+		$(B)/san/tests/fuzz/replay.o $(SAN_OBJS)
+	$(CC) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(WEFT_LIBS) -lm
+
+fuzz-replay: $(B)/tests/fuzz-replay $(B)/tests/fuzz-replay-san
+	$(B)/tests/fuzz-replay tests/fuzz/regress
+	$(SAN_ENV) $(B)/tests/fuzz-replay-san tests/fuzz/regress
 
 # ---- benchmarks, demo ----
 
@@ -142,7 +264,7 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench demo install clean
+.PHONY: all check bench demo install clean soak fuzz fuzz-replay
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
