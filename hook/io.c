@@ -3,8 +3,10 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -281,6 +283,23 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 	while (upto < n && total + iov[upto].iov_len <= BLIND_WRITE_MAX)
 		total += iov[upto++].iov_len;
 	return libc->writev(io->fd, iov, upto > 0 ? upto : n);
+}
+
+/* See io.h. */
+bool weft__copy_checked(void *to, const void *from, size_t n, bool out)
+{
+	struct iovec mine = { out ? (void *)from : to, n };
+	struct iovec theirs = { out ? to : (void *)from, n };
+	int saved = errno;
+	ssize_t r = out ? process_vm_writev(getpid(), &mine, 1, &theirs, 1, 0)
+			: process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0);
+
+	if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+		memcpy(to, from, n);
+		r = (ssize_t)n;
+	}
+	errno = saved;
+	return r == (ssize_t)n;
 }
 
 /* See io.h. */

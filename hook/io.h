@@ -103,6 +103,14 @@ bool weft__io_partial_ends(struct weft__io *io);
  * weft__io_skip_read). */
 void weft__io_after_read(struct weft__io *io, ssize_t r, size_t asked);
 
+/* Copies n bytes from `from` to `to`, one of which is the caller's memory
+ * (`to` if out, else `from`), through the kernel (process_vm_readv/writev
+ * on this process): memory the caller gave that cannot be read, or when
+ * out written, gives false, as a system call would give EFAULT, instead
+ * of a fault in weft.  Where the kernel refuses those calls (a seccomp
+ * filter), a plain copy.  Keeps errno. */
+bool weft__copy_checked(void *to, const void *from, size_t n, bool out);
+
 /* read(2) and write(2) check a count above MAX_RW_COUNT against the
  * address space before they cap it; readv(2) and recv(2), which weft's
  * attempts use, cap it first.  Whether read (write, if write) of n bytes

@@ -16,8 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -370,14 +368,12 @@ int weft__recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 			left = 0;
 		/* The kernel writes the time left back with put_user: into a
 		 * timespec it cannot write (read-only), the call fails with
-		 * EFAULT, the messages lost.  A raw clock_gettime has the
-		 * kernel try the write. */
-		if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, timeout) < 0) {
+		 * EFAULT, the messages lost. */
+		struct timespec ts = { left / 1000000000, left % 1000000000 };
+		if (!weft__copy_checked(timeout, &ts, sizeof ts, true)) {
 			errno = EFAULT;
 			return -1;
 		}
-		*timeout = (struct timespec){ left / 1000000000,
-					      left % 1000000000 };
 	}
 	return r;
 }

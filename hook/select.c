@@ -25,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
 #include "hooks.h"
 #include "io.h"
@@ -46,27 +44,6 @@ struct select_call {
 	fd_set orig[3], work[3];
 	const sigset_t *sigmask;
 };
-
-/* Copies n bytes from from to to, either of which may be the caller's,
- * through the kernel, so that memory that cannot be read (from) or
- * written (to, when out) gives false, as EFAULT from a system call would,
- * rather than a fault here.  Where the kernel refuses the calls (a
- * seccomp filter, say), a plain copy.  errno is left alone. */
-static bool copy_checked(void *to, const void *from, size_t n, bool out)
-{
-	struct iovec mine = { out ? (void *)from : to, n };
-	struct iovec theirs = { out ? to : (void *)from, n };
-	int saved = errno;
-	ssize_t r = out ? process_vm_writev(getpid(), &mine, 1, &theirs, 1, 0)
-			: process_vm_readv(getpid(), &mine, 1, &theirs, 1, 0);
-
-	if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
-		memcpy(to, from, n);
-		r = (ssize_t)n;
-	}
-	errno = saved;
-	return r == (ssize_t)n;
-}
 
 /* The real call with a zero time-out, on fresh copies of the sets. */
 static int check(void *arg)
@@ -180,7 +157,7 @@ static int select_parking(struct weft__co *co, int nfds, fd_set *r,
 	int ret;
 
 	for (int i = 0; i < 3; i++)
-		if (c.user[i] && !copy_checked(&c.orig[i], c.user[i], c.bytes,
+		if (c.user[i] && !weft__copy_checked(&c.orig[i], c.user[i], c.bytes,
 					       false))
 			return unreadable(&c, deadline);
 	if ((ret = check(&c)) == 0)
@@ -189,7 +166,7 @@ static int select_parking(struct weft__co *co, int nfds, fd_set *r,
 		if (c.user[i] && ret == 0)
 			memset(&c.work[i], 0, c.bytes);
 		if (c.user[i] &&
-		    !copy_checked(c.user[i], &c.work[i], c.bytes, true)) {
+		    !weft__copy_checked(c.user[i], &c.work[i], c.bytes, true)) {
 			errno = EFAULT;
 			return -1;
 		}
