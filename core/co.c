@@ -5,6 +5,7 @@
 
 #include "core.h"
 #include "sched.h"
+#include "tcb.h"
 
 /* Where a coroutine starts: its function, then its end. */
 static void co_main(void *arg)
@@ -12,6 +13,8 @@ static void co_main(void *arg)
 	struct weft__co *co = arg;
 
 	weft__asan_arrive(NULL);
+	if (co->own_tcb)
+		weft__tcb_start();
 	/* A detached coroutine that ended just before this one started
 	 * could not release its own stack; do it now. */
 	if (co->sched->zombie) {
@@ -25,28 +28,58 @@ static void co_main(void *arg)
 	weft__co_exit(co);
 }
 
-/* Makes and queues a coroutine; see core.h.  Its struct sits at the top of
- * its stack, so it shares the one page a parked coroutine touches. */
+/* The least stack a coroutine keeps below what sits at its top. */
+#define MIN_ROOM (8u << 10)
+
+/* Makes and queues a coroutine; see core.h.  At the top of its stack sit
+ * its thread block (if it has one) and below it its struct, so that both
+ * share the pages a parked coroutine touches anyway. */
 struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
-			      size_t stack_size, bool detached)
+			      const struct weft__co_attr *attr)
 {
+	static const struct weft__co_attr defaults;
+
+	if (attr == NULL)
+		attr = &defaults;
 	if (weft__sched_get() == NULL) {
 		errno = EAGAIN;
 		return NULL;
 	}
-	struct weft__slot *slot =
-		weft__stack_get(stack_size ? stack_size : weft__stack_default());
+	size_t size = attr->stack_size ? attr->stack_size :
+		      weft__stack_default();
+	struct weft__slot *slot = attr->stack ?
+		weft__stack_user(attr->stack, size) : weft__stack_get(size);
 	if (slot == NULL)
 		return NULL;
-	size_t room = (sizeof(struct weft__co) + 63) & ~(size_t)63;
+	size_t tcb = attr->own_tcb && weft__tcb_init(false) ?
+		     weft__tcb_size() : 0;
+	size_t room = tcb + ((sizeof(struct weft__co) + 63) & ~(size_t)63);
+	if (room + MIN_ROOM > slot->size) {
+		weft__stack_put(slot, false);
+		errno = EINVAL;
+		return NULL;
+	}
 	struct weft__co *co = (struct weft__co *)(slot->hi - room);
 
 	memset(co, 0, sizeof *co);
 	co->slot = slot;
-	co->limit = slot->guarded ? NULL : slot->lo;
+	co->limit = slot->lo; /* checked at switches too, guard or not */
 	co->fn = fn;
 	co->arg = arg;
-	co->detached = detached;
+	co->detached = attr->detached;
+	if (tcb) {
+		struct weft__tcb_info info = {
+			.lo = slot->lo, .size = slot->size,
+			.guard = attr->stack ? 0 : attr->guard,
+			.detached = attr->detached, .fn = fn, .arg = arg,
+		};
+		co->tcb = weft__tcb_make(slot->hi, &info);
+		if (co->tcb == NULL) {
+			weft__stack_put(slot, false);
+			return NULL;
+		}
+		co->own_tcb = true;
+	}
 	co->asan_bottom = slot->lo;
 	co->asan_size = (size_t)((char *)co - slot->lo);
 	co->tsan_fiber = weft__tsan_new();
@@ -55,17 +88,32 @@ struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
 	return co;
 }
 
-/* Releases an ended coroutine: its stack, and the struct with it. */
+/* Releases an ended coroutine: its thread block's outside parts, then its
+ * stack, with the block and the struct in it.  A thread's stack gives its
+ * deep pages back, as glibc's do when a thread ends. */
 void weft__co_free(struct weft__co *co)
 {
 	weft__tsan_free(co->tsan_fiber);
-	weft__stack_put(co->slot);
+	if (co->own_tcb)
+		weft__tcb_free(co->tcb);
+	weft__stack_put(co->slot, co->own_tcb);
+}
+
+/* See core.h. */
+void weft__co_finish(struct weft__co *co)
+{
+	if (co->own_tcb && !co->tls_done) {
+		co->tls_done = true;
+		weft__tcb_exit();
+	}
+	weft__kv_destroy(co);
 }
 
 /* See weft.h. */
 int weft_go(void (*fn)(void *), void *arg)
 {
-	struct weft__co *co = weft__co_new(NULL, arg, 0, true);
+	struct weft__co_attr attr = { .detached = true };
+	struct weft__co *co = weft__co_new(NULL, arg, &attr);
 
 	if (co == NULL) {
 		errno = EAGAIN;
@@ -78,7 +126,29 @@ int weft_go(void (*fn)(void *), void *arg)
 /* See weft.h. */
 weft_co *weft_spawn(void *(*fn)(void *), void *arg, size_t stack_size)
 {
-	return weft__co_new(fn, arg, stack_size, false);
+	struct weft__co_attr attr = { .stack_size = stack_size };
+
+	return weft__co_new(fn, arg, &attr);
+}
+
+/* See weft.h. */
+weft_co *weft_spawn_opt(void *(*fn)(void *), void *arg, size_t stack_size,
+			unsigned flags)
+{
+	struct weft__co_attr attr = {
+		.stack_size = stack_size,
+		.own_tcb = flags & WEFT_OWN_TLS,
+	};
+
+	if (flags & ~(unsigned)WEFT_OWN_TLS) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (attr.own_tcb && !weft__tcb_init(false)) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	return weft__co_new(fn, arg, &attr);
 }
 
 /* See weft.h. */

@@ -57,7 +57,11 @@ struct weft__co {
 	struct weft__co *all_prev;
 	bool detached, joining, joined;
 	struct weft__slot *slot;       /* its stack, or NULL for a root */
-	char *limit;                   /* lowest safe sp (unguarded stacks) */
+	void *tcb;                     /* the thread pointer it runs with */
+	bool own_tcb;                  /* tcb is its own (tcb.h), else its
+	                                  OS thread's, shared */
+	bool tls_done;                 /* its C++ thread_local destructors ran */
+	char *limit;                   /* lowest safe sp, or NULL (roots) */
 	void *(*fn)(void *);           /* the function, or: */
 	void (*go_fn)(void *);         /* weft_go's, which returns nothing */
 	void *arg;
@@ -160,14 +164,32 @@ void weft__sched_forget(void);
 
 /* ---- coroutines (co.c) ---- */
 
-/* Makes a coroutine running fn(arg) on a stack of stack_size bytes (0:
- * the default) and queues it.  Returns it, or NULL with errno EAGAIN or
- * EINVAL. */
+/* How weft__co_new makes a coroutine; zero for the defaults. */
+struct weft__co_attr {
+	size_t stack_size;  /* usable bytes; 0: WEFT_STACK_SIZE */
+	void *stack;        /* the program's own memory for the stack,
+	                       [stack, stack + stack_size), or NULL */
+	size_t guard;       /* guard size to report (pthread_getattr_np) */
+	bool detached;
+	bool own_tcb;       /* a thread block of its own (tcb.h), if this
+	                       glibc allows; else it shares its OS thread's */
+};
+
+/* Makes a coroutine running fn(arg) as attr says (NULL: the defaults) and
+ * queues it.  Its thread block, if it has one, and its struct take room
+ * at the top of the stack, as glibc's thread descriptor does.  Returns
+ * it, or NULL with errno EAGAIN (no memory) or EINVAL (stack absurdly
+ * large, or too small to hold what goes at its top). */
 struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
-			      size_t stack_size, bool detached);
+			      const struct weft__co_attr *attr);
 
 /* Releases an ended coroutine's memory. */
 void weft__co_free(struct weft__co *co);
+
+/* Runs co's thread-exit work, once: its C++ thread_local destructors (if
+ * it has a thread block of its own), then its key destructors.  Called by
+ * co itself as it ends. */
+void weft__co_finish(struct weft__co *co);
 
 /* Runs key destructors for co; called as it ends. */
 void weft__kv_destroy(struct weft__co *co);
@@ -180,14 +202,26 @@ struct weft__slot {
 	struct weft__slot *next_free;
 	size_t size;       /* usable bytes */
 	bool guarded;      /* lowest pages are PROT_NONE */
+	bool user;         /* the program's memory: never pooled */
+	unsigned vg_id;    /* valgrind's id for it, if user */
 };
+
+/* Bytes below every pooled stack that are a guard or a moat. */
+#define WEFT__STACK_GAP (16u << 10)
 
 /* Takes a stack of at least size usable bytes from the pool, or maps more.
  * Returns NULL with errno EAGAIN (no memory) or EINVAL (size too big). */
 struct weft__slot *weft__stack_get(size_t size);
 
-/* Gives a stack back to the pool. */
-void weft__stack_put(struct weft__slot *slot);
+/* A slot for stack memory the program gave (pthread_attr_setstack):
+ * [lo, lo + size), no guard.  Returns NULL with errno EAGAIN. */
+struct weft__slot *weft__stack_user(void *lo, size_t size);
+
+/* Gives a stack back to the pool (a program's own is only forgotten).
+ * With trim, its pages below the top WEFT__STACK_KEEP bytes go back to
+ * the kernel first, as glibc's do when a thread ends. */
+void weft__stack_put(struct weft__slot *slot, bool trim);
+#define WEFT__STACK_KEEP (32u << 10)
 
 /* The default stack size (WEFT_STACK_SIZE), in bytes. */
 size_t weft__stack_default(void);

@@ -138,6 +138,28 @@ static inline void weft__tsan_free(void *fiber)
 #endif
 }
 
+/* Tells valgrind that the program's memory [lo, hi) is a stack for now;
+ * returns the id to forget it with (0 without valgrind). */
+static inline unsigned weft__valgrind_stack_user(char *lo, char *hi)
+{
+#ifdef WEFT_VALGRIND
+	return VALGRIND_STACK_REGISTER(lo, hi);
+#else
+	(void)lo, (void)hi;
+	return 0;
+#endif
+}
+
+/* Forgets a stack weft__valgrind_stack_user registered. */
+static inline void weft__valgrind_stack_gone(unsigned id)
+{
+#ifdef WEFT_VALGRIND
+	VALGRIND_STACK_DEREGISTER(id);
+#else
+	(void)id;
+#endif
+}
+
 /* Tells valgrind that [lo, hi) is a stack.  Once per slot, when its slab
  * is mapped: a reused slot is the same stack, and slabs are never
  * unmapped, so nothing is ever deregistered. */

@@ -13,6 +13,15 @@
  * coroutine it woke runs before the next poll (a level-triggered fd whose
  * coroutine has not yet run would fire again for nobody).
  *
+ * Each coroutine runs with its thread pointer: its own thread block (a
+ * green thread's, tcb.h) or its OS thread's.  A switch between coroutines
+ * whose blocks differ installs the other block, so weft's own TLS below
+ * exists once per block: weft__running and this_sched in a block describe
+ * the coroutine running on it.  A thread of its own sets its copy once,
+ * when it is made; the OS thread's block, which the root, the idle context
+ * and shared-TLS coroutines take turns on, is written through os_running
+ * at each switch to one of them.
+ *
  * Wakes from other threads (a mutex hand-off, an offload job finishing) go
  * through a locked remote queue and an ev_async, and are moved onto the run
  * queue by the owning thread.
@@ -25,6 +34,7 @@
 
 #include "core.h"
 #include "sched.h"
+#include "tcb.h"
 #include "waitq.h"
 
 #define DIRECT_MAX 256
@@ -198,11 +208,14 @@ static void run(struct weft__sched *s, struct weft__co *from,
 	s->current = to;
 	s->switches++;
 	to->state = WEFT__RUNNING;
-	weft__running = to;
+	if (!to->own_tcb)
+		*s->os_running = to;
 	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
 			 to->asan_bottom, to->asan_size);
 	from->saved_errno = *s->errno_p;
 	weft__tsan_switch(to->tsan_fiber);
+	if (from->tcb != to->tcb)
+		weft__tp_set(to->tcb);
 	weft__ctx_switch(&from->ctx, &to->ctx);
 	*s->errno_p = from->saved_errno;
 	weft__asan_arrive(from->asan_fake);
@@ -212,10 +225,10 @@ static void run(struct weft__sched *s, struct weft__co *from,
  * context when there is none or it is time to poll. */
 static void switch_out(struct weft__sched *s, struct weft__co *from)
 {
-	/* A coroutine without guard pages is checked here: having reached
-	 * its moat means it overflowed. */
-	if (weft__unlikely(from->limit != NULL) &&
-	    (char *)__builtin_frame_address(0) < from->limit)
+	/* Every stack is checked here, guard or not: parking below its
+	 * bottom means a frame larger than any guard (a big alloca) took it
+	 * past, maybe into a neighbour's moat, and that did not fault. */
+	if ((char *)__builtin_frame_address(0) < from->limit)
 		weft__stack_overflow(from);
 
 	struct weft__co *to;
@@ -228,12 +241,14 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		run(s, from, to);
 	} else {
 		s->current = NULL;
-		weft__running = NULL;
+		*s->os_running = NULL;
 		weft__asan_leave(from->state == WEFT__DONE ?
 				 NULL : &from->asan_fake,
 				 s->idle.asan_bottom, s->idle.asan_size);
 		from->saved_errno = *s->errno_p;
 		weft__tsan_switch(s->idle.tsan_fiber);
+		if (from->tcb != s->os_tcb)
+			weft__tp_set(s->os_tcb);
 		weft__ctx_switch(&from->ctx, &s->idle.ctx);
 		*s->errno_p = from->saved_errno;
 		weft__asan_arrive(from->asan_fake);
@@ -342,10 +357,10 @@ void weft__co_exit(struct weft__co *co)
 	if (weft__unlikely(co == s->root)) {
 		/* A coroutine that forked is its child's only thread: when
 		 * it ends, the process ends, as after its last thread. */
-		weft__kv_destroy(co);
+		weft__co_finish(co);
 		exit(0);
 	}
-	weft__kv_destroy(co);
+	weft__co_finish(co);
 	co->state = WEFT__DONE;
 	unlink_live(s, co);
 	if (co->joiner)
@@ -395,16 +410,20 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 		goto fail;
 	ev_set_userdata(s->loop, s);
 	s->errno_p = &errno;
+	s->os_tcb = weft__tp();
+	s->os_running = &weft__running;
 	ev_async_init(&s->remote, on_remote);
 	ev_async_start(s->loop, &s->remote);
 
 	weft__ctx_make(&s->idle.ctx, s->idle_slot->hi, idle_main, s);
 	s->idle.sched = s;
+	s->idle.tcb = s->os_tcb;
 	s->idle.asan_bottom = s->idle_slot->lo;
 	s->idle.asan_size = s->idle_slot->size;
 	s->idle.tsan_fiber = weft__tsan_new();
 
 	root->sched = s;
+	root->tcb = s->os_tcb; /* a forking thread's own block, in a child */
 	root->state = WEFT__RUNNING;
 	root->wait_fd = -1;
 	root->wait_what = NULL;
@@ -434,7 +453,7 @@ fail:
 	if (s && s->loop)
 		ev_loop_destroy(s->loop);
 	if (s && s->idle_slot)
-		weft__stack_put(s->idle_slot);
+		weft__stack_put(s->idle_slot, false);
 	if (root && root->slot == NULL)
 		free(root);
 	free(s);
@@ -542,6 +561,13 @@ void weft__sched_adopt(struct weft__co *co)
 	struct weft__sched *s = this_sched;
 
 	co->sched = s;
+	if (co->own_tcb) {
+		/* Its block's copy of weft's TLS: it runs on this scheduler. */
+		*(struct weft__co **)weft__tcb_var(co->tcb, &weft__running) = co;
+		*(struct weft__sched **)weft__tcb_var(co->tcb, &this_sched) = s;
+	} else {
+		co->tcb = s->os_tcb;
+	}
 	co->id = atomic_fetch_add(&next_id, 1);
 	co->wait_fd = -1;
 	ev_timer_init(&co->timer, on_timer, 0., 0.);

@@ -22,6 +22,8 @@ struct weft__sched {
 	uint64_t created, switches;      /* for WEFT_STATS */
 	struct weft__co *all;            /* live coroutines, newest first */
 	int *errno_p;                    /* this thread's errno */
+	void *os_tcb;                    /* its OS thread's thread block */
+	struct weft__co **os_running;    /* weft__running in that block */
 	unsigned long queued;            /* length of the run queue */
 	unsigned long budget;            /* direct switches left before a poll */
 	bool root_exited;                /* root called weft_exit */

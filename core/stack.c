@@ -15,15 +15,23 @@
  * the moat keeps it from reaching the neighbouring stack first.
  *
  * Freed stacks go back to a pool by size and are reused, most recently
- * freed first, so their pages are still warm.
+ * freed first, so their pages are still warm.  A green thread's stack
+ * gives back the pages below its top ones first, as glibc does when a
+ * thread ends, so a burst of deep threads does not stay resident.
+ *
+ * A slab holds up to 64 stacks whatever their size (address space is
+ * plentiful, mappings are not): a million parked coroutines of any size
+ * up to 64 MiB fit in the default vm.max_map_count.
  */
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "core.h"
@@ -31,8 +39,8 @@
 #include "sched.h"
 #include "waitq.h"
 
-#define GAP        (16u << 10)  /* guard or moat below each stack */
-#define SLAB_BYTES (64u << 20)  /* at most this much address space per slab */
+#define GAP        WEFT__STACK_GAP /* guard or moat below each stack */
+#define SLAB_BYTES ((size_t)64 << 30) /* address space per slab, at most */
 #define SLAB_SLOTS 64           /* at most this many stacks per slab */
 #define MIN_STACK  (16u << 10)
 #define MAX_STACK  ((size_t)1 << 32)
@@ -90,6 +98,7 @@ static bool grow(struct pool *p)
 		n = SLAB_SLOTS;
 	if (n == 0)
 		n = 1;
+	/* Rounded up to a page and less than 4 GiB each: cannot overflow. */
 	struct weft__slot *slots = calloc(n, sizeof *slots);
 	char *base = mmap(NULL, n * slot_bytes, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
@@ -156,9 +165,33 @@ struct weft__slot *weft__stack_get(size_t size)
 	return s;
 }
 
-/* Returns a stack to its pool (see core.h). */
-void weft__stack_put(struct weft__slot *s)
+/* A slot for the program's own stack memory (see core.h). */
+struct weft__slot *weft__stack_user(void *lo, size_t size)
 {
+	struct weft__slot *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	s->lo = lo;
+	s->hi = (char *)((uintptr_t)((char *)lo + size) & ~(uintptr_t)63);
+	s->size = (size_t)(s->hi - s->lo);
+	s->user = true;
+	s->vg_id = weft__valgrind_stack_user(s->lo, s->hi);
+	return s;
+}
+
+/* Returns a stack to its pool (see core.h). */
+void weft__stack_put(struct weft__slot *s, bool trim)
+{
+	if (s->user) {
+		weft__valgrind_stack_gone(s->vg_id);
+		free(s);
+		return;
+	}
+	if (trim && s->size > WEFT__STACK_KEEP)
+		madvise(s->lo, s->size - WEFT__STACK_KEEP, MADV_DONTNEED);
 	weft__spin_lock(&pools_lock);
 	struct pool *p = pools;
 	while (p->size != s->size)
@@ -197,9 +230,14 @@ void weft__stack_overflow(const struct weft__co *co)
 	}
 	weft__cat(msg, sizeof msg, " overflowed its stack of ");
 	weft__cat_u64(msg, sizeof msg, co->slot->size >> 10);
-	weft__cat(msg, sizeof msg, " KiB; give it more with WEFT_STACK_SIZE"
-		  " (e.g. WEFT_STACK_SIZE=1M) or a larger stack size at"
-		  " creation");
+	if (co->own_tcb)
+		weft__cat(msg, sizeof msg, " KiB; give the thread more with"
+			  " pthread_attr_setstacksize, or all threads more"
+			  " with ulimit -s");
+	else
+		weft__cat(msg, sizeof msg, " KiB; give it more with"
+			  " WEFT_STACK_SIZE (e.g. WEFT_STACK_SIZE=1M) or a"
+			  " larger stack size at creation");
 	weft__die(msg);
 }
 
@@ -207,15 +245,33 @@ void weft__stack_overflow(const struct weft__co *co)
 
 static struct sigaction old_segv;
 
-/* The running coroutine's guard page was hit: report it.  Any other fault
+/* The stack pointer when the fault came. */
+static char *fault_sp(void *uc)
+{
+	const ucontext_t *u = uc;
+#if defined(__x86_64__)
+	return (char *)u->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+	return (char *)u->uc_mcontext.sp;
+#else
+	(void)u;
+	return NULL;
+#endif
+}
+
+/* The running coroutine overflowed its stack: it hit the guard, or a
+ * frame too large for any guard (a big alloca) took the stack pointer
+ * below the stack and the access faulted.  Report it.  Any other fault
  * goes to whoever handled SIGSEGV before weft. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	struct weft__co *co = weft__current();
-	char *addr = si->si_addr;
+	char *addr = si->si_addr, *sp = fault_sp(uc);
 
-	if (co && co->slot && addr >= co->slot->lo - GAP &&
-	    addr < co->slot->lo)
+	if (co && co->slot && ((addr >= co->slot->lo - GAP &&
+				addr < co->slot->lo) ||
+			       (sp < co->slot->lo && addr < co->slot->lo &&
+				addr + 4096 >= sp)))
 		weft__stack_overflow(co);
 	if (old_segv.sa_flags & SA_SIGINFO) {
 		old_segv.sa_sigaction(sig, si, uc);

@@ -21,9 +21,8 @@
 #include <time.h>
 
 #include "core.h"
+#include "gthread.h"
 #include "real.h"
-/* core/green.h (rwlock, barrier, once): it shares this file's name, so
- * its directory is spelled out. */
 #include "sync.h"
 
 /* True when pthread calls act on coroutines; see weft__green_set. */
@@ -55,6 +54,24 @@ static inline struct weft__co *weft__green_co(void)
 	return co ? co : weft__self();
 }
 
+/* The green thread th, if green threads are on and th is one; NULL
+ * otherwise (pthread.c). */
+struct weft__green *weft__green_thread(pthread_t th);
+
+/* The coroutine th names, if green threads are on and th is a green
+ * thread or the calling coroutine itself (a weft_go coroutine asking
+ * about itself); *g gets the green thread's record or NULL (pthread.c). */
+struct weft__co *weft__green_target(pthread_t th, struct weft__green **g);
+
+/* The real id of the OS thread g runs on (the caller's if g is NULL)
+ * (pthread.c). */
+pthread_t weft__green_os_thread(struct weft__green *g);
+
+/* Ends the calling green thread g with result, as pthread_exit: its
+ * thread-exit work runs, its record goes if it is detached (pthread.c). */
+void weft__green_end(struct weft__green *g, void *result)
+	__attribute__((noreturn));
+
 /* The weft mutex in pm's memory, or NULL if pm is glibc's (robust,
  * process-shared, or destroyed, for which glibc answers EINVAL).  A kind
  * glibc gave that weft lacks (adaptive) is made normal in place.
@@ -73,7 +90,7 @@ bool weft__green_clock_ok(clockid_t clock);
 int weft__green_deadline(clockid_t clock, const struct timespec *abs,
 			 int64_t *deadline);
 
-/* ---- cancellation (pthread.c) ----
+/* ---- cancellation (pthread_cancel.c) ----
  *
  * pthread_cancel is deferred: it marks the green thread, which acts on it
  * (ends as if by pthread_exit(PTHREAD_CANCELED)) at the next cancellation
@@ -82,7 +99,10 @@ int weft__green_deadline(clockid_t clock, const struct timespec *abs,
  * A green thread parked at one of those on the canceller's OS thread is
  * woken to act at once.  Cleanup handlers are not run. */
 
-struct weft__green;
+/* Marks a green thread waiting in pthread_join, a wait without a
+ * queue, in its record's wait_head (pthread.c). */
+extern void *weft__joining_mark;
+#define WEFT__JOINING (&weft__joining_mark)
 
 /* Called by a green thread co about to wait in the queue (lock, head) of
  * a cancellation point.  Ends co at once if a cancel is pending (and does

@@ -58,6 +58,23 @@ int weft_go(void (*fn)(void *arg), void *arg);
  * memory) or EINVAL (stack_size absurdly large). */
 weft_co *weft_spawn(void *(*fn)(void *arg), void *arg, size_t stack_size);
 
+/* Flags of weft_spawn_opt. */
+#define WEFT_OWN_TLS 1u /* a thread block of its own: see weft_spawn_opt */
+
+/* As weft_spawn, with flags.  WEFT_OWN_TLS gives the coroutine a thread
+ * block of its own, as every green thread of a preloaded program has: its
+ * own __thread and thread_local variables, errno, locale and
+ * pthread_self(), and its C++ thread_local destructors run when it ends.
+ * Other coroutines share their OS thread's TLS, libco-style, which is
+ * cheaper: the block takes about 4 KiB at the top of the stack, and each
+ * switch between coroutines whose blocks differ costs a few more
+ * nanoseconds.  Returns the coroutine, or NULL with errno EAGAIN, EINVAL
+ * (unknown flag, or a stack too small), or ENOTSUP (this glibc or
+ * architecture does not allow thread blocks; weft knows glibc 2.36 on
+ * x86-64). */
+weft_co *weft_spawn_opt(void *(*fn)(void *arg), void *arg, size_t stack_size,
+			unsigned flags);
+
 /* Waits until co has ended and stores what its function returned (or what
  * it passed to weft_exit) in *result unless result is NULL; then co's
  * memory is released.  Returns 0, or -1 with errno EDEADLK (co is the

@@ -29,6 +29,7 @@
 
 #include "core.h"
 #include "offload.h"
+#include "tcb.h"
 #include "green.h"
 #include "preload.h"
 #include "stats.h"
@@ -185,6 +186,10 @@ void weft__config_read(void)
 		weft__offload_config();
 
 	weft__green_set(c->green && !weft__off);
+	/* Green threads get thread blocks of their own where this glibc
+	 * allows; where not, one line says so now. */
+	if (c->green && !weft__off)
+		weft__tcb_init(true);
 	if (c->stats)
 		weft__stats_start();
 	if (c->dump_signal && weft__dump_on_signal(c->dump_signal) < 0) {

@@ -543,7 +543,7 @@ struct echo_job {
 static void echo(void *arg)
 {
 	struct echo_job *e = arg;
-	static __thread char buf[16384];
+	char buf[16384];
 	ssize_t r;
 
 	while ((r = read(e->fd, buf, sizeof buf)) > 0) {

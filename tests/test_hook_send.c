@@ -269,9 +269,11 @@ static void go(struct peer *p, void (*fn)(struct peer *))
  * bytes (stream) or the last UNIT-byte datagram, and counts those. */
 static void peer_drain(struct peer *p)
 {
-	static __thread unsigned char scratch[1 << 17];
-	size_t chunk = p->chunk ? p->chunk : sizeof scratch;
+	enum { SCRATCH = 1 << 17 };
+	unsigned char *scratch = p->into ? NULL : malloc(SCRATCH);
+	size_t chunk = p->chunk ? p->chunk : SCRATCH;
 
+	ck_assert(p->into || scratch);
 	while (p->got < p->want) {
 		unsigned char *buf = p->into ? p->into + p->got : scratch;
 		size_t n = chunk;
@@ -281,7 +283,7 @@ static void peer_drain(struct peer *p)
 		p->r = recv(p->fd, buf, n, 0);
 		p->err = errno;
 		if (p->r <= 0)
-			return;
+			break;
 		size_t r = (size_t)p->r;
 		if (!p->stream && r == UNIT) {
 			memcpy(p->last, buf, UNIT);
@@ -294,12 +296,13 @@ static void peer_drain(struct peer *p)
 		}
 		p->got += r;
 	}
+	free(scratch);
 }
 
 /* Takes whatever is there, until it stays empty. */
 static void empty(int fd)
 {
-	static __thread char buf[1 << 16];
+	char buf[1 << 16];
 	struct timespec ts = { 0, 2 * MS };
 
 	for (int quiet = 0; quiet < 3;) {

@@ -1,0 +1,271 @@
+/* tcb.c - thread blocks (see tcb.h): what glibc 2.36 reads of a thread.
+ *
+ * glibc makes a thread's block in allocate_stack (nptl/allocatestack.c):
+ * the descriptor at the top of the stack, static TLS below it, the TLS
+ * vector and the TLS images from the dynamic loader's _dl_allocate_tls;
+ * then start_thread fills in the rest on the new thread.  This file does
+ * the same for a coroutine's stack, field by field, from the layout below.
+ * That layout is glibc 2.36's for x86-64; at start-up it is checked
+ * against what this libc publishes for debuggers (the _thread_db_*
+ * symbols), against the running thread's own block and against libc's
+ * TLS symbols.  Any other version or any mismatch turns blocks off: green
+ * threads then share their OS thread's TLS, as before.
+ */
+#include "core.h"
+#include "fiber.h"
+#include "tcb.h"
+
+/* After core.h: <elf.h> defines EV_NONE, a name of libev's too. */
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
+#include <link.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+bool weft__tcb_on;
+bool weft__tcb_fsgsbase;
+
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+/* struct pthread (nptl/descr.h), with tcbhead_t at its head
+ * (sysdeps/x86_64/nptl/tls.h): offsets in bytes. */
+enum {
+	PD_SIZE = 2368, /* TLS_TCB_SIZE */
+	PD_TCB = 0, PD_DTV = 8, PD_SELF = 16, PD_MULTIPLE_THREADS = 24,
+	PD_SYSINFO = 32, PD_STACK_GUARD = 40, PD_POINTER_GUARD = 48,
+	PD_FEATURE_1 = 72,
+	PD_LIST = 704, PD_TID = 720, PD_ROBUST_PREV = 728,
+	PD_ROBUST_HEAD = 736, PD_FUTEX_OFFSET = 744,
+	PD_CANCELHANDLING = 776, PD_SPECIFIC_1STBLOCK = 784,
+	PD_SPECIFIC = 1296, PD_USER_STACK = 1554, PD_JOINID = 1568,
+	PD_SCHEDPOLICY = 1588, PD_START_ROUTINE = 1592, PD_ARG = 1600,
+	PD_STACKBLOCK = 1680, PD_STACKBLOCK_SIZE = 1688, PD_GUARDSIZE = 1696,
+	PD_REPORTED_GUARDSIZE = 1704, PD_RES = 1720, PD_TLS_STATE = 2304,
+	PD_RSEQ = 2336,
+};
+
+/* libc.so.6's own TLS block: its size and offsets of what is touched. */
+enum {
+	LIBC_TLS_SIZE = 0x90,
+	LT_RESP = 0x08, LT_ERRNO = 0x10, LT_DLERROR = 0x40, LT_TCACHE = 0x48,
+	LT_TCACHE_SHUTTING_DOWN = 0x50, LT_ARENA = 0x58, LT_H_ERRNO = 0x74,
+};
+
+/* rseq's cpu_id when the thread is not registered: glibc's sched_getcpu
+ * then asks the kernel. */
+#define RSEQ_CPU_ID_REGISTRATION_FAILED ((uint32_t)-2)
+/* glibc's futex_offset for robust mutexes: __lock less __list.__next. */
+#define ROBUST_FUTEX_OFFSET (-32L)
+
+/* The dynamic loader's and libc's private entry points. */
+static void *(*allocate_tls)(void *);
+static void (*deallocate_tls)(void *, bool);
+static void (*call_tls_dtors)(void);
+static void (*ctype_init)(void);
+
+static size_t block_size;    /* descriptor and static TLS, rounded */
+static ptrdiff_t libc_tls;   /* libc's TLS block, from the thread pointer */
+
+typedef void *(*start_fn)(void *);
+
+#define AT(base, off, type) (*(type *)((char *)(base) + (off)))
+
+/* The field glibc describes as name[] = { bits, count, offset } is at
+ * off, of the given size. */
+static bool published(const char *name, unsigned bits, unsigned off)
+{
+	const uint32_t *d = dlsym(RTLD_DEFAULT, name);
+
+	return d != NULL && d[0] == bits && d[2] == off;
+}
+
+static int find_libc_tls(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	const char *name = info->dlpi_name;
+	size_t n = strlen(name);
+
+	if (n < 9 || strcmp(name + n - 9, "libc.so.6") != 0)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS &&
+		    info->dlpi_phdr[i].p_memsz == LIBC_TLS_SIZE)
+			*(void **)arg = info->dlpi_tls_data;
+	return 1;
+}
+
+/* Checks this glibc against the layout above; returns why not, or NULL. */
+static const char *check_glibc(void)
+{
+	extern const ptrdiff_t __rseq_offset;
+	char *tp = weft__tp();
+	size_t tls_size = 0, tls_align = 0;
+	void (*static_info)(size_t *, size_t *);
+	void *libc_block = NULL;
+
+	if (strcmp(gnu_get_libc_version(), "2.36") != 0)
+		return "a glibc other than 2.36";
+	const uint32_t *size = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
+	if (size == NULL || *size != PD_SIZE ||
+	    !published("_thread_db_pthread_list", 128, PD_LIST) ||
+	    !published("_thread_db_pthread_tid", 32, PD_TID) ||
+	    !published("_thread_db_pthread_specific", 2048, PD_SPECIFIC) ||
+	    !published("_thread_db_pthread_cancelhandling", 32,
+		       PD_CANCELHANDLING) ||
+	    !published("_thread_db_pthread_schedpolicy", 32,
+		       PD_SCHEDPOLICY) ||
+	    !published("_thread_db_pthread_start_routine", 64,
+		       PD_START_ROUTINE) ||
+	    !published("_thread_db_pthread_dtvp", 64, PD_DTV))
+		return "a thread descriptor of another layout";
+	if (AT(tp, PD_SELF, char *) != tp ||
+	    AT(tp, PD_TID, int) != (int)syscall(SYS_gettid) ||
+	    AT(tp, PD_FUTEX_OFFSET, long) != ROBUST_FUTEX_OFFSET ||
+	    __rseq_offset != PD_RSEQ)
+		return "a running thread unlike its descriptor";
+	dl_iterate_phdr(find_libc_tls, &libc_block);
+	char *lb = libc_block;
+	if (lb == NULL || (char *)&errno != lb + LT_ERRNO ||
+	    (char *)__h_errno_location() != lb + LT_H_ERRNO ||
+	    dlsym(RTLD_DEFAULT, "__resp") != lb + LT_RESP ||
+	    dlsym(RTLD_DEFAULT, "__libc_dlerror_result") != lb + LT_DLERROR)
+		return "libc's TLS of another layout";
+	allocate_tls = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls",
+			      "GLIBC_PRIVATE");
+	deallocate_tls = dlvsym(RTLD_DEFAULT, "_dl_deallocate_tls",
+				"GLIBC_PRIVATE");
+	static_info = dlvsym(RTLD_DEFAULT, "_dl_get_tls_static_info",
+			     "GLIBC_PRIVATE");
+	call_tls_dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors",
+				"GLIBC_PRIVATE");
+	ctype_init = dlvsym(RTLD_DEFAULT, "__ctype_init", "GLIBC_PRIVATE");
+	if (!allocate_tls || !deallocate_tls || !static_info ||
+	    !call_tls_dtors || !ctype_init)
+		return "the loader's TLS calls missing";
+	static_info(&tls_size, &tls_align);
+	if (tls_size < PD_SIZE || tls_align > 64)
+		return "static TLS of an unexpected size";
+	block_size = (tls_size + 63) & ~(size_t)63;
+	libc_tls = lb - tp;
+	return NULL;
+}
+
+/* See tcb.h. */
+bool weft__tcb_init(bool say)
+{
+	static bool done;
+	static int lock;
+	const char *why = NULL;
+
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return weft__tcb_on;
+	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	if (!done) {
+#if !defined(__x86_64__)
+		why = "an architecture other than x86-64";
+#elif defined(WEFT_TSAN)
+		why = "ThreadSanitizer";
+#else
+		why = check_glibc();
+#endif
+		weft__tcb_fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE);
+		weft__tcb_on = why == NULL;
+		__atomic_store_n(&done, true, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	if (why != NULL && say) {
+		char msg[200] = "green threads share their OS thread's TLS"
+				" (no thread blocks with ";
+		weft__cat(msg, sizeof msg, why);
+		weft__cat(msg, sizeof msg, ")");
+		weft__say(msg);
+	}
+	return weft__tcb_on;
+}
+
+/* See tcb.h. */
+size_t weft__tcb_size(void)
+{
+	return weft__tcb_on ? block_size : 0;
+}
+
+/* See tcb.h. */
+void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
+{
+	char *tp = weft__tp(), *pd = top - PD_SIZE;
+
+	memset(pd, 0, PD_SIZE);
+	AT(pd, PD_TCB, char *) = pd;
+	AT(pd, PD_SELF, char *) = pd;
+	AT(pd, PD_MULTIPLE_THREADS, int) = AT(tp, PD_MULTIPLE_THREADS, int);
+	AT(pd, PD_SYSINFO, uintptr_t) = AT(tp, PD_SYSINFO, uintptr_t);
+	AT(pd, PD_STACK_GUARD, uintptr_t) = AT(tp, PD_STACK_GUARD, uintptr_t);
+	AT(pd, PD_POINTER_GUARD, uintptr_t) =
+		AT(tp, PD_POINTER_GUARD, uintptr_t);
+	AT(pd, PD_FEATURE_1, unsigned) = AT(tp, PD_FEATURE_1, unsigned);
+	/* An empty list of its own: fork's child unlinks the forking
+	 * thread from glibc's list of stacks. */
+	AT(pd, PD_LIST, char *) = pd + PD_LIST;
+	AT(pd, PD_LIST + 8, char *) = pd + PD_LIST;
+	AT(pd, PD_TID, int) = AT(tp, PD_TID, int);
+	AT(pd, PD_ROBUST_PREV, char *) = pd + PD_ROBUST_HEAD;
+	AT(pd, PD_ROBUST_HEAD, char *) = pd + PD_ROBUST_HEAD;
+	AT(pd, PD_FUTEX_OFFSET, long) = ROBUST_FUTEX_OFFSET;
+	AT(pd, PD_SPECIFIC, char *) = pd + PD_SPECIFIC_1STBLOCK;
+	/* glibc must never unmap or cache this stack as its own. */
+	AT(pd, PD_USER_STACK, bool) = true;
+	AT(pd, PD_JOINID, char *) = info->detached ? pd : NULL;
+	AT(pd, PD_START_ROUTINE, start_fn) = info->fn;
+	AT(pd, PD_ARG, void *) = info->arg;
+	AT(pd, PD_STACKBLOCK, char *) = info->lo - info->guard;
+	AT(pd, PD_STACKBLOCK_SIZE, size_t) = info->size + info->guard;
+	AT(pd, PD_GUARDSIZE, size_t) = info->guard;
+	AT(pd, PD_REPORTED_GUARDSIZE, size_t) = info->guard;
+	AT(pd, PD_RSEQ + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
+	if (allocate_tls(pd) == NULL) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	char *mine = tp + libc_tls, *its = pd + libc_tls;
+	AT(its, LT_RESP, char *) = pd + PD_RES;
+	AT(its, LT_TCACHE, void *) = AT(mine, LT_TCACHE, void *);
+	AT(its, LT_ARENA, void *) = AT(mine, LT_ARENA, void *);
+	/* A thread whose OS thread has no cache must not make one of its
+	 * own, which nothing would free. */
+	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) =
+		AT(mine, LT_TCACHE, void *) == NULL;
+	return pd;
+}
+
+/* See tcb.h. */
+void weft__tcb_set_tid(void *tcb, int tid)
+{
+	AT(tcb, PD_TID, int) = tid;
+}
+
+/* See tcb.h.  As start_thread: the locale's character tables. */
+void weft__tcb_start(void)
+{
+	ctype_init();
+}
+
+/* See tcb.h. */
+void weft__tcb_exit(void)
+{
+	call_tls_dtors();
+}
+
+/* See tcb.h. */
+void weft__tcb_free(void *tcb)
+{
+	/* strsignal's and strerror_l's buffers, as __libc_thread_freeres. */
+	free(AT(tcb, PD_TLS_STATE, void *));
+	free(AT(tcb, PD_TLS_STATE + 8, void *));
+	deallocate_tls(tcb, false);
+}
