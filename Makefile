@@ -154,8 +154,14 @@ $(B)/tsan/%.o: %.S | $(B)/.deps
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
 # Not hook/: the wrappers of pthread_key_create and the like are called by
 # ThreadSanitizer's own start-up, before its runtime can take the calls
-# its instrumentation makes.  The state they share lives in core/.
+# its instrumentation makes.  The state they share lives in core/; of it,
+# the green threads' registry is consulted by pthread_getattr_np, which a
+# new thread's start-up in ThreadSanitizer calls, so it is not built with
+# it either.
 $(B)/tsan/hook/%.o: hook/%.c | $(B)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
+$(B)/tsan/core/gthread.o: core/gthread.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@
 $(B)/tests-tsan/%.o: tests/%.c $(B)/suites.h | $(B)/.deps

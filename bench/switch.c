@@ -21,6 +21,11 @@
  *                     yield to each other in a loop while main waits.  Only
  *                     transfers actually seen (the other coroutine ran in
  *                     between) are counted as switches.
+ *   weft_yield (own TLS)  the same between two coroutines that each have
+ *                     a thread block of their own (weft_spawn_opt with
+ *                     WEFT_OWN_TLS), as every green thread of a preloaded
+ *                     program has: each switch also installs the other's
+ *                     thread pointer.
  *   swapcontext       glibc's ucontext switch, which also saves and restores
  *                     the signal mask with a system call, so it runs fewer
  *                     iterations.
@@ -37,6 +42,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,22 +196,39 @@ static void yielder(void *arg)
 	weft_wg_done(&yield_done);
 }
 
-static double yield_run(long switches)
+static void *own_yielder(void *arg)
+{
+	yielder(arg);
+	return NULL;
+}
+
+/* Two yielders, started with weft_go, or with thread blocks of their own;
+ * returns ns per switch seen. */
+static double yield_pair(long switches, bool own_tls)
 {
 	double t0, t1;
+	weft_co *co[2] = { NULL, NULL };
 
 	yield_rounds = switches / 2;
 	yield_seen = 0;
 	yield_last = 0;
 	weft_wg_add(&yield_done, 2);
 	t0 = now_ns();
-	if (weft_go(yielder, (void *)1L) != 0 ||
-	    weft_go(yielder, (void *)2L) != 0) {
-		fprintf(stderr, "switch: weft_go: %s\n", strerror(errno));
-		exit(1);
+	for (long i = 1; i <= 2; i++) {
+		int r = own_tls ? ((co[i - 1] = weft_spawn_opt(own_yielder,
+				(void *)i, 0, WEFT_OWN_TLS)) ? 0 : -1)
+				: weft_go(yielder, (void *)i);
+		if (r != 0) {
+			fprintf(stderr, "switch: %s: %s\n", own_tls ?
+				"weft_spawn_opt" : "weft_go", strerror(errno));
+			exit(1);
+		}
 	}
 	weft_wg_wait(&yield_done);
 	t1 = now_ns();
+	for (int i = 0; i < 2; i++)
+		if (co[i])
+			weft_join(co[i], NULL);
 	if (yield_seen < switches - switches / 10) {
 		fprintf(stderr, "switch: weft_yield switched %ld times in %ld "
 			"yields; the count below uses the switches seen\n",
@@ -216,6 +239,16 @@ static double yield_run(long switches)
 		exit(1);
 	}
 	return (t1 - t0) / (double)yield_seen;
+}
+
+static double yield_run(long switches)
+{
+	return yield_pair(switches, false);
+}
+
+static double yield_tls_run(long switches)
+{
+	return yield_pair(switches, true);
 }
 
 /* ==== swapcontext ====================================================== */
@@ -262,7 +295,7 @@ static double fctx_run(long switches)
 /* ==== Driver =========================================================== */
 
 /* The rows of the table, in order. */
-enum { RAW, SITE, YIELD, UCTX, FCTX, NPEERS };
+enum { RAW, SITE, YIELD, YIELD_TLS, UCTX, FCTX, NPEERS };
 
 struct peer {
 	const char *name;
@@ -291,6 +324,8 @@ int main(int argc, char **argv)
 		[RAW] = { "weft__ctx_switch (raw)", 10000000, raw_run, 0 },
 		[SITE] = { "weft__ctx_switch (1 site)", 10000000, site_run, 0 },
 		[YIELD] = { "weft_yield (public API)", 10000000, yield_run, 0 },
+		[YIELD_TLS] = { "weft_yield (own TLS)", 10000000, yield_tls_run,
+				0 },
 		[UCTX] = { "swapcontext (glibc)", 1000000, uc_run, 0 },
 		[FCTX] = { "jump_fcontext (Boost)", 10000000, fctx_run, 0 },
 	};
@@ -339,6 +374,9 @@ int main(int argc, char **argv)
 	}
 	printf("\n  (1 site): both contexts switch from one call site, as "
 	       "parked coroutines do\n");
+	printf("  (own TLS): each switch installs the other's thread block,"
+	       " as between green threads: %.2fx weft_yield's cost\n",
+	       peers[YIELD_TLS].best / yield);
 	if (peers[FCTX].best > 0)
 		printf("  weft/jump_fcontext = %.2fx, weft_yield/jump_fcontext "
 		       "= %.2fx\n", raw / peers[FCTX].best,
