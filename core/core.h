@@ -264,6 +264,20 @@ void weft__fd_poke(int fd, int events);
 /* Frees a scheduler's fd watchers (thread exit). */
 void weft__wait_free(struct weft__sched *s);
 
+/* ---- futexes (futex.c) ---- */
+
+/* FUTEX_WAIT for coroutine co: parks it until a weft__futex_wake on uaddr
+ * whose bitset meets bitset, or the deadline (monotonic ns; negative:
+ * none), if *uaddr still holds val.  Returns 0 (woken, or the word
+ * changed: a spurious wake-up futex callers allow), -EAGAIN (*uaddr was
+ * not val) or -ETIMEDOUT.  uaddr must be valid and aligned. */
+int weft__futex_wait(struct weft__co *co, const uint32_t *uaddr,
+		     uint32_t val, uint32_t bitset, int64_t deadline);
+
+/* FUTEX_WAKE for the coroutines weft__futex_wait parked on uaddr: wakes
+ * up to n whose bitset meets bitset, from any thread.  Returns how many. */
+int weft__futex_wake(const uint32_t *uaddr, int n, uint32_t bitset);
+
 /* ---- synchronisation (mutex.c, cond.c, sem.c) ---- */
 
 /* Deadline forms of the public calls, returning 0 or an errno value

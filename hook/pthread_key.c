@@ -84,8 +84,8 @@ int weft__pthread_once(pthread_once_t *once, void (*init)(void))
 		/* A caller on one of weft's own threads waits in glibc's
 		 * pthread_once, on the futex: wake it too. */
 		int saved = errno;
-		syscall(SYS_futex, once, FUTEX_WAKE_PRIVATE, INT_MAX, NULL,
-			NULL, 0);
+		weft__libc()->syscall(SYS_futex, once, FUTEX_WAKE_PRIVATE,
+				      INT_MAX, NULL, NULL, 0);
 		errno = saved;
 	}
 	return 0;

@@ -30,7 +30,8 @@ bool weft__timespec_ns(const struct timespec *ts, int64_t *ns)
 
 	if (ts == NULL) /* no time-out to the futex: the real call's EFAULT */
 		return false;
-	long r = syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, ts, NULL, 0);
+	long r = weft__libc()->syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1,
+				       ts, NULL, 0);
 	bool ok = r < 0 && errno == EAGAIN;
 
 	errno = saved;

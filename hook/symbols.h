@@ -64,6 +64,8 @@
 	X(int, dup, (int), WRAP)                                              \
 	X(int, dup2, (int, int), WRAP)                                        \
 	X(int, dup3, (int, int, int), WRAP)                                   \
+	/* syscall.c */                                                       \
+	X(long, syscall, (long, ...), WRAP)                                   \
 	/* fcntl.c */                                                         \
 	X(int, fcntl, (int, int, ...), WRAP)                                  \
 	X(int, fcntl64, (int, int, ...), WRAP)                                 \

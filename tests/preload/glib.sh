@@ -1,0 +1,46 @@
+# glib: a GLib program whose threads block in read() while holding a
+# GMutex that the others wait for (tests/preload/glib_mutex.c), natively
+# and under weft.  GLib's mutexes and conditions wait with
+# syscall(SYS_futex): under weft such a wait must park the green thread,
+# not its OS thread, or the holder never runs again.  Both runs must end
+# with every round counted, one thread at a time in the critical section,
+# and under weft on one OS thread (plus at most the offload pool).
+# shellcheck source=tests/preload/common.bash
+. "$(dirname "$0")/common.bash"
+need pkg-config pkg-config
+pkg-config --exists glib-2.0 || { echo "skip $name: install libglib2.0-dev"; exit 77; }
+
+prog=$helpers/glib_mutex
+src=$root/tests/preload/glib_mutex.c
+if [ ! -x "$prog" ] || [ "$src" -nt "$prog" ]; then
+	mkdir -p "$helpers"
+	# shellcheck disable=SC2046 # pkg-config's words are flags
+	cc -O2 -g -std=gnu11 -Wall -Wextra $(pkg-config --cflags glib-2.0) \
+		-o "$prog.tmp.$$" "$src" $(pkg-config --libs glib-2.0) ||
+		fail "cannot build $prog"
+	mv -f "$prog.tmp.$$" "$prog"
+fi
+
+for label in native weft; do
+	if [ "$label" = native ]; then cmd=(); else cmd=("${weft[@]}"); fi
+	spawn "$scratch/$label.out" "$scratch/$label.err" \
+		timeout 60 "${cmd[@]}" "$prog" 16 300
+	pid=$spawned
+	[ "$label" = weft ] && sample "$pid" "$scratch/samples"
+	wait "$pid"
+	status=$?
+	if [ "$status" != 0 ]; then
+		show "$scratch/$label.out" "glib_mutex's output ($label)"
+		show "$scratch/$label.err" "glib_mutex's stderr ($label)"
+		[ "$status" = 124 ] && fail "$label: glib_mutex froze (killed after 60 s)"
+		fail "$label: glib_mutex exited with $status"
+	fi
+	grep -qx 'counter=4800 most=1' "$scratch/$label.out" ||
+		fail "$label: glib_mutex printed '$(cat "$scratch/$label.out")', not counter=4800 most=1"
+done
+threads=$(max_threads "$scratch/samples")
+echo "glib_mutex under weft: OS threads at most $threads" >&2
+if [ "$threads" -gt $((1 + offload_threads)) ]; then
+	fail "under weft glib_mutex used $threads OS threads (want 1, plus at most $offload_threads offload workers)"
+fi
+ok
