@@ -13,6 +13,7 @@
 #define WEFT_CORE_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +76,10 @@ struct weft__co {
 	const void *asan_bottom;
 	size_t asan_size;
 	void *tsan_fiber;              /* ThreadSanitizer's fiber */
+	uint64_t cpu_total;            /* CPU time used, in cputime.c's */
+	uint64_t cpu_since;            /* ticks; when its run began (0: not
+	                                  running, or since accounting began) */
+	unsigned cpu_seq;              /* odd while cpu_* are being updated */
 };
 
 /* A parked coroutine's place in one wait queue (a mutex's, an fd's).  It
@@ -125,6 +130,10 @@ struct weft__co *weft__self(void);
 
 /* This scheduler's event loop. */
 struct ev_loop *weft__loop(struct weft__sched *s);
+
+/* The pthread_t of the OS thread coroutine co runs on (in a green
+ * thread, glibc's pthread_self() is the green thread's own). */
+pthread_t weft__os_thread(const struct weft__co *co);
 
 /* The scheduler's idle context when the caller is the scheduler's own
  * loop (a libev callback, or an allocator called from one); NULL
@@ -293,6 +302,36 @@ int64_t weft__now(void);
 
 /* Deadline for a relative time-out: negative stays "none". */
 int64_t weft__deadline(int64_t timeout_ns);
+
+/* ---- CPU time (cputime.c) ----
+ *
+ * Each coroutine's CPU time, counted at switches once the program has
+ * asked for a thread's CPU time (before, a switch only tests
+ * weft__cpu_on).  What is counted is the time a coroutine held its OS
+ * thread since accounting began. */
+
+/* Whether switches count CPU time (set once by weft__cpu_start). */
+extern bool weft__cpu_on;
+
+/* Whether switches count CPU time: a switch tests this first. */
+static inline bool weft__cpu_counting(void)
+{
+	return weft__unlikely(__atomic_load_n(&weft__cpu_on, __ATOMIC_ACQUIRE));
+}
+
+/* Turns accounting on, if it is not yet: from now on, switches count.
+ * The first call measures the clock (a fraction of a millisecond).
+ * errno is kept. */
+void weft__cpu_start(void);
+
+/* At a switch from `from` to `to`, while weft__cpu_on: adds the time since
+ * `from` was switched in to its total, and notes when `to` starts. */
+void weft__cpu_switch(struct weft__co *from, struct weft__co *to);
+
+/* The CPU time co has used since accounting began, in ns: its total, and
+ * if it is running, the time since it was switched in.  Any thread may
+ * ask about any live coroutine. */
+uint64_t weft__cpu_ns(struct weft__co *co);
 
 /* ---- statistics (stats.c) ---- */
 

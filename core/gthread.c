@@ -110,6 +110,8 @@ struct weft__green *weft__green_find(pthread_t id)
 /* See gthread.h. */
 void weft__green_free(struct weft__green *g)
 {
+	if (g == NULL)
+		return;
 	free(g->affinity);
 	free(g);
 }

@@ -28,7 +28,6 @@ struct weft__green {
 	size_t guard;          /* the guard size its attributes asked */
 	void *(*fn)(void *);
 	void *arg;
-	pthread_t thread;      /* the OS thread it runs on, for pthread_kill */
 	sigset_t mask;         /* its signal mask, as the program set it */
 	_Atomic bool cancel;   /* pthread_cancel asked for its end */
 	bool ended;            /* its function returned, or it exited */
@@ -38,6 +37,8 @@ struct weft__green {
 	int priority;          /* the attributes set it */
 	cpu_set_t *affinity;   /* as pthread_setaffinity_np set it, or NULL */
 	size_t affinity_size;
+	unsigned clock;        /* its CPU clock's number (hook/clock.c), or
+	                          0 before pthread_getcpuclockid asked */
 };
 
 /* The registry's lock, a spin lock (waitq.h), for the _locked calls. */
@@ -63,7 +64,7 @@ struct weft__green *weft__green_find_locked(pthread_t id);
  * (weft__green_free). */
 void weft__green_remove_locked(struct weft__green *g);
 
-/* Frees a record no longer in the registry. */
+/* Frees a record no longer in the registry (nothing if g is NULL). */
 void weft__green_free(struct weft__green *g);
 
 /* The pthread_t of coroutine co: its thread block, or its address. */

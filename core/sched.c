@@ -213,6 +213,8 @@ static void run(struct weft__sched *s, struct weft__co *from,
 	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
 			 to->asan_bottom, to->asan_size);
 	from->saved_errno = *s->errno_p;
+	if (weft__cpu_counting())
+		weft__cpu_switch(from, to);
 	weft__tsan_switch(to->tsan_fiber);
 	if (from->tcb != to->tcb)
 		weft__tp_set(to->tcb);
@@ -246,6 +248,8 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 				 NULL : &from->asan_fake,
 				 s->idle.asan_bottom, s->idle.asan_size);
 		from->saved_errno = *s->errno_p;
+		if (weft__cpu_counting())
+			weft__cpu_switch(from, &s->idle);
 		weft__tsan_switch(s->idle.tsan_fiber);
 		if (from->tcb != s->os_tcb)
 			weft__tp_set(s->os_tcb);
@@ -579,6 +583,12 @@ void weft__sched_adopt(struct weft__co *co)
 struct ev_loop *weft__loop(struct weft__sched *s)
 {
 	return s->loop;
+}
+
+/* See core.h: its OS thread's block is that thread's descriptor. */
+pthread_t weft__os_thread(const struct weft__co *co)
+{
+	return (pthread_t)co->sched->os_tcb;
 }
 
 bool weft__alone(struct weft__co *co)

@@ -67,6 +67,15 @@ struct weft__co *weft__green_target(pthread_t th, struct weft__green **g);
  * (pthread.c). */
 pthread_t weft__green_os_thread(struct weft__green *g);
 
+/* Gives new green thread g, made by self with attr (NULL: the defaults),
+ * the scheduling and CPU mask a native thread would start with: its
+ * creator's policy and priority (attr's under PTHREAD_EXPLICIT_SCHED),
+ * and attr's CPU mask or its creator's own.  Returns 0, or what
+ * pthread_create answers for attr's: EINVAL, EPERM (more than the caller
+ * may ask), EAGAIN (pthread_sched.c). */
+int weft__green_sched_init(struct weft__green *g, struct weft__co *self,
+			   const pthread_attr_t *attr);
+
 /* Ends the calling green thread g with result, as pthread_exit: its
  * thread-exit work runs, its record goes if it is detached (pthread.c). */
 void weft__green_end(struct weft__green *g, void *result)

@@ -105,7 +105,8 @@ static void creator_mask(struct weft__co *self, sigset_t *mask)
  * for, as glibc would give it.  Returns 0, or EAGAIN (no memory for its
  * stack or bookkeeping, or a stack size weft cannot give: glibc's answer
  * when its mmap fails), or EINVAL (the program's own stack memory is too
- * small to hold the thread block). */
+ * small to hold the thread block), or what glibc answers for the
+ * scheduling and CPU mask attr asks (EINVAL, EPERM). */
 int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 			 void *(*fn)(void *), void *arg)
 {
@@ -122,7 +123,6 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 	struct weft__co_attr ca = { .own_tcb = true };
 	g->fn = fn;
 	g->arg = arg;
-	g->thread = weft__libc()->pthread_self();
 	creator_mask(self, &g->mask);
 	attr_stack(attr, &ca);
 	if (attr != NULL) {
@@ -130,8 +130,10 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 		pthread_attr_getsigmask_np(attr, &g->mask); /* if it has one */
 	}
 	ca.detached = state == PTHREAD_CREATE_DETACHED;
-	struct weft__co *co = weft__co_new(start, g, &ca);
-	int r = co == NULL && errno == EINVAL && ca.stack ? EINVAL : EAGAIN;
+	int err = weft__green_sched_init(g, self, attr);
+	struct weft__co *co = err ? NULL : weft__co_new(start, g, &ca);
+	int r = err ? err : co == NULL && errno == EINVAL && ca.stack ?
+		EINVAL : EAGAIN;
 	errno = saved;
 	if (co == NULL) {
 		weft__green_insert(NULL);
@@ -319,7 +321,11 @@ struct weft__co *weft__green_target(pthread_t th, struct weft__green **g)
 /* See green.h. */
 pthread_t weft__green_os_thread(struct weft__green *g)
 {
-	return g ? g->thread : weft__libc()->pthread_self();
+	struct weft__co *co = g ? g->co : weft__running;
+
+	/* An OS thread's pthread_t is its own thread block.  In a green
+	 * thread, glibc's pthread_self() is the green thread's. */
+	return co ? weft__os_thread(co) : weft__libc()->pthread_self();
 }
 
 /* ---- yielding ---- */

@@ -148,6 +148,24 @@
 	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), WRAP)    \
 	X(int, pthread_cancel, (pthread_t), WRAP)                             \
 	X(int, sched_yield, (void), WRAP)                                     \
+	/* pthread_sched.c */                                                 \
+	X(int, pthread_setschedparam, (pthread_t, int,                        \
+				       const struct sched_param *), WRAP)     \
+	X(int, pthread_getschedparam, (pthread_t, int *,                      \
+				       struct sched_param *), WRAP)           \
+	X(int, pthread_setschedprio, (pthread_t, int), WRAP)                  \
+	X(int, pthread_setaffinity_np, (pthread_t, size_t,                    \
+					const cpu_set_t *), WRAP)             \
+	X(int, pthread_getaffinity_np, (pthread_t, size_t, cpu_set_t *),      \
+	  WRAP)                                                               \
+	X(int, pthread_sigqueue, (pthread_t, int, const union sigval), WRAP)  \
+	/* prctl.c */                                                         \
+	X(int, prctl, (int, ...), WRAP)                                       \
+	/* clock.c */                                                         \
+	X(int, clock_gettime, (clockid_t, struct timespec *), WRAP)           \
+	X(int, clock_getres, (clockid_t, struct timespec *), WRAP)            \
+	X(int, getrusage, (__rusage_who_t, struct rusage *), WRAP)            \
+	X(int, pthread_getcpuclockid, (pthread_t, clockid_t *), WRAP)         \
 	/* pthread_key.c */                                                   \
 	X(int, pthread_key_create, (pthread_key_t *, void (*)(void *)), WRAP) \
 	X(int, pthread_key_delete, (pthread_key_t), WRAP)                     \
