@@ -181,6 +181,21 @@ thread_names() {
 	sort -u "$1.names" 2>/dev/null | tr '\n' ' ' | sed 's/ $//'
 }
 
+# threads_used PROGRAM LABEL SAMPLES: prints on stderr the most OS threads
+# the samples saw, and their names.  Under weft (LABEL weft) returns 1,
+# with a reason on stdout, if that is more than one plus the offload pool.
+threads_used() {
+	local program=$1 label=$2 samples=$3 threads
+	[ -s "$samples" ] || return 0
+	threads=$(max_threads "$samples")
+	echo "$label: $program's OS threads at most $threads" \
+		"($(thread_names "$samples" | tr ' ' ','))" >&2
+	if [ "$label" = weft ] && [ "$threads" -gt $((1 + offload_threads)) ]; then
+		echo "$program used $threads OS threads under weft (want 1, plus at most $offload_threads offload workers)"
+		return 1
+	fi
+}
+
 # build_helper OUT SOURCE [FLAGS...]: builds OUT with cc when SOURCE is
 # newer.
 build_helper() {

@@ -38,9 +38,5 @@ for label in native weft; do
 	grep -qx 'counter=4800 most=1' "$scratch/$label.out" ||
 		fail "$label: glib_mutex printed '$(cat "$scratch/$label.out")', not counter=4800 most=1"
 done
-threads=$(max_threads "$scratch/samples")
-echo "glib_mutex under weft: OS threads at most $threads" >&2
-if [ "$threads" -gt $((1 + offload_threads)) ]; then
-	fail "under weft glib_mutex used $threads OS threads (want 1, plus at most $offload_threads offload workers)"
-fi
+many=$(threads_used glib_mutex weft "$scratch/samples") || fail "$many"
 ok

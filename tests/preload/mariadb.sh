@@ -82,20 +82,7 @@ sql_file() {
 # The server's stderr (its whole log), and its OS threads so far.
 evidence() {
 	show "$scratch/$label.err" "mariadbd's log ($label)"
-	print_threads
-}
-
-print_threads() {
-	[ -s "$scratch/$label.samples" ] || return 0
-	local threads
-	threads=$(max_threads "$scratch/$label.samples")
-	# Under weft its threads are green: one OS thread, and at most the
-	# offload pool's besides.
-	if [ "$label" = weft ] && [ "$threads" -gt $((1 + offload_threads)) ]; then
-		fail "weft: mariadbd used $threads OS threads (want 1, plus at most $offload_threads offload workers)"
-	fi
-	echo "$label: mariadbd's OS threads at most $threads" \
-		"($(thread_names "$scratch/$label.samples" | tr ' ' ','))" >&2
+	threads_used "mariadbd" "$label" "$scratch/$label.samples" >/dev/null || true
 }
 
 # slap CONCURRENCY QUERIES: mariadb-slap's mixed load; prints its time and
@@ -227,7 +214,7 @@ run() {
 	no_aborts "mariadb-slap --concurrency=500"
 	inserts
 	no_aborts "10,000 concurrent INSERTs"
-	print_threads
+	many=$(threads_used "mariadbd" "$label" "$scratch/$label.samples") || fail "$many"
 	if [ "$label" = native ]; then stop 60; else stop 20; fi
 }
 

@@ -82,20 +82,7 @@ EOF
 evidence() {
 	show "$scratch/$label.log" "stunnel's log ($label)"
 	show "$scratch/$label.err" "stunnel's stderr ($label)"
-	print_threads
-}
-
-print_threads() {
-	[ -s "$scratch/$label.samples" ] || return 0
-	local threads
-	threads=$(max_threads "$scratch/$label.samples")
-	# Under weft its threads are green: one OS thread, and at most the
-	# offload pool's besides.
-	if [ "$label" = weft ] && [ "$threads" -gt $((1 + offload_threads)) ]; then
-		fail "weft: stunnel4 used $threads OS threads (want 1, plus at most $offload_threads offload workers)"
-	fi
-	echo "$label: stunnel4's OS threads at most $threads" \
-		"($(thread_names "$scratch/$label.samples" | tr ' ' ','))" >&2
+	threads_used "stunnel4" "$label" "$scratch/$label.samples" >/dev/null || true
 }
 
 # run LABEL COMMAND-PREFIX...: a fresh echo server and stunnel, through
@@ -167,7 +154,7 @@ run() {
 		fail "$label: stunnel logged: $(grep -E 'LOG[0-3]\[' "$scratch/$label.log" |
 			grep -v 'No trusted certificates found' | head -n 1)"
 	fi
-	print_threads
+	many=$(threads_used "stunnel4" "$label" "$scratch/$label.samples") || fail "$many"
 
 	# SIGTERM: stunnel must exit with status 0 within 10 s.
 	kill -TERM "$server"
