@@ -19,6 +19,8 @@ enum {
 	WEFT__FD_NO_NOWAIT = 1 << 6, /* RWF_NOWAIT unsupported: poll first */
 	WEFT__FD_STREAM  = 1 << 7, /* a SOCK_STREAM socket: send() is write() */
 	WEFT__FD_DRAINED = 1 << 8, /* its last read emptied it: wait first */
+	WEFT__FD_FILE    = 1 << 9, /* a regular file (PASS too): reads the
+	                              page cache cannot answer are offloaded */
 };
 
 struct weft__fd {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <time.h>
 
 struct weft__co;
@@ -36,6 +37,15 @@ void weft__sigfd_close(int fd);
 /* Whether the kernel accepts *ts as a time-out (readable, valid); if so
  * *ns gets it, saturated (sleep.c).  Keeps errno. */
 bool weft__timespec_ns(const struct timespec *ts, int64_t *ns);
+
+/* readv (off -1) or preadv on fd that, if fd is a regular file and
+ * another coroutine could run, sends a read the page cache cannot answer
+ * to the offload pool (file.c); same results and errno as the real call.
+ * n must be within [1, IOV_MAX] for a preadv. */
+ssize_t weft__file_readv(int fd, const struct iovec *iov, int n, off_t off);
+
+/* read (off -1) or pread, as weft__file_readv (file.c). */
+ssize_t weft__file_read(int fd, void *buf, size_t n, off_t off);
 
 /* waitpid that parks instead of blocking (waitpid.c); same results and
  * errno as waitpid. */

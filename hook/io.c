@@ -26,6 +26,8 @@ unsigned weft__fd_classify(int fd, struct weft__fd *f)
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ||
 	    S_ISBLK(st.st_mode)) {
 		flags |= WEFT__FD_PASS;
+		if (S_ISREG(st.st_mode))
+			flags |= WEFT__FD_FILE;
 	} else {
 		int fl = libc->fcntl(fd, F_GETFL);
 		if (fl >= 0 && (fl & O_NONBLOCK))

@@ -1,7 +1,9 @@
-/* read.c - read, readv and the fortified __read_chk. */
+/* read.c - read, readv and the fortified __read_chk (regular files:
+ * file.c). */
 #include <limits.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "io.h"
 
 /* readv that parks instead of blocking; same results and errno. */
@@ -11,7 +13,7 @@ ssize_t weft__readv(int fd, const struct iovec *iov, int n)
 	ssize_t r;
 
 	if (!weft__io_start(&io, fd, WEFT_READ))
-		return weft__libc()->readv(fd, iov, n);
+		return weft__file_readv(fd, iov, n, -1);
 	while ((r = weft__io_readv(&io, iov, n)) < 0 && errno == EAGAIN &&
 	       weft__io_wait(&io) == 0)
 		;
@@ -27,7 +29,7 @@ ssize_t weft__read(int fd, void *buf, size_t n)
 	/* A read of nothing never waits; as readv it would skip checks the
 	 * file's own read makes (an eventfd's EINVAL). */
 	if (n == 0 || !weft__io_start(&io, fd, WEFT_READ))
-		return weft__libc()->read(fd, buf, n);
+		return weft__file_read(fd, buf, n, -1);
 	if (weft__io_range_fault(fd, buf, n, false))
 		return -1;
 	/* The kernel caps a read's count; an iovec longer than SSIZE_MAX

@@ -16,6 +16,16 @@
 	X(ssize_t, __read_chk, (int, void *, size_t, size_t), WRAP)           \
 	X(ssize_t, preadv2, (int, const struct iovec *, int, off_t, int),     \
 	  NEED)                                                               \
+	/* file.c */                                                          \
+	X(ssize_t, pread, (int, void *, size_t, off_t), WRAP)                 \
+	X(ssize_t, pread64, (int, void *, size_t, off_t), WRAP)               \
+	X(ssize_t, preadv, (int, const struct iovec *, int, off_t), WRAP)     \
+	X(ssize_t, preadv64, (int, const struct iovec *, int, off_t), WRAP)   \
+	X(ssize_t, __pread_chk, (int, void *, size_t, off_t, size_t), WRAP)   \
+	X(ssize_t, __pread64_chk, (int, void *, size_t, off_t, size_t),       \
+	  WRAP)                                                               \
+	X(int, fsync, (int), WRAP)                                            \
+	X(int, fdatasync, (int), WRAP)                                        \
 	/* write.c */                                                         \
 	X(ssize_t, write, (int, const void *, size_t), WRAP)                  \
 	X(ssize_t, writev, (int, const struct iovec *, int), WRAP)            \

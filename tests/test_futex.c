@@ -276,6 +276,26 @@ END_TEST
 
 /* ---- across kinds of thread --------------------------------------------- */
 
+/* Waits, as a futex protocol does, until the word is no longer 0; notes
+ * in w->r 0, or -1 and the errno of a wait that failed otherwise than
+ * with EAGAIN (the word changed before the wait began). */
+static void *wait_until_set(void *p)
+{
+	struct waiter *w = p;
+
+	w->r = 0;
+	while (__atomic_load_n(w->word, __ATOMIC_SEQ_CST) == 0) {
+		if (futex(w->word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0) < 0 &&
+		    errno != EAGAIN) {
+			w->r = -1;
+			w->err = errno;
+			break;
+		}
+	}
+	atomic_store(&w->returned, 1);
+	return NULL;
+}
+
 static void *wake_later(void *p)
 {
 	struct waiter *w = p;
@@ -296,7 +316,7 @@ START_TEST(a_real_thread_wakes_a_parked_green_thread_and_back)
 	/* A real thread wakes a green one. */
 	weft__green_set(true);
 	tl_ticker_start(&ticker);
-	green = spawn(wait_once, &w);
+	green = spawn(wait_until_set, &w);
 	weft__green_set(false);
 	real = spawn(wake_later, &w);
 	weft__green_set(true);
@@ -309,7 +329,7 @@ START_TEST(a_real_thread_wakes_a_parked_green_thread_and_back)
 	/* A green thread wakes a real one. */
 	word = 0;
 	w = (struct waiter){ .word = &word, .op = FUTEX_WAIT_PRIVATE };
-	real = spawn(wait_once, &w);
+	real = spawn(wait_until_set, &w);
 	weft__green_set(true);
 	green = spawn(wake_later, &w);
 	join(green);
