@@ -113,8 +113,12 @@ void weft__co_finish(struct weft__co *co)
 int weft_go(void (*fn)(void *), void *arg)
 {
 	struct weft__co_attr attr = { .detached = true };
-	struct weft__co *co = weft__co_new(NULL, arg, &attr);
 
+	if (fn == NULL) { /* it would crash when it ran, far from the call */
+		errno = EINVAL;
+		return -1;
+	}
+	struct weft__co *co = weft__co_new(NULL, arg, &attr);
 	if (co == NULL) {
 		errno = EAGAIN;
 		return -1;
@@ -128,6 +132,10 @@ weft_co *weft_spawn(void *(*fn)(void *), void *arg, size_t stack_size)
 {
 	struct weft__co_attr attr = { .stack_size = stack_size };
 
+	if (fn == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
 	return weft__co_new(fn, arg, &attr);
 }
 
@@ -140,7 +148,7 @@ weft_co *weft_spawn_opt(void *(*fn)(void *), void *arg, size_t stack_size,
 		.own_tcb = flags & WEFT_OWN_TLS,
 	};
 
-	if (flags & ~(unsigned)WEFT_OWN_TLS) {
+	if (fn == NULL || (flags & ~(unsigned)WEFT_OWN_TLS)) {
 		errno = EINVAL;
 		return NULL;
 	}

@@ -10,6 +10,7 @@
 
 #include "core.h"
 #include "fd.h"
+#include "ownfd.h"
 
 #define CHUNK 256
 
@@ -69,8 +70,10 @@ void weft__fd_made(int fd, unsigned flags)
 	if (weft__inside)
 		flags |= WEFT__FD_PASS;
 	/* The number may have belonged to a file closed where weft could
-	 * not see it (fclose): its waiters and watcher go. */
+	 * not see it (fclose): its waiters and watcher go.  If it was one of
+	 * weft's own, that one was closed behind weft's back. */
 	weft__fd_gone(fd, EBADF);
+	weft__ownfd_reused(fd);
 	if (f) {
 		atomic_store_explicit(&f->rcvtimeo, 0, memory_order_relaxed);
 		atomic_store_explicit(&f->sndtimeo, 0, memory_order_relaxed);

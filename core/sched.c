@@ -405,19 +405,15 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 		root = calloc(1, sizeof *root);
 	if (s == NULL || root == NULL)
 		goto fail;
-	s->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOENV |
-			      EVFLAG_NOSIGMASK);
-	if (s->loop == NULL)
-		s->loop = ev_loop_new(EVFLAG_NOENV | EVFLAG_NOSIGMASK);
+	/* The loop's fds go to the top of the fd range (loop.c). */
+	ev_async_init(&s->remote, on_remote);
+	s->loop = weft__loop_make(s);
 	s->idle_slot = weft__stack_get(IDLE_STACK);
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
-	ev_set_userdata(s->loop, s);
 	s->errno_p = &errno;
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
-	ev_async_init(&s->remote, on_remote);
-	ev_async_start(s->loop, &s->remote);
 
 	weft__ctx_make(&s->idle.ctx, s->idle_slot->hi, idle_main, s);
 	s->idle.sched = s;
@@ -455,7 +451,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	return s;
 fail:
 	if (s && s->loop)
-		ev_loop_destroy(s->loop);
+		weft__loop_destroy(s);
 	if (s && s->idle_slot)
 		weft__stack_put(s->idle_slot, false);
 	if (root && root->slot == NULL)
@@ -489,6 +485,9 @@ void weft__sched_forget(void)
 	weft__stats_reset();
 	this_sched = NULL;
 	weft__running = NULL;
+	/* The other threads' loops' fds, and those their coroutines waited
+	 * on, came along: closed. */
+	weft__ownfd_forked(old);
 	if (old == NULL)
 		return;
 	struct weft__co *co = old->current;
@@ -496,7 +495,7 @@ void weft__sched_forget(void)
 	 * parent's epoll instance keeps its registrations (libev never
 	 * issues EPOLL_CTL_DEL when tearing down). */
 	weft__inside = true;
-	ev_loop_destroy(old->loop);
+	weft__loop_destroy(old);
 	weft__inside = false;
 	if (co == NULL)
 		return; /* forked from the idle context: cannot happen */

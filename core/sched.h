@@ -6,8 +6,10 @@
 
 #include "core.h"
 #include "fiber.h"
+#include "ownfd.h"
 
 struct weft__fdw;
+struct weft__loopx;
 
 struct weft__sched {
 	struct ev_loop *loop;
@@ -35,6 +37,7 @@ struct weft__sched {
 	struct weft__sched *next;        /* in the list of all schedulers */
 	struct weft__fdw **fdw;          /* fd watchers, by fd (wait.c) */
 	size_t fdw_chunks;
+	struct weft__loopx *loopx;       /* its loop's own fds (loop.c) */
 };
 
 /* Wakes fd's waiters on s (wait.c). */
@@ -67,6 +70,39 @@ void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg),
 /* As weft__sched_each, but returns false at once if the list is locked. */
 bool weft__sched_each_try(void (*fn)(struct weft__sched *s, void *arg),
 			  void *arg);
+
+/* ---- the loop and its fds (loop.c) ---- */
+
+/* Makes s's event loop, its fds at the top of the fd range, with
+ * s->remote (initialised) started on it.  Returns it, or NULL with errno
+ * ENOMEM. */
+struct ev_loop *weft__loop_make(struct weft__sched *s);
+
+/* Destroys s's loop, closing its fds. */
+void weft__loop_destroy(struct weft__sched *s);
+
+/* Runs fn(fd, arg, lost) on s's thread (see weft__ownfd_fn), and forgets
+ * fd there.  From s's own thread it runs at once if it may (a coroutine
+ * is running, not the loop); else it is handed to s's loop, which runs it
+ * at the start of its next round, and (unless lost) the caller waits for
+ * it.  Returns fn's result: 0, or -1 with errno (EBUSY if s's thread did
+ * not answer within seconds, or could not be waited for). */
+int weft__loop_ask(struct weft__sched *s, int fd, weft__ownfd_fn *fn,
+		   void *arg, bool lost);
+
+/* Whether one of the fds of s's loop is gone; if so, the loop is made
+ * again at the start of its next round.  For s's own thread. */
+bool weft__loop_sick(struct weft__sched *s);
+
+/* Moves every fd watcher of s from loop `from` to loop `to`, starting
+ * those that have waiters (wait.c). */
+void weft__wait_move_loop(struct weft__sched *s, struct ev_loop *from,
+			  struct ev_loop *to);
+
+/* Moves co's waits on fd `from` to fd `to`, which names the same file
+ * (wait.c).  Returns 0, or -ENOMEM. */
+int weft__wait_renumber(struct weft__sched *s, int from, int to,
+			struct weft__co *co);
 
 /* Root coroutine's weft_exit: returns once every other coroutine of the
  * thread has ended. */

@@ -92,8 +92,12 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 	int unserved = revents & (EV_READ | EV_WRITE);
 	int want = 0;
 
-	if (revents & EV_ERROR) { /* libev found the fd invalid */
-		weft__fd_gone(io->fd, EBADF);
+	if (revents & EV_ERROR) {
+		/* libev could not watch the fd: it is gone, unless the loop's
+		 * own epoll fd is (closed behind weft's back), and the loop
+		 * is made again, this fd's waiters with it. */
+		if (!weft__loop_sick(ev_userdata(loop)))
+			weft__fd_gone(io->fd, EBADF);
 		return;
 	}
 	for (struct weft__waiter *w = fdw->head, *next; w; w = next) {
@@ -123,6 +127,12 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents)
 /* Puts w on its fd's queue, starting or widening the fd's watcher. */
 static int enqueue(struct weft__sched *s, struct weft__waiter *w)
 {
+	/* An fd weft made for this wait (a signalfd) may have moved, the
+	 * program having taken its number: the coroutine still names it by
+	 * the old one. */
+	if (weft__unlikely(atomic_load_explicit(&weft__ownfd_moved,
+						memory_order_relaxed)))
+		w->fd = weft__ownfd_forward(w->fd, w->co);
 	struct weft__fdw *fdw = slot(s, w->fd, true);
 
 	if (fdw == NULL)
@@ -256,6 +266,75 @@ void weft__fd_gone(int fd, int reason)
 	weft__sched_each_gone(fd, reason);
 }
 
+/* The events w's waiters want. */
+static int wanted(const struct weft__fdw *w)
+{
+	int want = 0;
+
+	for (const struct weft__waiter *x = w->head; x; x = x->next)
+		want |= x->events;
+	return want;
+}
+
+/* Moves s's fd watchers to a new loop; see sched.h.  A watcher libev
+ * stopped (its loop's epoll fd was gone) starts again if it has
+ * waiters. */
+void weft__wait_move_loop(struct weft__sched *s, struct ev_loop *from,
+			  struct ev_loop *to)
+{
+	for (size_t c = 0; c < s->fdw_chunks; c++) {
+		if (s->fdw[c] == NULL)
+			continue;
+		for (int i = 0; i < CHUNK; i++) {
+			struct weft__fdw *w = &s->fdw[c][i];
+			int want = wanted(w);
+			if (ev_is_active(&w->io)) {
+				want |= w->io.events & (EV_READ | EV_WRITE);
+				ev_io_stop(from, &w->io);
+			}
+			w->idle = 0;
+			if (want) {
+				ev_io_init(&w->io, on_io, (int)c * CHUNK + i,
+					   want);
+				ev_io_start(to, &w->io);
+			}
+		}
+	}
+}
+
+/* Moves co's waits on `from` to `to`; see sched.h. */
+int weft__wait_renumber(struct weft__sched *s, int from, int to,
+			struct weft__co *co)
+{
+	struct weft__fdw *a = slot(s, from, false);
+	struct weft__fdw *b = slot(s, to, true);
+
+	if (b == NULL)
+		return -ENOMEM;
+	if (a == NULL)
+		return 0;
+	if (!ev_is_active(&b->io) && b->head == NULL)
+		b->gen = fd_gen(to);
+	for (struct weft__waiter *w = a->head, *next; w; w = next) {
+		next = w->next;
+		if (w->co != co)
+			continue;
+		weft__wq_remove(&a->head, &a->tail, w);
+		w->fd = to;
+		weft__wq_push(&b->head, &b->tail, w);
+	}
+	rearm(s->loop, a, wanted(a));
+	int want = wanted(b) | (ev_is_active(&b->io) ?
+				b->io.events & (EV_READ | EV_WRITE) : 0);
+	if (want && !ev_is_active(&b->io)) {
+		ev_io_init(&b->io, on_io, to, want);
+		ev_io_start(s->loop, &b->io);
+	} else if (want) {
+		rearm(s->loop, b, want);
+	}
+	return 0;
+}
+
 /* Frees the watcher table of a scheduler whose thread is ending. */
 void weft__wait_free(struct weft__sched *s)
 {
@@ -296,6 +375,10 @@ int weft_wait_fd(int fd, int events, int64_t timeout_ns)
 		errno = EINVAL;
 		return -1;
 	}
+	if (weft__ownfd_is_held(fd)) { /* weft's: the program never opened it */
+		errno = EBADF;
+		return -1;
+	}
 	if (fstat(fd, &st) < 0)
 		return -1;
 	if (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
@@ -322,6 +405,10 @@ int weft_wait_fd(int fd, int events, int64_t timeout_ns)
 /* See weft.h. */
 int weft_close(int fd)
 {
+	if (weft__ownfd_is_held(fd)) { /* weft's: the program never opened it */
+		errno = EBADF;
+		return -1;
+	}
 	weft__fd_gone(fd, EBADF);
 	return (int)syscall(SYS_close, fd);
 }

@@ -1,4 +1,4 @@
-/* epoll.c - epoll_wait and epoll_pwait.
+/* epoll.c - epoll_wait, epoll_pwait and epoll_ctl.
  *
  * An epoll fd is readable when it has events to report, so a coroutine
  * that is not alone parks on the epoll fd itself: a real call with a zero
@@ -13,12 +13,18 @@
  * difference: a zero-time-out epoll_pwait reports no pending signal, so
  * after each check that finds no event, a zero-time-out ppoll with the
  * mask delivers one (EINTR, as epoll_pwait would give).
+ *
+ * epoll_ctl passes through, but for one case: libev's own call on a
+ * scheduler's epoll fd that a raw system call closed (libev would abort
+ * on its EBADF), which is taken as done while the loop is made again
+ * (core/ownfd.h).
  */
 #include <signal.h>
 #include <sys/epoll.h>
 
 #include "hooks.h"
 #include "io.h"
+#include "ownfd.h"
 
 
 static const struct timespec zero;
@@ -77,6 +83,23 @@ int weft__epoll_wait(int epfd, struct epoll_event *events, int max,
 	if (co == NULL || timeout == 0 || weft__alone(co))
 		return weft__libc()->epoll_wait(epfd, events, max, timeout);
 	return weft__epoll_pwait(epfd, events, max, timeout, NULL);
+}
+
+/* epoll_ctl; same results and errno, but where libev's loop finds its
+ * own epoll fd gone (see the top of the file). */
+int weft__epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+	int r = weft__libc()->epoll_ctl(epfd, op, fd, event);
+
+	if (weft__unlikely(r < 0) && (errno == EBADF || errno == EINVAL) &&
+	    weft__ownfd_loop_failed(epfd))
+		return 0;
+	return r;
+}
+
+WEFT_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+	return weft__epoll_ctl(epfd, op, fd, event);
 }
 
 WEFT_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max,

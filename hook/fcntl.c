@@ -4,8 +4,9 @@
  * what decides whether a call may park.  Where weft itself had to make a
  * file non-blocking in the kernel (WEFT__FD_KERN_NB), F_GETFL hides that
  * and F_SETFL and FIONBIO cannot undo it.  Duplicating an fd copies weft's
- * view to the new number; the waiting locks go to flock.c.  Everything
- * else passes through untouched.
+ * view to the new number, and gives the number it would get natively
+ * even where weft's own fds lie (core/ownfd.h); the waiting locks go to
+ * flock.c.  Everything else passes through untouched.
  *
  * The third argument is read as a pointer-sized value whatever the
  * command, as glibc itself does: the ABIs weft runs on pass an int and a
@@ -19,6 +20,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "ownfd.h"
 
 /* fd's entry if weft has classified it, else NULL: an fd weft knows
  * nothing about cannot have weft's O_NONBLOCK, and when it is first used
@@ -81,7 +83,16 @@ int weft__fcntl(int fd, int cmd, void *arg)
 		return setfl(fd, arg);
 	case F_DUPFD:
 	case F_DUPFD_CLOEXEC:
-		r = libc->fcntl(fd, cmd, arg);
+		if (weft__ownfd_is_held(fd)) { /* the program never opened it */
+			errno = EBADF;
+			return -1;
+		}
+		/* Natively the lowest number >= arg might have been one
+		 * that weft holds. */
+		r = weft__ownfd_native_dup(libc->fcntl(fd, cmd, arg), fd,
+					   (int)(intptr_t)arg,
+					   cmd == F_DUPFD_CLOEXEC ?
+					   O_CLOEXEC : 0);
 		if (r >= 0) {
 			weft__fd_gone(r, EBADF);
 			weft__fd_copy(fd, r);

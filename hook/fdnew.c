@@ -5,6 +5,10 @@
  * fd table: reads on them go through read.c, where RWF_NOWAIT (or a poll
  * first) keeps the attempt from blocking.  Each creator's *_NONBLOCK flag
  * is O_NONBLOCK, so the program's view is read from it directly.
+ *
+ * libev makes its loops' fds through these too (epoll_create1, eventfd):
+ * those are weft's own, and go to the top of the fd range (core/ownfd.h)
+ * instead of taking the program's lowest free numbers.
  */
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -13,6 +17,7 @@
 #include <sys/timerfd.h>
 
 #include "io.h"
+#include "ownfd.h"
 
 _Static_assert(EFD_NONBLOCK == O_NONBLOCK && TFD_NONBLOCK == O_NONBLOCK &&
 		       SFD_NONBLOCK == O_NONBLOCK,
@@ -20,12 +25,21 @@ _Static_assert(EFD_NONBLOCK == O_NONBLOCK && TFD_NONBLOCK == O_NONBLOCK &&
 
 /* Records fd (if the call made one: fd >= 0) and passes it on;
  * weft__fd_made also wakes whoever still waited on a file that had the
- * number, closed where weft could not see it.  errno is left as the call
- * left it. */
+ * number, closed where weft could not see it.  An fd libev made for a
+ * loop of weft's is moved to the top of the range first, and that number
+ * is passed on.  errno is left as the call left it. */
 static int made(int fd, int flags)
 {
-	if (fd >= 0)
-		weft__fd_made(fd, flags & O_NONBLOCK ? WEFT__FD_NB : 0);
+	unsigned nb = flags & O_NONBLOCK ? WEFT__FD_NB : 0;
+
+	if (fd < 0)
+		return fd;
+	if (weft__unlikely(weft__ownfd_maker() != NULL)) {
+		fd = weft__ownfd_loop(fd);
+		weft__fd_made(fd, nb | WEFT__FD_PASS);
+		return fd;
+	}
+	weft__fd_made(fd, nb);
 	return fd;
 }
 

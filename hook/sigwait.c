@@ -38,6 +38,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "ownfd.h"
 
 
 static const struct timespec zero;
@@ -68,6 +69,15 @@ static bool sigmask_set(sigset_t *set, const sigset_t *mask, bool held)
 	return any;
 }
 
+/* A signalfd for set that co waits on, at the top of the fd range and
+ * weft's own (core/ownfd.h), or -1. */
+static int own_sigfd(struct weft__co *co, const sigset_t *set)
+{
+	int fd = weft__libc()->signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	return fd < 0 ? fd : weft__ownfd_waited(fd, co);
+}
+
 /* A signalfd that becomes readable when a signal arrives that mask lets
  * through but the thread's own mask holds pending: what ppoll, pselect
  * and epoll_pwait park on besides their fds (see poll.c).  mask must be
@@ -79,24 +89,18 @@ int weft__sigmask_fd(const sigset_t *mask)
 	int saved = errno, fd = -1;
 
 	if (sigmask_set(&held, mask, true))
-		fd = weft__libc()->signalfd(-1, &held,
-					    SFD_NONBLOCK | SFD_CLOEXEC);
+		fd = own_sigfd(weft__running, &held);
 	errno = saved;
 	return fd;
 }
 
-/* Closes a signalfd weft made to wait on (nothing if fd < 0): forgets its
- * watcher first, so that a new file with the same number starts afresh.
- * Keeps errno. */
+/* Closes a signalfd the calling coroutine made to wait on, fd being the
+ * number it knows it by (nothing if fd < 0, or if the fd is weft's no
+ * more): forgets its watcher first, so that a new file with the same
+ * number starts afresh.  Keeps errno. */
 void weft__sigfd_close(int fd)
 {
-	int saved = errno;
-
-	if (fd < 0)
-		return;
-	weft__fd_gone(fd, EBADF);
-	weft__libc()->close(fd);
-	errno = saved;
+	weft__ownfd_waited_close(fd, weft__running);
 }
 
 struct take {
@@ -123,7 +127,7 @@ static int sigwait_parking(struct weft__co *co, const sigset_t *set,
 
 	if (r >= 0 || errno != EAGAIN)
 		return r;
-	int fd = libc->signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+	int fd = own_sigfd(co, set);
 	if (fd < 0) {
 		/* No fd to spare: block the thread for the time left. */
 		int64_t left = deadline < 0 ? -1 : deadline - weft__now();
@@ -184,12 +188,6 @@ int weft__sigwait(const sigset_t *set, int *sig)
 	return 0;
 }
 
-/* A signalfd for set, or -1. */
-static int sigfd(const sigset_t *set)
-{
-	return weft__libc()->signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 /* sigsuspend for a coroutine that is not alone; see the top of the file.
  * Returns -1 with errno EINTR (EFAULT for a bad mask). */
 static int suspend_parking(struct weft__co *co, const sigset_t *mask)
@@ -210,8 +208,8 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 			weft__park(co, -1);
 		}
 	}
-	int open_fd = any_open ? sigfd(&open) : -1;
-	int held_fd = any_held ? sigfd(&held) : -1;
+	int open_fd = any_open ? own_sigfd(co, &open) : -1;
+	int held_fd = any_held ? own_sigfd(co, &held) : -1;
 	if (open_fd >= 0)
 		w[n++] = (struct weft__waiter){ .fd = open_fd,
 						.events = WEFT_READ };

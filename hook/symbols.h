@@ -71,6 +71,7 @@
 	/* close.c */                                                         \
 	X(int, close, (int), WRAP)                                            \
 	X(int, close_range, (unsigned, unsigned, int), WRAP)                   \
+	X(void, closefrom, (int), WRAP)                                       \
 	X(int, dup, (int), WRAP)                                              \
 	X(int, dup2, (int, int), WRAP)                                        \
 	X(int, dup3, (int, int, int), WRAP)                                   \
@@ -97,6 +98,7 @@
 	X(int, epoll_wait, (int, struct epoll_event *, int, int), WRAP)       \
 	X(int, epoll_pwait, (int, struct epoll_event *, int, int,             \
 			     const sigset_t *), WRAP)                         \
+	X(int, epoll_ctl, (int, int, int, struct epoll_event *), WRAP)        \
 	/* sleep.c */                                                         \
 	X(unsigned, sleep, (unsigned), WRAP)                                  \
 	X(int, usleep, (useconds_t), WRAP)                                    \

@@ -19,6 +19,7 @@
 
 #include "io.h"
 #include "offload.h"
+#include "ownfd.h"
 
 /* One call's arguments, and what it gave. */
 struct job {
@@ -99,18 +100,18 @@ static bool wait_exit(struct job *j, pid_t pid)
 	if (traced(pid))
 		return false;
 #ifdef SYS_pidfd_open
+	struct weft__co *co = weft__running;
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (fd < 0)
 		return false;
-	int ev = weft__wait_fd(weft__running, fd, WEFT_READ, -1);
+	/* weft's own while it waits: at the top of the fd range, out of the
+	 * program's way (core/ownfd.h). */
+	fd = weft__ownfd_waited(fd, co);
+	int ev = weft__wait_fd(co, fd, WEFT_READ, -1);
 	bool answered = ev > 0 && try_now(j);
-	/* EBADF: someone closed the number under us; it is not ours now. */
-	if (ev != -EBADF) {
-		int saved = errno;
-		weft__fd_gone(fd, EBADF); /* stop its watcher */
-		weft__libc()->close(fd);
-		errno = saved;
-	}
+	/* Closed under the number we know it by (nothing if a raw system
+	 * call closed it: the number is not ours now). */
+	weft__ownfd_waited_close(fd, co);
 	return answered;
 #else
 	(void)j, (void)pid;

@@ -48,14 +48,14 @@ typedef struct weft__co weft_co;
 /* Starts fn(arg) in a new detached coroutine with the default stack size.
  * The new coroutine is queued behind those already runnable; the caller
  * goes on running.  Returns 0, or -1 with errno EAGAIN (no memory for its
- * stack or bookkeeping). */
+ * stack or bookkeeping) or EINVAL (fn is NULL). */
 int weft_go(void (*fn)(void *arg), void *arg);
 
 /* Starts fn(arg) in a new joinable coroutine.  stack_size 0 means the
  * default (WEFT_STACK_SIZE, 256 KiB unless set); other sizes are rounded up
  * to whole pages, at least 16 KiB.  Returns the coroutine, which must be
  * passed once to weft_join or weft_detach; or NULL with errno EAGAIN (no
- * memory) or EINVAL (stack_size absurdly large). */
+ * memory) or EINVAL (fn is NULL, or stack_size absurdly large). */
 weft_co *weft_spawn(void *(*fn)(void *arg), void *arg, size_t stack_size);
 
 /* Flags of weft_spawn_opt. */
@@ -69,7 +69,7 @@ weft_co *weft_spawn(void *(*fn)(void *arg), void *arg, size_t stack_size);
  * cheaper: the block takes about 4 KiB at the top of the stack, and each
  * switch between coroutines whose blocks differ costs a few more
  * nanoseconds.  Returns the coroutine, or NULL with errno EAGAIN, EINVAL
- * (unknown flag, or a stack too small), or ENOTSUP (this glibc or
+ * (fn is NULL, an unknown flag, or a stack too small), or ENOTSUP (this glibc or
  * architecture does not allow thread blocks; weft knows glibc 2.36 on
  * x86-64). */
 weft_co *weft_spawn_opt(void *(*fn)(void *arg), void *arg, size_t stack_size,

@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "ownfd.h"
 #include "preload.h"
-#include "real.h"
 #include "stats.h"
 
 /* ---- output ---- */
@@ -28,10 +28,28 @@
 /* Where the exit report goes: a copy of stderr made at start, because
  * many programs close stderr on their way out (gnulib's close_stdout,
  * run by atexit, does in every coreutils program), before a library's
- * destructor runs.  The copy is close-on-exec and numbered from 100 up,
- * out of the way of the program's own fds. */
+ * destructor runs.  The copy is close-on-exec and one of weft's own fds
+ * (core/ownfd.h), at the top of the fd range: out of the way of the
+ * program's fds, safe from its sweeps, and moved if it takes the
+ * number. */
 static int report_fd = 2;
 static struct stat report_st; /* what report_fd was, to know it again */
+
+/* Lets go of the copy's number fd: a new copy, or stderr itself if the
+ * copy is gone.  Returns 0, or -1 with errno EMFILE. */
+static int report_elsewhere(int fd, void *arg, bool lost)
+{
+	(void)arg;
+	if (lost) {
+		report_fd = 2;
+		return 0;
+	}
+	int copy = weft__ownfd_copy(fd, NULL, report_elsewhere, NULL);
+	if (copy < 0)
+		return -1;
+	report_fd = copy;
+	return 0;
+}
 
 /* Writes all of buf[0..n) to fd with the raw system call. */
 static void put_to(int fd, const char *buf, size_t n)
@@ -115,11 +133,11 @@ void weft__stats_start(void)
 {
 	weft__stats_on = true;
 	if (report_fd == 2) {
-		int fd = weft__libc()->fcntl(2, F_DUPFD_CLOEXEC, 100);
+		int fd = weft__ownfd_copy(2, NULL, report_elsewhere, NULL);
 		if (fd >= 0 && fstat(fd, &report_st) == 0)
 			report_fd = fd;
 		else if (fd >= 0)
-			syscall(SYS_close, fd);
+			weft__ownfd_close(fd);
 	}
 }
 
@@ -129,7 +147,7 @@ void weft__stats_start(void)
 void weft__stats_forked(void)
 {
 	if (report_fd != 2) {
-		syscall(SYS_close, report_fd);
+		weft__ownfd_close(report_fd);
 		report_fd = 2;
 	}
 }

@@ -329,6 +329,28 @@ START_TEST(spawn_with_an_absurd_stack_size_fails_with_EINVAL)
 }
 END_TEST
 
+/* A NULL function would crash the coroutine when it first ran, far
+ * from the call that made it: the call fails instead, and nothing is
+ * made (the creator runs on alone). */
+START_TEST(go_and_spawn_of_a_null_function_fail_with_EINVAL)
+{
+	errno = 0;
+	ck_assert_int_eq(weft_go(NULL, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(weft_spawn(NULL, NULL, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(weft_spawn_opt(NULL, NULL, 0, 0));
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_ptr_null(weft_spawn_opt(NULL, NULL, 0, WEFT_OWN_TLS));
+	ck_assert_int_eq(errno, EINVAL);
+	weft_yield(); /* nothing was queued to run */
+	ck_assert_int_eq(weft_sleep(MS), 0);
+}
+END_TEST
+
 static void *self_pointer(void *arg)
 {
 	(void)arg;
@@ -944,6 +966,7 @@ Suite *suite_co(void)
 	tcase_add_test(tc, detached_coroutine_runs_to_its_end);
 	tcase_add_test_raise_signal(tc, join_of_a_joined_coroutine_aborts, SIGABRT);
 	tcase_add_test(tc, spawn_with_an_absurd_stack_size_fails_with_EINVAL);
+	tcase_add_test(tc, go_and_spawn_of_a_null_function_fail_with_EINVAL);
 	tcase_add_test(tc, self_is_the_coroutine_that_spawn_returned);
 	tcase_add_test(tc, coroutine_with_a_1_MiB_stack_can_use_a_512_KiB_array);
 	suite_add_tcase(s, tc);

@@ -474,7 +474,10 @@ START_TEST(poll_errors_are_libcs)
 		ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
 		errno = 0;
 		ck_assert_int_eq(do_poll(_i, &pf, rl.rlim_cur + 1, -1), -1);
-		ck_assert_int_eq(errno, EINVAL);
+		if (!tl_valgrind_cannot(__func__, "it reads the whole pollfd"
+					" array before the kernel checks nfds:"
+					" EFAULT, not EINVAL"))
+			ck_assert_int_eq(errno, EINVAL);
 	}
 	/* Errors come at once: the peer has not run. */
 	ck_assert_int_eq(do_poll(_i, &pf, 1, -1), 1);
@@ -583,6 +586,8 @@ START_TEST(ppoll_is_not_interrupted_by_a_signal_its_mask_blocks)
 	sigset_t usr1, pending;
 	int fd[2];
 
+	TL_SKIP_UNDER_VALGRIND("its first run of the peer can take longer"
+			       " than the 30 ms time-out");
 	tl_make_pipe(fd);
 	tl_catch_signal(SIGUSR1);
 	tl_block_signal(SIGUSR1);

@@ -140,6 +140,18 @@ static size_t fill(int fd)
 	return total;
 }
 
+/* Whether the calling test, on kind k, must leave out loopback TCP
+ * under valgrind: TCP takes more for a few hundred ms after a first fill
+ * (see fill_stable), and fill, slowed by valgrind, stops before: the
+ * socket is not full, and a send meant to wait does not. */
+static bool tcp_under_valgrind(const char *test, int k)
+{
+	return k == TCP &&
+	       tl_valgrind_cannot(test, "loopback TCP takes more for a few"
+				  " hundred ms after a first fill: the socket"
+				  " is not full, so the send does not wait");
+}
+
 static bool is_tcp(int fd)
 {
 	struct tcp_info ti;
@@ -353,6 +365,8 @@ START_TEST(send_parks_until_the_peer_makes_room)
 	int sv[2];
 	struct peer p;
 
+	if (tcp_under_valgrind(__func__, k))
+		return;
 	open_pair(k, sv);
 	size_t filled = fill(sv[1]);
 	ck_assert_uint_gt(filled, 0);
@@ -519,6 +533,8 @@ START_TEST(send_wakes_with_EBADF_when_another_coroutine_closes_the_fd)
 	int sv[2];
 	struct peer p = { .delay = 5 * MS };
 
+	if (tcp_under_valgrind(__func__, k))
+		return;
 	open_pair(k, sv);
 	fill(sv[1]);
 	p.fd = sv[1];
@@ -554,6 +570,8 @@ START_TEST(send_from_a_bad_pointer_fails_with_EFAULT_after_waiting)
 	int sv[2];
 	struct peer p;
 
+	if (tcp_under_valgrind(__func__, k))
+		return;
 	open_pair(k, sv);
 	drain_after_fill(&p, k, sv[0], fill(sv[1]), 0);
 	go(&p, peer_drain);
@@ -629,6 +647,8 @@ START_TEST(send_wakes_with_EPIPE_when_the_reader_goes)
 	int sv[2];
 	struct peer p = { .delay = 5 * MS };
 
+	if (tcp_under_valgrind(__func__, k))
+		return;
 	signal(SIGPIPE, SIG_IGN);
 	open_pair(k, sv);
 	fill(sv[1]);

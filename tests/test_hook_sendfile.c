@@ -891,6 +891,8 @@ START_TEST(splice_of_0_bytes_returns_0)
 {
 	int ran = 0;
 
+	TL_SKIP_UNDER_VALGRIND("it checks splice's fds before the kernel sees"
+			       " there is nothing to move: EBADF");
 	ck_assert_int_eq(weft_go(tl_note_run, &ran), 0);
 	ck_assert_int_eq(splice(-1, NULL, -1, NULL, 0, 0), 0);
 	ck_assert_int_eq(ran, 0);

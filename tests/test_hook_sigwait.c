@@ -706,15 +706,21 @@ static void sigwait_script(void *rec, int arg, bool weft)
 	peer_join(&p);
 	/* A handler, through pause, for a signal from a thread (a parked
 	 * pause sees it as it comes while the thread waits for events). */
-	struct peer w = { .fd = SIGUSR2, .delay = 0 };
-	sigset_t usr2 = set_of(SIGUSR2, 0);
-	if (sigprocmask(SIG_UNBLOCK, &usr2, NULL) < 0 ||
-	    peer_start(&w, peer_kill_waiting, true) < 0)
-		_exit(2);
-	NOTE(rc, pause(), NULL);
-	peer_join(&w);
-	if (sigprocmask(SIG_BLOCK, &usr2, NULL) < 0)
-		_exit(2);
+	if (!tl_valgrind_cannot("signal_waits_give_what_libc_gives", "slowed"
+				" down, the thread's signal comes while the"
+				" ticker runs, more often than not, and a"
+				" parked pause misses it then (a known"
+				" limit)")) {
+		struct peer w = { .fd = SIGUSR2, .delay = 0 };
+		sigset_t usr2 = set_of(SIGUSR2, 0);
+		if (sigprocmask(SIG_UNBLOCK, &usr2, NULL) < 0 ||
+		    peer_start(&w, peer_kill_waiting, true) < 0)
+			_exit(2);
+		NOTE(rc, pause(), NULL);
+		peer_join(&w);
+		if (sigprocmask(SIG_BLOCK, &usr2, NULL) < 0)
+			_exit(2);
+	}
 	/* Errors. */
 	NOTE(rc, sigtimedwait(&usr1, &si, &bad), &si);
 	NOTE(rc, sigtimedwait(&usr1, &si, bad_ptr), &si);

@@ -84,8 +84,10 @@ START_TEST(waitpid_parks_until_the_child_exits)
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 7);
 	ck_assert_int_gt(t.ticks, 10);
-	/* A pidfd served: the pool started no thread. */
-	ck_assert_int_eq(tl_thread_count(), 1);
+	/* A pidfd served: the pool started no thread.  (valgrind 3.19 has
+	 * no pidfd_open: the pool serves there.) */
+	if (!tl_valgrind_cannot(__func__, "it has no pidfd_open"))
+		ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
@@ -157,7 +159,8 @@ START_TEST(waitid_parks_until_the_child_exits)
 	ck_assert_int_eq(si.si_pid, pid);
 	ck_assert_int_eq(si.si_code, CLD_EXITED);
 	ck_assert_int_eq(si.si_status, 4);
-	ck_assert_int_eq(tl_thread_count(), 1);
+	if (!tl_valgrind_cannot(__func__, "it has no pidfd_open"))
+		ck_assert_int_eq(tl_thread_count(), 1);
 }
 END_TEST
 
@@ -359,6 +362,9 @@ START_TEST(waitpid_of_a_tracer_reports_the_tracees_stops)
 	int p[2], st = -1;
 	char c;
 
+	TL_SKIP_UNDER_VALGRIND("its tracee's stops are its own: the child"
+			       " runs on valgrind, which ptrace does not see"
+			       " through");
 	ck_assert_int_eq(pipe(p), 0);
 	weft_go(tl_tick_first, &t);
 	pid_t pid = fork();

@@ -566,6 +566,8 @@ START_TEST(posix_spawn_of_a_missing_program_fails_as_libc_does)
 	char *argv[] = { "x", NULL };
 	pid_t pid;
 
+	TL_SKIP_UNDER_VALGRIND("its posix_spawn starts the child before the"
+			       " exec fails, and reports success");
 	ck_assert_int_eq(posix_spawn(&pid, "/nonexistent/x", NULL, NULL, argv,
 				     environ), ENOENT);
 	ck_assert_int_eq(posix_spawnp(&pid, "no-such-program-weft", NULL,
@@ -585,7 +587,12 @@ START_TEST(system_parks_while_the_shell_runs_and_returns_its_status)
 	ck_assert_int_ge(tl_mono_ns() - t0, 50 * MS);
 	ck_assert(WIFEXITED(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 3);
-	ck_assert_int_gt(t.ticks, 2); /* ran while system() waited */
+	/* ran while system() waited */
+	if (!tl_valgrind_cannot(__func__, "it has no pidfd_open: the wait"
+				" goes to the offload pool, whose first thread"
+				" takes valgrind longer to start than the"
+				" shell's 50 ms"))
+		ck_assert_int_gt(t.ticks, 2);
 	t.stop = 1;
 }
 END_TEST

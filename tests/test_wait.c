@@ -193,6 +193,8 @@ START_TEST(sleep_lets_other_coroutines_run)
 {
 	int runs = 0;
 
+	TL_SKIP_UNDER_VALGRIND("its first run of new code can take longer"
+			       " than the 5 ms sleep");
 	ck_assert_int_eq(weft_go(count_runs, &runs), 0);
 	ck_assert_int_eq(weft_sleep(5 * MS), 0);
 	ck_assert_int_eq(runs, 3);
@@ -314,6 +316,8 @@ START_TEST(stale_timeout_does_not_cut_short_a_later_wait)
 	char c;
 	struct delayed_write d;
 
+	TL_SKIP_UNDER_VALGRIND("its first run of the writer can take longer"
+			       " than the 20 ms time-out");
 	ck_assert_int_eq(pipe(p), 0);
 	/* Woken by data long before its 20 ms time-out... */
 	d = (struct delayed_write){ .fd = p[1], .delay = 0 };
@@ -445,6 +449,8 @@ START_TEST(readers_and_writers_of_one_fd_wake_independently)
 	int s[2];
 	struct waiter r, w;
 
+	TL_SKIP_UNDER_VALGRIND("its first run of the waiters can take longer"
+			       " than the 2 ms the test gives them");
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
 	start_waiter(&r, s[0], WEFT_READ, 5 * SEC);
 	start_waiter(&w, s[0], WEFT_WRITE, 5 * SEC);

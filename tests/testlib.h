@@ -25,6 +25,22 @@
 #define MS ((int64_t)1000000)     /* a millisecond in nanoseconds */
 #define SEC ((int64_t)1000000000) /* a second in nanoseconds */
 
+/* ==== valgrind ========================================================== */
+
+/* Whether the calling test (test names it: __func__) must leave out what
+ * valgrind cannot emulate: timing it slows 20 to 50 times, its own
+ * RLIMIT_NOFILE, system calls it lacks or checks in another order.
+ * Under valgrind, says so on stderr in one line, with why, and returns
+ * true; elsewhere returns false. */
+bool tl_valgrind_cannot(const char *test, const char *why);
+
+/* Ends the calling test, passed, under valgrind, saying why. */
+#define TL_SKIP_UNDER_VALGRIND(why)                                          \
+	do {                                                                  \
+		if (tl_valgrind_cannot(__func__, why))                        \
+			return;                                               \
+	} while (0)
+
 /* ==== Time and order ==================================================== */
 
 /* Returns CLOCK_MONOTONIC in nanoseconds. */
@@ -81,7 +97,11 @@ struct tl_ticker {
 };
 
 /* A coroutine body: until t->stop, sleeps a millisecond, then counts one
- * in t->ticks, so ticks is how many whole milliseconds it was let run. */
+ * in t->ticks, so ticks is how many whole milliseconds it was let run.
+ * Under valgrind it also counts one as it first runs: its first run
+ * there (code valgrind has not translated yet) can take longer than the
+ * time-outs tests give the calls it runs beside, so that its first
+ * count would come after them, and the proof that it ran with it. */
 void tl_tick(void *ticker);
 
 /* A coroutine body: until t->stop, counts one in t->ticks, then sleeps a
