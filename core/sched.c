@@ -77,9 +77,9 @@ static struct weft__co *pop(struct weft__sched *s)
 	return co;
 }
 
-/* Wakes scheduler s's loop from another thread.  libev writes to an
- * eventfd, which must not go through weft's own write wrapper. */
-static void notify(struct weft__sched *s)
+/* See sched.h.  libev writes to an eventfd, which must not go through
+ * weft's own write wrapper. */
+void weft__sched_notify(struct weft__sched *s)
 {
 	struct weft__co *saved = weft__running;
 
@@ -105,59 +105,7 @@ void weft__ready(struct weft__co *co)
 		s->remote_head = co;
 	s->remote_tail = co;
 	weft__spin_unlock(&s->remote_lock);
-	notify(s);
-}
-
-/* Every scheduler in the process, for closes that must reach them all. */
-static int scheds_lock;
-static struct weft__sched *scheds;
-
-/* Calls fn for each scheduler; see sched.h. */
-void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg), void *arg)
-{
-	weft__spin_lock(&scheds_lock);
-	for (struct weft__sched *s = scheds; s; s = s->next)
-		fn(s, arg);
-	weft__spin_unlock(&scheds_lock);
-}
-
-/* As weft__sched_each, but gives up (returns false) if the list is being
- * changed: for a signal handler that may have interrupted the change. */
-bool weft__sched_each_try(void (*fn)(struct weft__sched *s, void *arg),
-			  void *arg)
-{
-	if (__atomic_exchange_n(&scheds_lock, 1, __ATOMIC_ACQUIRE))
-		return false;
-	for (struct weft__sched *s = scheds; s; s = s->next)
-		fn(s, arg);
-	weft__spin_unlock(&scheds_lock);
-	return true;
-}
-
-/* Wakes fd's waiters here and tells the other schedulers; see sched.h. */
-void weft__sched_each_gone(int fd, int reason)
-{
-	if (this_sched)
-		weft__fd_gone_here(this_sched, fd, reason);
-	weft__spin_lock(&scheds_lock);
-	for (struct weft__sched *s = scheds; s; s = s->next) {
-		if (s == this_sched)
-			continue;
-		weft__spin_lock(&s->remote_lock);
-		if (s->ngone == s->gone_cap) {
-			size_t cap = s->gone_cap ? 2 * s->gone_cap : 16;
-			int *gone = realloc(s->gone, cap * sizeof *gone);
-			if (gone) {
-				s->gone = gone;
-				s->gone_cap = cap;
-			}
-		}
-		if (s->ngone < s->gone_cap)
-			s->gone[s->ngone++] = fd;
-		weft__spin_unlock(&s->remote_lock);
-		notify(s);
-	}
-	weft__spin_unlock(&scheds_lock);
+	weft__sched_notify(s);
 }
 
 /* Moves what other threads woke onto the run queue, and handles the fds
@@ -442,10 +390,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	link_live(s, root);
 
 	weft__stack_thread_init();
-	weft__spin_lock(&scheds_lock);
-	s->next = scheds;
-	scheds = s;
-	weft__spin_unlock(&scheds_lock);
+	weft__scheds_add(s);
 	this_sched = s;
 	weft__running = root;
 	return s;
@@ -480,8 +425,7 @@ void weft__sched_forget(void)
 {
 	struct weft__sched *old = this_sched;
 
-	scheds = NULL; /* other threads' schedulers did not come along */
-	scheds_lock = 0;
+	weft__scheds_forget(); /* other threads' did not come along */
 	weft__stats_reset();
 	this_sched = NULL;
 	weft__running = NULL;

@@ -63,7 +63,17 @@ struct weft__co *weft__current(void);
  * queues it. */
 void weft__sched_adopt(struct weft__co *co);
 
-/* Calls fn for each scheduler, under the registry's lock (stats.c). */
+/* Adds s to the list of every scheduler (scheds.c). */
+void weft__scheds_add(struct weft__sched *s);
+
+/* In a fork child: the list is the child's alone, and empty (scheds.c). */
+void weft__scheds_forget(void);
+
+/* Wakes scheduler s's loop from another thread, to take its remote queue
+ * (sched.c). */
+void weft__sched_notify(struct weft__sched *s);
+
+/* Calls fn for each scheduler, under the registry's lock (scheds.c). */
 void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg),
 		      void *arg);
 

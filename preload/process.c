@@ -57,6 +57,7 @@
 #include "fd.h"
 /* core/ has a green.h of its own, found first on the include path. */
 #include "../hook/green.h"
+#include "child.h"
 #include "preload.h"
 #include "hooks.h"
 #include "real.h"
@@ -66,13 +67,11 @@ extern char **environ;
 /* hook/pthread.c: a green thread's own signal mask. */
 int weft__pthread_sigmask(int how, const sigset_t *set, sigset_t *old);
 
-#define ARGV_ON_STACK 256 /* the execl family's arguments, at most */
 
 /* ---- fds another process is about to share ---- */
 
 /* Who will see the fds: a fork child (all of them), an exec'd image or a
  * spawned child (those without FD_CLOEXEC). */
-enum share { SHARE_ALL, SHARE_SPAWN, SHARE_EXEC };
 
 /* Makes fd fit to be seen by another process; see the top of the file. */
 static void share_fd(int fd, struct weft__fd *f, void *arg)
@@ -109,7 +108,7 @@ static void share_fd(int fd, struct weft__fd *f, void *arg)
 
 /* The layout of the records getdents64 returns. */
 /* Gets the fds ready for another process to see them.  errno is kept. */
-static void share_fds(enum share why)
+void weft__share_fds(enum share why)
 {
 	int saved = errno;
 
@@ -124,10 +123,6 @@ static void share_fds(enum share why)
  * green thread starts with that thread's mask, as the child of a real
  * thread does, so the OS thread takes it on for the length of the call
  * (in the fork child, for good: the child has no other thread). */
-struct mask {
-	bool set;
-	sigset_t saved;
-};
 
 /* The calling green thread's own mask into *mine; false outside green
  * threads, where the OS thread's mask is the caller's. */
@@ -140,7 +135,7 @@ static bool green_mask(sigset_t *mine)
 }
 
 /* Gives the OS thread the calling green thread's mask, saving its own. */
-static void mask_for_child(struct mask *m)
+void weft__mask_for_child(struct mask *m)
 {
 	sigset_t mine;
 
@@ -150,7 +145,7 @@ static void mask_for_child(struct mask *m)
 }
 
 /* Puts back what mask_for_child changed.  errno is kept. */
-static void mask_back(struct mask *m)
+void weft__mask_back(struct mask *m)
 {
 	if (m->set) {
 		int saved = errno;
@@ -162,11 +157,6 @@ static void mask_back(struct mask *m)
 /* ---- the environment of a child ---- */
 
 /* An environment made for a child, to be given back with env_done. */
-struct env {
-	char *const *envp; /* what the child gets */
-	void *map;         /* the copy's memory, or NULL */
-	size_t len;
-};
 
 static bool is_ld_preload(const char *entry)
 {
@@ -207,7 +197,7 @@ static bool strip_into(char *out, const char *entry)
 /* Sets e->envp to what a child started with envp must get: envp itself,
  * or under WEFT_INHERIT=0 a copy without weft in LD_PRELOAD.  Returns
  * false, with errno ENOMEM, if the copy cannot be made. */
-static bool env_for_child(struct env *e, char *const *envp)
+bool weft__env_for_child(struct env *e, char *const *envp)
 {
 	size_t n = 0, bytes = 0;
 
@@ -245,7 +235,7 @@ static bool env_for_child(struct env *e, char *const *envp)
 }
 
 /* Releases what env_for_child made.  errno is kept. */
-static void env_done(struct env *e)
+void weft__env_done(struct env *e)
 {
 	if (e->map) {
 		int saved = errno;
@@ -266,8 +256,8 @@ pid_t weft__fork(void)
 	struct mask m = { .set = false };
 
 	if (!weft__off) {
-		share_fds(SHARE_ALL);
-		mask_for_child(&m);
+		weft__share_fds(SHARE_ALL);
+		weft__mask_for_child(&m);
 	}
 	pid_t pid = libc->fork();
 	if (pid == 0) {
@@ -277,7 +267,7 @@ pid_t weft__fork(void)
 		weft__stats_forked();
 		return 0;
 	}
-	mask_back(&m);
+	weft__mask_back(&m);
 	return pid;
 }
 
@@ -310,14 +300,14 @@ static int spawn(bool search, pid_t *pid, const char *path,
 
 	if (weft__off)
 		return real(pid, path, fa, attr, argv, envp);
-	share_fds(fa ? SHARE_ALL : SHARE_SPAWN);
-	if (!env_for_child(&e, envp))
+	weft__share_fds(fa ? SHARE_ALL : SHARE_SPAWN);
+	if (!weft__env_for_child(&e, envp))
 		return ENOMEM;
 	struct mask m;
-	mask_for_child(&m);
+	weft__mask_for_child(&m);
 	int r = real(pid, path, fa, attr, argv, e.envp);
-	mask_back(&m);
-	env_done(&e);
+	weft__mask_back(&m);
+	weft__env_done(&e);
 	return r;
 }
 
@@ -486,10 +476,10 @@ int weft__system(const char *line)
 		     weft__preload_has_weft(getenv("LD_PRELOAD"));
 	if (!strip && (co == NULL || weft__alone(co))) {
 		struct mask m;
-		share_fds(SHARE_SPAWN);
-		mask_for_child(&m);
+		weft__share_fds(SHARE_SPAWN);
+		weft__mask_for_child(&m);
 		int r = libc->system(line);
-		mask_back(&m);
+		weft__mask_back(&m);
 		return r;
 	}
 	if (line == NULL)
@@ -500,189 +490,4 @@ int weft__system(const char *line)
 WEFT_EXPORT int system(const char *line)
 {
 	return weft__system(line);
-}
-
-/* ---- the exec family ---- */
-
-/* execve with the surviving fds showing the program's own flags and the
- * environment as WEFT_INHERIT says.  Returns only on failure: -1 with
- * execve's errno (ENOMEM if the environment could not be copied). */
-int weft__execve(const char *path, char *const argv[], char *const envp[])
-{
-	const struct weft__real *libc = weft__libc();
-	struct env e;
-
-	if (weft__off)
-		return libc->execve(path, argv, envp);
-	share_fds(SHARE_EXEC);
-	if (!env_for_child(&e, envp))
-		return -1;
-	struct mask m;
-	mask_for_child(&m);
-	int r = libc->execve(path, argv, e.envp);
-	mask_back(&m);
-	env_done(&e);
-	return r;
-}
-
-/* execvpe (PATH search) as weft__execve. */
-int weft__execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	const struct weft__real *libc = weft__libc();
-	struct env e;
-
-	if (weft__off)
-		return libc->execvpe(file, argv, envp);
-	share_fds(SHARE_EXEC);
-	if (!env_for_child(&e, envp))
-		return -1;
-	struct mask m;
-	mask_for_child(&m);
-	int r = libc->execvpe(file, argv, e.envp);
-	mask_back(&m);
-	env_done(&e);
-	return r;
-}
-
-/* execvp as weft__execve: libc's own when the environment stays. */
-int weft__execvp(const char *file, char *const argv[])
-{
-	const struct weft__real *libc = weft__libc();
-
-	if (weft__off)
-		return libc->execvp(file, argv);
-	if (weft__config.inherit) {
-		struct mask m;
-		share_fds(SHARE_EXEC);
-		mask_for_child(&m);
-		int r = libc->execvp(file, argv);
-		mask_back(&m);
-		return r;
-	}
-	return weft__execvpe(file, argv, environ);
-}
-
-/* fexecve as weft__execve. */
-int weft__fexecve(int fd, char *const argv[], char *const envp[])
-{
-	const struct weft__real *libc = weft__libc();
-	struct env e;
-
-	if (weft__off)
-		return libc->fexecve(fd, argv, envp);
-	share_fds(SHARE_EXEC);
-	if (!env_for_child(&e, envp))
-		return -1;
-	struct mask m;
-	mask_for_child(&m);
-	int r = libc->fexecve(fd, argv, e.envp);
-	mask_back(&m);
-	env_done(&e);
-	return r;
-}
-
-enum list { EXECL, EXECLP, EXECLE };
-
-/* The execl family: gathers the arguments after arg up to the NULL (and,
- * for execle, the environment after it) into an array, then goes the
- * execve or execvp way.  As glibc: E2BIG past INT_MAX arguments; the
- * array is on the stack while it is small, else in a fresh mapping
- * (ENOMEM if there is none), never on the heap. */
-static int exec_list(enum list kind, const char *path, const char *arg,
-		     va_list ap)
-{
-	char *small[ARGV_ON_STACK];
-	char **argv = small;
-	size_t argc = 1, len = 0;
-	va_list count;
-
-	va_copy(count, ap);
-	while (va_arg(count, const char *) != NULL) {
-		if (argc == INT_MAX) {
-			va_end(count);
-			errno = E2BIG;
-			return -1;
-		}
-		argc++;
-	}
-	va_end(count);
-	if (argc + 1 > ARGV_ON_STACK) {
-		len = (argc + 1) * sizeof *argv;
-		argv = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (argv == MAP_FAILED) {
-			errno = ENOMEM;
-			return -1;
-		}
-	}
-	argv[0] = (char *)arg;
-	for (size_t i = 1; i <= argc; i++) /* the last one is the NULL */
-		argv[i] = va_arg(ap, char *);
-	char *const *envp = kind == EXECLE ? va_arg(ap, char *const *)
-					   : environ;
-	int r = kind == EXECLP ? weft__execvp(path, argv)
-			       : weft__execve(path, argv, envp);
-	if (argv != small) {
-		int saved = errno;
-		munmap(argv, len);
-		errno = saved;
-	}
-	return r;
-}
-
-WEFT_EXPORT int execve(const char *path, char *const argv[],
-		       char *const envp[])
-{
-	return weft__execve(path, argv, envp);
-}
-
-WEFT_EXPORT int execv(const char *path, char *const argv[])
-{
-	return weft__execve(path, argv, environ);
-}
-
-WEFT_EXPORT int execvp(const char *file, char *const argv[])
-{
-	return weft__execvp(file, argv);
-}
-
-WEFT_EXPORT int execvpe(const char *file, char *const argv[],
-			char *const envp[])
-{
-	return weft__execvpe(file, argv, envp);
-}
-
-WEFT_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	return weft__fexecve(fd, argv, envp);
-}
-
-WEFT_EXPORT int execl(const char *path, const char *arg, ...)
-{
-	va_list ap;
-
-	va_start(ap, arg);
-	int r = exec_list(EXECL, path, arg, ap);
-	va_end(ap);
-	return r;
-}
-
-WEFT_EXPORT int execlp(const char *file, const char *arg, ...)
-{
-	va_list ap;
-
-	va_start(ap, arg);
-	int r = exec_list(EXECLP, file, arg, ap);
-	va_end(ap);
-	return r;
-}
-
-WEFT_EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-
-	va_start(ap, arg);
-	int r = exec_list(EXECLE, path, arg, ap);
-	va_end(ap);
-	return r;
 }
