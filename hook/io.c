@@ -78,7 +78,8 @@ bool weft__io_begin(struct weft__io *io, int fd, int events, const char *call)
 	if (!(flags & WEFT__FD_KERN_NB) && weft__alone(co))
 		return false;
 	*io = (struct weft__io){ .co = co, .f = f, .fd = fd, .events = events,
-				 .flags = flags, .deadline = -2, .call = call };
+				 .flags = flags, .deadline = -2, .call = call,
+				 .errno_before = errno };
 	return true;
 }
 
@@ -120,8 +121,10 @@ int weft__io_wait(struct weft__io *io)
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
 	io->flags = weft__fd_flags(io->f);
-	if (r > 0)
+	if (r > 0) {
+		errno = io->errno_before; /* not the attempt's EAGAIN */
 		return 0;
+	}
 	errno = r == -ETIMEDOUT ? EAGAIN : -r;
 	return -1;
 }

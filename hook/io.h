@@ -34,6 +34,8 @@ struct weft__io {
 	int64_t deadline;  /* from SO_RCVTIMEO/SO_SNDTIMEO; set on first wait */
 	const char *call;  /* the wrapper, for statistics and dumps */
 	bool waited;       /* it has parked at least once */
+	int errno_before;  /* errno at the start: a call that succeeds after
+			    * a wait leaves it as libc's would */
 	bool own_iov;      /* the iovec array is weft's (read, write): it may
 			    * be looked at before the kernel has checked it */
 	bool rest;         /* a socket write going on after a partial one,
@@ -56,7 +58,8 @@ static inline const char *weft__call_name(const char *func)
 	return __builtin_strncmp(func, "weft__", 6) == 0 ? func + 6 : func;
 }
 
-/* Parks until io's fd is ready.  Returns 0 to try again, or -1 with errno
+/* Parks until io's fd is ready.  Returns 0 to try again, with errno as it
+ * was when the wrapper began, or -1 with errno
  * EAGAIN (the socket's time-out ran out), EBADF (closed while waiting) or
  * ENOMEM. */
 int weft__io_wait(struct weft__io *io);
