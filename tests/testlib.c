@@ -367,3 +367,22 @@ void tl_compare_recs(const char *what, const struct tl_rec *plain,
 	}
 	ck_assert_int_eq(plain_n, woven_n);
 }
+
+#ifdef __SANITIZE_THREAD__
+void __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out,
+			      size_t size);
+
+/* ThreadSanitizer's symbolizer reads the executable the first time it
+ * names a frame, and its close of that file is this program's close,
+ * weft's wrapper, which takes weft's locks: inside a race report that
+ * hangs the runtime.  Naming one frame at start does the reading while
+ * nothing is locked, so reports (and suppressions, which need names)
+ * work later. */
+__attribute__((constructor)) static void tsan_symbolizer_ready(void)
+{
+	char name[128];
+
+	__sanitizer_symbolize_pc(__builtin_return_address(0), "%f", name,
+				 sizeof name);
+}
+#endif
