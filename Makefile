@@ -135,7 +135,7 @@ TSAN_FLAGS  = -fsanitize=thread -fno-omit-frame-pointer
 TSAN_OBJS  := $(patsubst %,$(B)/tsan/%.o,$(basename $(SRCS)))
 TSAN_TEST_OBJS := $(patsubst $(B)/tests/%,$(B)/tests-tsan/%,$(TEST_OBJS))
 TSAN_SUITES = offload hook_fd hook_flock hook_resolve hook_waitpid sched wait \
-              sync green green_sync stack
+              sync green green_sync stack pool
 # The suites misuse mutexes on purpose, to compare weft's errors with
 # glibc's: report_mutex_bugs=0 and report_destroy_locked=0, and
 # tests/tsan.supp for locking a destroyed one.  (A report, even suppressed,

@@ -1,11 +1,14 @@
 /* co.c - making, ending and joining coroutines. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "pool.h"
 #include "sched.h"
 #include "tcb.h"
+#include "waitq.h"
 
 /* Where a coroutine starts: its function, then its end. */
 static void co_main(void *arg)
@@ -15,12 +18,9 @@ static void co_main(void *arg)
 	weft__asan_arrive(NULL);
 	if (co->own_tcb)
 		weft__tcb_start();
-	/* A detached coroutine that ended just before this one started
-	 * could not release its own stack; do it now. */
-	if (co->sched->zombie) {
-		weft__co_free(co->sched->zombie);
-		co->sched->zombie = NULL;
-	}
+	/* The coroutine that ended just before this one started could not
+	 * release its own stack, nor let its joiner do it. */
+	weft__reap(co->sched);
 	if (co->go_fn)
 		co->go_fn(co->arg);
 	else
@@ -84,8 +84,15 @@ struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
 	co->asan_size = (size_t)((char *)co - slot->lo);
 	co->tsan_fiber = weft__tsan_new();
 	weft__ctx_make(&co->ctx, co, co_main, co);
-	weft__sched_adopt(co);
 	return co;
+}
+
+/* See core.h. */
+void weft__co_start(struct weft__co *co, bool spread)
+{
+	struct weft__sched *here = weft__current_sched();
+
+	weft__sched_adopt(co, spread ? weft__pool_pick(here) : here);
 }
 
 /* Releases an ended coroutine: its thread block's outside parts, then its
@@ -93,6 +100,10 @@ struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
  * deep pages back, as glibc's do when a thread ends. */
 void weft__co_free(struct weft__co *co)
 {
+	/* Ended on another thread: that thread may still be switching
+	 * away from it, for nanoseconds. */
+	while (!atomic_load_explicit(&co->left, memory_order_acquire))
+		sched_yield();
 	weft__tsan_free(co->tsan_fiber);
 	if (co->own_tcb)
 		weft__tcb_free(co->tcb);
@@ -124,6 +135,7 @@ int weft_go(void (*fn)(void *), void *arg)
 		return -1;
 	}
 	co->go_fn = fn;
+	weft__co_start(co, false);
 	return 0;
 }
 
@@ -136,7 +148,10 @@ weft_co *weft_spawn(void *(*fn)(void *), void *arg, size_t stack_size)
 		errno = EINVAL;
 		return NULL;
 	}
-	return weft__co_new(fn, arg, &attr);
+	struct weft__co *co = weft__co_new(fn, arg, &attr);
+	if (co)
+		weft__co_start(co, false);
+	return co;
 }
 
 /* See weft.h. */
@@ -156,7 +171,10 @@ weft_co *weft_spawn_opt(void *(*fn)(void *), void *arg, size_t stack_size,
 		errno = ENOTSUP;
 		return NULL;
 	}
-	return weft__co_new(fn, arg, &attr);
+	struct weft__co *co = weft__co_new(fn, arg, &attr);
+	if (co)
+		weft__co_start(co, attr.own_tcb);
+	return co;
 }
 
 /* See weft.h. */
@@ -175,12 +193,8 @@ int weft_join(weft_co *co, void **result)
 		return -1;
 	}
 	co->joining = true;
-	if (co->state != WEFT__DONE) {
-		co->joiner = self;
-		self->wait_what = "join";
-		weft__prepark(self);
-		weft__park(self, -1);
-	}
+	while (weft__co_await_end(self, co, -1) != 0)
+		;
 	if (result)
 		*result = co->result;
 	co->joined = true;
@@ -195,13 +209,37 @@ int weft_detach(weft_co *co)
 		errno = EINVAL;
 		return -1;
 	}
-	if (co->state == WEFT__DONE) {
+	weft__spin_lock(&co->end_lock);
+	bool ended = co->ended;
+	co->detached = !ended;
+	weft__spin_unlock(&co->end_lock);
+	if (ended) {
 		co->joined = true;
 		weft__co_free(co);
-	} else {
-		co->detached = true;
 	}
 	return 0;
+}
+
+/* See core.h. */
+int weft__co_await_end(struct weft__co *self, struct weft__co *co,
+		       int64_t deadline)
+{
+	weft__spin_lock(&co->end_lock);
+	if (co->ended) {
+		weft__spin_unlock(&co->end_lock);
+		return 0;
+	}
+	co->joiner = self;
+	self->wait_what = "join";
+	weft__prepark(self);
+	weft__spin_unlock(&co->end_lock);
+	int r = weft__park(self, deadline);
+	weft__spin_lock(&co->end_lock);
+	co->joiner = NULL;
+	if (co->ended)
+		r = 0;
+	weft__spin_unlock(&co->end_lock);
+	return r;
 }
 
 /* See weft.h. */

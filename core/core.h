@@ -57,6 +57,13 @@ struct weft__co {
 	struct weft__co *all_next;     /* the scheduler's live coroutines */
 	struct weft__co *all_prev;
 	bool detached, joining, joined;
+	bool arriving;                 /* queued to its scheduler by another
+	                                  thread, not yet in its live list */
+	_Atomic bool left;             /* ended, and off its stack for good */
+	int end_lock;                  /* guards its end against its joiner
+	                                  and detacher: ended, joiner,
+	                                  detached */
+	bool ended;                    /* its function has returned */
 	struct weft__slot *slot;       /* its stack, or NULL for a root */
 	void *tcb;                     /* the thread pointer it runs with */
 	bool own_tcb;                  /* tcb is its own (tcb.h), else its
@@ -140,8 +147,9 @@ pthread_t weft__os_thread(const struct weft__co *co);
  * otherwise.  Such a caller must never park: locks spin there. */
 struct weft__co *weft__loop_context(void);
 
-/* True if the calling coroutine is the only live one of its scheduler, so
- * blocking the thread for real cannot hold anybody up. */
+/* True if the calling coroutine is the only live one of its scheduler
+ * (of the whole pool, for a member), so blocking the thread for real
+ * cannot hold anybody up. */
 bool weft__alone(struct weft__co *co);
 
 /* Marks the caller parked.  Call before making the coroutine findable by a
@@ -184,15 +192,29 @@ struct weft__co_attr {
 	                       glibc allows; else it shares its OS thread's */
 };
 
-/* Makes a coroutine running fn(arg) as attr says (NULL: the defaults) and
- * queues it.  Its thread block, if it has one, and its struct take room
+/* Makes a coroutine running fn(arg) as attr says (NULL: the defaults), to
+ * be started with weft__co_start once whatever it needs from its maker
+ * is in place: on another scheduler it may run at once.  Its thread block, if it has one, and its struct take room
  * at the top of the stack, as glibc's thread descriptor does.  Returns
  * it, or NULL with errno EAGAIN (no memory) or EINVAL (stack absurdly
  * large, or too small to hold what goes at its top). */
 struct weft__co *weft__co_new(void *(*fn)(void *), void *arg,
 			      const struct weft__co_attr *attr);
 
-/* Releases an ended coroutine's memory. */
+/* Queues co, just made by the caller: on the caller's scheduler, or, if
+ * spread (green threads, which may run on any OS thread), on the pool's
+ * pick (pool.h). */
+void weft__co_start(struct weft__co *co, bool spread);
+
+/* Parks self until co has ended, or the deadline: the one place where
+ * a joiner meets a coroutine ending, maybe on another thread.  Returns 0
+ * once co has ended, else what the park returned (ETIMEDOUT, or the
+ * reason another waker gave). */
+int weft__co_await_end(struct weft__co *self, struct weft__co *co,
+		       int64_t deadline);
+
+/* Releases an ended coroutine's memory, once its own thread has switched
+ * away from it (waiting for that, if need be). */
 void weft__co_free(struct weft__co *co);
 
 /* Runs co's thread-exit work, once: its C++ thread_local destructors (if

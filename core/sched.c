@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "pool.h"
 #include "sched.h"
 #include "tcb.h"
 #include "waitq.h"
@@ -108,8 +109,10 @@ void weft__ready(struct weft__co *co)
 	weft__sched_notify(s);
 }
 
-/* Moves what other threads woke onto the run queue, and handles the fds
- * they closed. */
+static void link_live(struct weft__sched *s, struct weft__co *co);
+
+/* Moves what other threads woke or made for this one onto the run queue,
+ * and handles the fds they closed. */
 static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct weft__sched *s = ev_userdata(loop);
@@ -131,6 +134,10 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 		ev_async_send(loop, &s->remote);
 	while (co) {
 		struct weft__co *next = co->run_next;
+		if (co->arriving) { /* made on another thread for this one */
+			co->arriving = false;
+			link_live(s, co);
+		}
 		push(s, co);
 		co = next;
 	}
@@ -138,13 +145,20 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 
 /* ---- switching ---- */
 
-/* Releases the detached coroutine that ended last: it could not free its
- * own stack while running on it. */
-static void reap(struct weft__sched *s)
+/* See sched.h.  A detached coroutine is released here; a joinable one
+ * is marked as left, and its joiner releases it. */
+void weft__reap(struct weft__sched *s)
 {
 	if (weft__unlikely(s->zombie != NULL)) {
-		weft__co_free(s->zombie);
+		struct weft__co *co = s->zombie;
 		s->zombie = NULL;
+		atomic_store_explicit(&co->left, true, memory_order_relaxed);
+		weft__co_free(co);
+	}
+	if (weft__unlikely(s->ended != NULL)) {
+		struct weft__co *co = s->ended;
+		s->ended = NULL;
+		atomic_store_explicit(&co->left, true, memory_order_release);
 	}
 }
 
@@ -205,7 +219,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		*s->errno_p = from->saved_errno;
 		weft__asan_arrive(from->asan_fake);
 	}
-	reap(s);
+	weft__reap(s);
 }
 
 /* The idle context: poll the loop, resume what it woke, for ever. */
@@ -215,7 +229,7 @@ static void idle_main(void *arg)
 
 	weft__asan_arrive(NULL);
 	for (;;) {
-		reap(s);
+		weft__reap(s);
 		ev_run(s->loop, s->run_head ? EVRUN_NOWAIT : EVRUN_ONCE);
 		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);
@@ -313,20 +327,33 @@ void weft__co_exit(struct weft__co *co)
 		exit(0);
 	}
 	weft__co_finish(co);
+	/* The pool's last coroutine after main's end: the process ends, as
+	 * glibc ends it after its last thread. */
+	if (s->pooled && weft__pool_leave(s, false))
+		exit(0);
 	co->state = WEFT__DONE;
+	weft__spin_lock(&co->end_lock);
+	co->ended = true;
+	struct weft__co *joiner = co->joiner;
+	bool detached = co->detached;
+	weft__spin_unlock(&co->end_lock);
 	unlink_live(s, co);
-	if (co->joiner)
-		weft__wake(co->joiner, 0);
-	if (co->detached)
+	if (joiner)
+		weft__wake(joiner, 0);
+	if (detached)
 		s->zombie = co;
-	if (--s->live == 0 && s->root_exited)
+	else
+		s->ended = co;
+	if (--s->live == 0 && s->root_exited && !s->pooled)
 		push(s, s->root);
 	switch_out(s, co);
 	weft__die("internal error: an ended coroutine was resumed");
 }
 
 /* The root coroutine called weft_exit: it waits for the thread's other
- * coroutines to end.  Returns when they have. */
+ * coroutines to end.  Returns when they have.  A pool member's root never
+ * returns: its thread goes on serving the pool, and once the main
+ * thread's root has ended, the pool's last coroutine ends the process. */
 void weft__root_exit(struct weft__co *root)
 {
 	struct weft__sched *s = root->sched;
@@ -334,10 +361,18 @@ void weft__root_exit(struct weft__co *root)
 	weft__kv_destroy(root);
 	s->root_exited = true;
 	unlink_live(s, root);
-	if (--s->live == 0)
+	s->live--;
+	if (s->pooled) {
+		if (weft__pool_leave(s, root->id == 1))
+			exit(0);
+		root->wait_what = "pool";
+	} else if (s->live == 0) {
 		return;
+	}
 	root->state = WEFT__PARKED;
 	switch_out(s, root);
+	if (s->pooled)
+		weft__die("internal error: a pool member's root was resumed");
 }
 
 /* ---- making a scheduler ---- */
@@ -426,6 +461,7 @@ void weft__sched_forget(void)
 	struct weft__sched *old = this_sched;
 
 	weft__scheds_forget(); /* other threads' did not come along */
+	weft__pool_forget();
 	weft__stats_reset();
 	this_sched = NULL;
 	weft__running = NULL;
@@ -502,14 +538,16 @@ struct weft__co *weft__current(void)
 	return this_sched ? this_sched->current : NULL;
 }
 
-/* Sets up a coroutine's scheduling fields and queues it. */
-void weft__sched_adopt(struct weft__co *co)
+/* Sets up a coroutine's scheduling fields and queues it on s: at once if
+ * s is the caller's, else through s's remote queue, where s's own thread
+ * adds it to its live list. */
+void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 {
-	struct weft__sched *s = this_sched;
-
 	co->sched = s;
 	if (co->own_tcb) {
-		/* Its block's copy of weft's TLS: it runs on this scheduler. */
+		/* Its block's copy of weft's TLS, and what its OS thread's
+		 * block lends it: it runs on s. */
+		weft__tcb_rehome(co->tcb, s->os_tcb);
 		*(struct weft__co **)weft__tcb_var(co->tcb, &weft__running) = co;
 		*(struct weft__sched **)weft__tcb_var(co->tcb, &this_sched) = s;
 	} else {
@@ -519,8 +557,35 @@ void weft__sched_adopt(struct weft__co *co)
 	co->wait_fd = -1;
 	ev_timer_init(&co->timer, on_timer, 0., 0.);
 	co->timer.data = co;
-	link_live(s, co);
-	push(s, co);
+	if (s->pooled)
+		weft__pool_enter(s);
+	if (s == this_sched) {
+		link_live(s, co);
+		push(s, co);
+	} else {
+		co->arriving = true;
+		weft__ready(co);
+	}
+}
+
+/* See sched.h.  The thread's flow, the root, parks for good, out of the
+ * live list and the pool's count: the member holds only what it is
+ * given. */
+void weft__sched_serve(void)
+{
+	struct weft__sched *s = sched_make(NULL);
+
+	if (s == NULL)
+		weft__die("cannot start a pool scheduler: out of memory");
+	struct weft__co *root = s->root;
+	unlink_live(s, root);
+	s->live--;
+	root->wait_what = "pool";
+	weft__pool_join(s);
+	weft__prepark(root);
+	root->state = WEFT__PARKED;
+	switch_out(s, root);
+	weft__die("internal error: a pool member's root was resumed");
 }
 
 struct ev_loop *weft__loop(struct weft__sched *s)
@@ -534,9 +599,14 @@ pthread_t weft__os_thread(const struct weft__co *co)
 	return (pthread_t)co->sched->os_tcb;
 }
 
+/* See core.h.  In the pool, a new coroutine may be given to any member
+ * at any time, even one whose only coroutine blocks for real; so there
+ * only the pool's one coroutine is alone. */
 bool weft__alone(struct weft__co *co)
 {
-	return co->sched->live == 1;
+	struct weft__sched *s = co->sched;
+
+	return s->pooled ? weft__pool_one() : s->live == 1;
 }
 
 /* ---- the public face ---- */

@@ -19,6 +19,8 @@ struct weft__sched {
 	struct weft__co idle;            /* the context running the loop */
 	struct weft__slot *idle_slot;
 	struct weft__co *zombie;         /* ended, stack not yet released */
+	struct weft__co *ended;          /* ended joinable, maybe still on
+	                                    its stack: see weft__reap */
 	unsigned long live;              /* coroutines not ended, root too */
 	unsigned long peak_live;
 	uint64_t created, switches;      /* for WEFT_STATS */
@@ -38,6 +40,8 @@ struct weft__sched {
 	struct weft__fdw **fdw;          /* fd watchers, by fd (wait.c) */
 	size_t fdw_chunks;
 	struct weft__loopx *loopx;       /* its loop's own fds (loop.c) */
+	bool pooled;                     /* a member of the pool (pool.h) */
+	_Atomic long load;               /* its coroutines, for pool picks */
 };
 
 /* Wakes fd's waiters on s (wait.c). */
@@ -59,9 +63,17 @@ struct weft__sched *weft__current_sched(void);
 /* The coroutine running on this thread, even inside weft's own code. */
 struct weft__co *weft__current(void);
 
-/* Gives a new coroutine an id, a scheduler (the caller's) and a timer, and
- * queues it. */
-void weft__sched_adopt(struct weft__co *co);
+/* Gives a new coroutine an id, scheduler s (the caller's, or a pool
+ * member's) and a timer, and queues it there. */
+void weft__sched_adopt(struct weft__co *co, struct weft__sched *s);
+
+/* Makes this OS thread a pool member: its scheduler joins the pool and
+ * its loop runs for good (the thread's own flow never resumes). */
+void weft__sched_serve(void) __attribute__((noreturn));
+
+/* Publishes s, this thread's scheduler, as a member of the pool
+ * (pool.c). */
+void weft__pool_join(struct weft__sched *s);
 
 /* Adds s to the list of every scheduler (scheds.c). */
 void weft__scheds_add(struct weft__sched *s);
@@ -113,6 +125,12 @@ void weft__wait_move_loop(struct weft__sched *s, struct ev_loop *from,
  * (wait.c).  Returns 0, or -ENOMEM. */
 int weft__wait_renumber(struct weft__sched *s, int from, int to,
 			struct weft__co *co);
+
+/* Finishes, in the context that runs next, the end of the coroutine that
+ * ended last on s: it could not free its own stack while running on it,
+ * nor let a joiner on another thread free it (weft__co_free waits for
+ * this). */
+void weft__reap(struct weft__sched *s);
 
 /* Root coroutine's weft_exit: returns once every other coroutine of the
  * thread has ended. */

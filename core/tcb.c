@@ -213,7 +213,6 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
 	 * thread from glibc's list of stacks. */
 	AT(pd, PD_LIST, char *) = pd + PD_LIST;
 	AT(pd, PD_LIST + 8, char *) = pd + PD_LIST;
-	AT(pd, PD_TID, int) = AT(tp, PD_TID, int);
 	AT(pd, PD_ROBUST_PREV, char *) = pd + PD_ROBUST_HEAD;
 	AT(pd, PD_ROBUST_HEAD, char *) = pd + PD_ROBUST_HEAD;
 	AT(pd, PD_FUTEX_OFFSET, long) = ROBUST_FUTEX_OFFSET;
@@ -232,22 +231,25 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
 		errno = EAGAIN;
 		return NULL;
 	}
-	char *mine = tp + libc_tls, *its = pd + libc_tls;
-	AT(its, LT_RESP, char *) = pd + PD_RES;
-	AT(its, LT_TCACHE, void *) = AT(mine, LT_TCACHE, void *);
-	AT(its, LT_ARENA, void *) = AT(mine, LT_ARENA, void *);
-	/* A thread whose OS thread has no cache must not make one of its
-	 * own, which nothing would free. */
-	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) =
-		AT(mine, LT_TCACHE, void *) == NULL;
+	AT(pd + libc_tls, LT_RESP, char *) = pd + PD_RES;
+	weft__tcb_rehome(pd, tp);
 	return pd;
 }
 
-/* See tcb.h. */
-void weft__tcb_set_tid(void *tcb, int tid)
+/* See tcb.h.  Only one coroutine runs on an OS thread at a time, so its
+ * malloc cache, which has no lock, is never used by two at once. */
+void weft__tcb_rehome(void *tcb, void *os_tcb)
 {
-	AT(tcb, PD_TID, int) = tid;
+	char *os = (char *)os_tcb + libc_tls, *its = (char *)tcb + libc_tls;
+
+	AT(tcb, PD_TID, int) = AT(os_tcb, PD_TID, int);
+	AT(its, LT_TCACHE, void *) = AT(os, LT_TCACHE, void *);
+	AT(its, LT_ARENA, void *) = AT(os, LT_ARENA, void *);
+	/* A thread whose OS thread has no cache must not make one of its
+	 * own, which nothing would free. */
+	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) = AT(os, LT_TCACHE, void *) == NULL;
 }
+
 
 /* See tcb.h.  As start_thread: the locale's character tables. */
 void weft__tcb_start(void)

@@ -66,9 +66,11 @@ struct weft__tcb_info {
  * its TLS vector). */
 void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
 
-/* Sets the tid glibc's calls read from a block (the OS thread it runs
- * on). */
-void weft__tcb_set_tid(void *tcb, int tid);
+/* Gives block tcb what it borrows from the OS thread whose block is
+ * os_tcb, for running there: that thread's tid (which glibc's calls read
+ * from a block), malloc cache and arena. */
+void weft__tcb_rehome(void *tcb, void *os_tcb);
+
 
 /* Runs the thread-start work glibc does on a new thread itself (the
  * locale's character tables).  Call first thing from the coroutine whose

@@ -100,8 +100,8 @@ static void creator_mask(struct weft__co *self, sigset_t *mask)
 		weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, mask);
 }
 
-/* pthread_create: a coroutine on the caller's OS thread with a thread
- * block of its own, joinable or detached and with the stack attr asks
+/* pthread_create: a coroutine with a thread block of its own, on a
+ * scheduler of the pool (core/pool.h), joinable or detached and with the stack attr asks
  * for, as glibc would give it.  Returns 0, or EAGAIN (no memory for its
  * stack or bookkeeping, or a stack size weft cannot give: glibc's answer
  * when its mmap fails), or EINVAL (the program's own stack memory is too
@@ -145,6 +145,7 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 	g->guard = ca.guard;
 	weft__green_insert(g);
 	*tid = g->id;
+	weft__co_start(co, true);
 	return 0;
 }
 
@@ -176,12 +177,8 @@ static int wait_end(struct weft__co *self, struct weft__co *co,
 	struct weft__green *me = weft__green_enter(self, NULL, WEFT__JOINING);
 
 	co->joining = true;
-	co->joiner = self;
-	self->wait_what = "join";
-	weft__prepark(self);
-	int r = weft__park(self, deadline);
+	int r = weft__co_await_end(self, co, deadline);
 	co->joining = false;
-	co->joiner = NULL;
 	weft__green_leave(me, r);
 	return r;
 }
@@ -194,13 +191,13 @@ static int join(struct weft__green *g, void **result,
 {
 	struct weft__co *self = weft__self(), *co = g->co;
 
-	if (try && co->state != WEFT__DONE)
+	if (try && !atomic_load(&co->left))
 		return EBUSY;
 	if (co == self || self->joiner == co)
 		return EDEADLK;
 	if (co->detached || co->joining)
 		return EINVAL;
-	if (co->state != WEFT__DONE) {
+	if (!atomic_load(&co->left)) {
 		int64_t deadline = -1;
 		/* glibc: a time before 1970 has passed, whatever tv_nsec. */
 		int r = abs && abs->tv_sec < 0 ? ETIMEDOUT :

@@ -68,7 +68,9 @@ weft_co *weft_spawn(void *(*fn)(void *arg), void *arg, size_t stack_size);
  * Other coroutines share their OS thread's TLS, libco-style, which is
  * cheaper: the block takes about 4 KiB at the top of the stack, and each
  * switch between coroutines whose blocks differ costs a few more
- * nanoseconds.  Returns the coroutine, or NULL with errno EAGAIN, EINVAL
+ * nanoseconds.  A coroutine with its own block may run on any scheduler
+ * of the pool (see weft_cpus); others stay on their maker's OS thread.
+ * Returns the coroutine, or NULL with errno EAGAIN, EINVAL
  * (fn is NULL, an unknown flag, or a stack too small), or ENOTSUP (this glibc or
  * architecture does not allow thread blocks; weft knows glibc 2.36 on
  * x86-64). */
@@ -289,6 +291,17 @@ void weft_dump(void);
  * own scheduler; coroutines it starts run on that thread.  *tid gets the
  * thread's id for pthread_join.  Returns 0, or -1 with errno EAGAIN. */
 int weft_thread(pthread_t *tid, void (*fn)(void *arg), void *arg);
+
+/* Spreads the green threads made from now on (pthread_create with green
+ * threads on, weft_spawn_opt with WEFT_OWN_TLS) over n schedulers, each
+ * on an OS thread of its own, the caller's scheduler among them; 0 means
+ * one per CPU this process may run on.  A new one goes to the less loaded
+ * of two schedulers picked at random.  The pool starts with the first
+ * such thread made, and only ever grows.  A preloaded program's pool has
+ * WEFT_CPUS schedulers (one per CPU unless set); a linked program's has 1
+ * until it calls this.  Returns the size now asked for, or -1 with errno
+ * EINVAL (n above 1024). */
+int weft_cpus(unsigned n);
 
 #pragma GCC visibility pop
 

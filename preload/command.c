@@ -42,7 +42,7 @@ static const char usage[] =
 "\n"
 "Runs program with weft preloaded: its blocking calls (read, accept,\n"
 "sleep, ...) park the calling coroutine instead of the thread, and its\n"
-"threads become coroutines, so one OS thread serves them all.\n"
+"threads become coroutines, so a few OS threads serve them all.\n"
 "\n"
 "Options:\n"
 "  -h, --help            show this help and exit\n"
@@ -51,6 +51,8 @@ static const char usage[] =
 "      --native-threads  pthreads stay OS threads (WEFT_THREADS=native)\n"
 "      --stack-size SIZE each coroutine's stack, e.g. 64K or 1M\n"
 "                        (WEFT_STACK_SIZE=SIZE)\n"
+"      --cpus N          spread the threads over N schedulers, each an OS\n"
+"                        thread (WEFT_CPUS=N)\n"
 "      --off             load weft, but every call goes straight to libc\n"
 "                        (WEFT_OFF=1)\n"
 "      --lib PATH        the libweft.so to preload (default: the one\n"
@@ -75,6 +77,9 @@ static const char usage[] =
 "                             (default 1)\n"
 "  WEFT_OFFLOAD_THREADS=N     threads that make the calls that cannot\n"
 "                             park, e.g. name lookups, 1 to 64 (default 4)\n"
+"  WEFT_CPUS=N                schedulers the threads are spread over, each\n"
+"                             an OS thread, 1 to 1024 (default: one per\n"
+"                             CPU the program may run on)\n"
 "\n"
 "Exit status: the program's; 125 for a bad weft option; 126 if the\n"
 "program cannot be run; 127 if it is not found or weft cannot run it\n"
@@ -431,6 +436,17 @@ static bool is_size(const char *s)
 	return *p == '\0' && n >= 16u << 10 && n <= 1ull << 32;
 }
 
+/* Whether s is a whole number from min to max, digits only. */
+static bool is_count(const char *s, unsigned long min, unsigned long max)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	if (digits == 0 || digits > 9 || s[digits] != '\0')
+		return false;
+	unsigned long n = strtoul(s, NULL, 10);
+	return n >= min && n <= max;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -439,6 +455,7 @@ int main(int argc, char **argv)
 		{ "stats", no_argument, NULL, 's' },
 		{ "native-threads", no_argument, NULL, 'n' },
 		{ "stack-size", required_argument, NULL, 'S' },
+		{ "cpus", required_argument, NULL, 'c' },
 		{ "off", no_argument, NULL, 'o' },
 		{ "lib", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
@@ -460,6 +477,12 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			setenv("WEFT_THREADS", "native", 1);
+			break;
+		case 'c':
+			if (!is_count(optarg, 1, 1024))
+				fail(EXIT_USAGE, "--cpus %s: want a number"
+				     " from 1 to 1024", optarg);
+			setenv("WEFT_CPUS", optarg, 1);
 			break;
 		case 'S':
 			if (!is_size(optarg))

@@ -14,6 +14,8 @@
  *   WEFT_DUMP_SIGNAL      a signal that dumps the coroutines (none)
  *   WEFT_INHERIT=0        children do not get weft (process.c)
  *   WEFT_OFFLOAD_THREADS  the offload pool's size (core/offload.c; 4)
+ *   WEFT_CPUS             schedulers green threads are spread over
+ *                         (core/pool.c; one per CPU when preloaded)
  *
  * A value that cannot be understood gets one line on stderr and the
  * default: a typo must never stop the program, nor change what it prints
@@ -29,6 +31,7 @@
 
 #include "core.h"
 #include "offload.h"
+#include "pool.h"
 #include "tcb.h"
 #include "green.h"
 #include "preload.h"
@@ -115,6 +118,8 @@ static void say_config(size_t stack)
 	weft__cat(msg, sizeof msg, weft__off ? ", off" : "");
 	weft__cat(msg, sizeof msg, c->green ? ", green threads"
 					    : ", native threads");
+	weft__cat(msg, sizeof msg, ", cpus ");
+	weft__cat_u64(msg, sizeof msg, c->cpus);
 	weft__cat(msg, sizeof msg, ", stack ");
 	weft__cat_u64(msg, sizeof msg, stack >> 10);
 	weft__cat(msg, sizeof msg, " KiB, stats ");
@@ -185,6 +190,7 @@ void weft__config_read(void)
 	if (c->preloaded)
 		weft__offload_config();
 
+	c->cpus = weft__pool_config(c->preloaded);
 	weft__green_set(c->green && !weft__off);
 	/* Green threads get thread blocks of their own where this glibc
 	 * allows; where not, one line says so now. */

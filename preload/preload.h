@@ -18,6 +18,7 @@ struct weft__config {
 	bool debug;       /* WEFT_DEBUG=1 */
 	bool inherit;     /* WEFT_INHERIT: children get LD_PRELOAD too */
 	int dump_signal;  /* WEFT_DUMP_SIGNAL, or 0 for none */
+	unsigned cpus;    /* WEFT_CPUS: the pool's schedulers */
 };
 
 extern struct weft__config weft__config;

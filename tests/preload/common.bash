@@ -32,9 +32,13 @@ else
 	weft=(env "LD_PRELOAD=$root/build/libweft.so${LD_PRELOAD:+:$LD_PRELOAD}")
 fi
 
-# The offload pool's real threads may exist besides the one that runs the
-# coroutines.
+# Under weft a program's threads run on its schedulers' OS threads (one
+# per CPU unless WEFT_CPUS says), and the offload pool's real threads may
+# exist besides them.
 offload_threads=${WEFT_OFFLOAD_THREADS:-4}
+schedulers=${WEFT_CPUS:-$(nproc)}
+weft_threads_max=$((schedulers + offload_threads))
+weft_threads_want="want $schedulers schedulers, plus at most $offload_threads offload workers"
 
 ok() {
 	echo "ok $name"
@@ -190,8 +194,8 @@ threads_used() {
 	threads=$(max_threads "$samples")
 	echo "$label: $program's OS threads at most $threads" \
 		"($(thread_names "$samples" | tr ' ' ','))" >&2
-	if [ "$label" = weft ] && [ "$threads" -gt $((1 + offload_threads)) ]; then
-		echo "$program used $threads OS threads under weft (want 1, plus at most $offload_threads offload workers)"
+	if [ "$label" = weft ] && [ "$threads" -gt "$weft_threads_max" ]; then
+		echo "$program used $threads OS threads under weft ($weft_threads_want)"
 		return 1
 	fi
 }

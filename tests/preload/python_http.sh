@@ -57,8 +57,8 @@ run_server native
 run_server weft "${weft[@]}"
 
 threads=$(max_threads "$scratch/weft.samples")
-if [ "$threads" -gt $((1 + offload_threads)) ]; then
-	fail "under weft the server used $threads OS threads for $requests concurrent requests (want 1, plus at most $offload_threads offload workers)"
+if [ "$threads" -gt "$weft_threads_max" ]; then
+	fail "under weft the server used $threads OS threads for $requests concurrent requests ($weft_threads_want)"
 fi
 [ "$threads" -gt 0 ] || fail "no thread count sampled under weft"
 ok

@@ -120,8 +120,8 @@ status=$?
 if echo "$names" | grep -Eq 'bio_'; then
 	fail "under weft redis-server's background threads are OS threads ($names)"
 fi
-if [ "$threads" -gt $((1 + offload_threads)) ]; then
-	fail "under weft redis-server used $threads OS threads (want 1, plus at most $offload_threads offload workers)"
+if [ "$threads" -gt "$weft_threads_max" ]; then
+	fail "under weft redis-server used $threads OS threads ($weft_threads_want)"
 fi
 [ "$threads" -gt 0 ] || fail "no thread count sampled under weft"
 ok
