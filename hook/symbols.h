@@ -258,6 +258,9 @@
 			      const posix_spawnattr_t *, char *const[],       \
 			      char *const[]), WRAP)                           \
 	X(int, system, (const char *), WRAP)                                  \
+	/* preload/popen.c */                                                 \
+	X(FILE *, popen, (const char *, const char *), WRAP)                  \
+	X(int, pclose, (FILE *), WRAP)                                        \
 	X(int, execve, (const char *, char *const[], char *const[]), WRAP)    \
 	X(int, execv, (const char *, char *const[]), WRAP)                    \
 	X(int, execvp, (const char *, char *const[]), WRAP)                   \
