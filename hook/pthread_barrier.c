@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "green.h"
+#include "pshared.h"
 
 #define GREEN 0x6e657267u /* "gren" */
 
@@ -68,7 +69,7 @@ int weft__pthread_barrier_wait(pthread_barrier_t *pb)
 	struct weft__barrier *b = green_barrier(pb);
 
 	if (b == NULL)
-		return weft__libc()->pthread_barrier_wait(pb);
+		return weft__glibc_barrier_wait(pb);
 	return weft__barrier_wait(b) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
 }
 

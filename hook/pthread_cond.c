@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "pshared.h"
 
 #define COND_SHARED    1u /* glibc's __PTHREAD_COND_SHARED_MASK */
 #define COND_MONOTONIC 2u /* glibc's __PTHREAD_COND_CLOCK_MONOTONIC_MASK */
@@ -107,7 +108,7 @@ int weft__pthread_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm)
 	weft_mutex *m;
 
 	if (wait_is_glibcs(pc, pm, &c, &m))
-		return m == NULL ? weft__libc()->pthread_cond_wait(pc, pm)
+		return m == NULL ? weft__glibc_cond_wait(pc, pm, 0, NULL)
 				 : EINVAL;
 	return wait_until(c, m, -1);
 }
@@ -132,7 +133,7 @@ int weft__pthread_cond_timedwait(pthread_cond_t *pc, pthread_mutex_t *pm,
 
 	if (wait_is_glibcs(pc, pm, &c, &m))
 		return m == NULL ?
-			weft__libc()->pthread_cond_timedwait(pc, pm, abs) :
+			weft__glibc_cond_wait(pc, pm, clock_of(pc), abs) :
 			EINVAL;
 	return timed_wait(c, m, clock_of(pc), abs);
 }
@@ -147,8 +148,7 @@ int weft__pthread_cond_clockwait(pthread_cond_t *pc, pthread_mutex_t *pm,
 
 	if (wait_is_glibcs(pc, pm, &c, &m))
 		return m == NULL ?
-			weft__libc()->pthread_cond_clockwait(pc, pm, clock,
-							     abs) :
+			weft__glibc_cond_wait(pc, pm, clock, abs) :
 			EINVAL;
 	return timed_wait(c, m, clock, abs);
 }

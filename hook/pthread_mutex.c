@@ -6,7 +6,7 @@
  * ones give kinds 0, 1 and 2, which are weft's.  glibc's adaptive kind
  * becomes normal.  Robust and process-shared mutexes stay glibc's: they
  * carry glibc's flags in the kind for ever, and every call on them goes
- * to glibc (a coroutine blocked on one blocks its OS thread).
+ * to glibc, whose contended waits park (pshared.c).
  *
  * The scheduler's own loop locks green mutexes too, without parking: it
  * runs libev, whose reallocs reach the program's allocator, and jemalloc
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "pshared.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
 #define GLIBC_ROBUST  16
@@ -136,7 +137,7 @@ int weft__pthread_mutex_lock(pthread_mutex_t *pm)
 	weft_mutex *m = green_mutex(pm);
 
 	if (m == NULL)
-		return weft__libc()->pthread_mutex_lock(pm);
+		return weft__glibc_mutex_lock(pm, 0, NULL);
 	return lock_wait(m, -1);
 }
 
@@ -177,7 +178,7 @@ int weft__pthread_mutex_timedlock(pthread_mutex_t *pm,
 	weft_mutex *m = green_mutex(pm);
 
 	if (m == NULL)
-		return weft__libc()->pthread_mutex_timedlock(pm, abs);
+		return weft__glibc_mutex_lock(pm, CLOCK_REALTIME, abs);
 	return lock_until(m, CLOCK_REALTIME, abs);
 }
 
@@ -189,7 +190,7 @@ int weft__pthread_mutex_clocklock(pthread_mutex_t *pm, clockid_t clock,
 	weft_mutex *m = green_mutex(pm);
 
 	if (m == NULL)
-		return weft__libc()->pthread_mutex_clocklock(pm, clock, abs);
+		return weft__glibc_mutex_lock(pm, clock, abs);
 	if (!weft__green_clock_ok(clock))
 		return EINVAL;
 	return lock_until(m, clock, abs);

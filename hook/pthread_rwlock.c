@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "pshared.h"
 
 _Static_assert(sizeof(struct weft__rwlock) <= sizeof(pthread_rwlock_t),
 	       "a weft rwlock fits in a pthread_rwlock_t");
@@ -72,7 +73,7 @@ int weft__pthread_rwlock_rdlock(pthread_rwlock_t *prw)
 	struct weft__rwlock *rw = green_rwlock(prw);
 
 	if (rw == NULL)
-		return weft__libc()->pthread_rwlock_rdlock(prw);
+		return weft__glibc_rwlock_lock(prw, false, 0, NULL);
 	return weft__rwlock_rdlock_until(rw, -1);
 }
 
@@ -95,8 +96,7 @@ int weft__pthread_rwlock_clockrdlock(pthread_rwlock_t *prw, clockid_t clock,
 	int64_t deadline;
 
 	if (rw == NULL)
-		return weft__libc()->pthread_rwlock_clockrdlock(prw, clock,
-								 abs);
+		return weft__glibc_rwlock_lock(prw, false, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
 	return r ? r : weft__rwlock_rdlock_until(rw, deadline);
@@ -107,7 +107,8 @@ int weft__pthread_rwlock_timedrdlock(pthread_rwlock_t *prw,
 				     const struct timespec *abs)
 {
 	if (green_rwlock(prw) == NULL)
-		return weft__libc()->pthread_rwlock_timedrdlock(prw, abs);
+		return weft__glibc_rwlock_lock(prw, false, CLOCK_REALTIME,
+					       abs);
 	return weft__pthread_rwlock_clockrdlock(prw, CLOCK_REALTIME, abs);
 }
 
@@ -118,7 +119,7 @@ int weft__pthread_rwlock_wrlock(pthread_rwlock_t *prw)
 	struct weft__rwlock *rw = green_rwlock(prw);
 
 	if (rw == NULL)
-		return weft__libc()->pthread_rwlock_wrlock(prw);
+		return weft__glibc_rwlock_lock(prw, true, 0, NULL);
 	return weft__rwlock_wrlock_until(rw, -1);
 }
 
@@ -141,8 +142,7 @@ int weft__pthread_rwlock_clockwrlock(pthread_rwlock_t *prw, clockid_t clock,
 	int64_t deadline;
 
 	if (rw == NULL)
-		return weft__libc()->pthread_rwlock_clockwrlock(prw, clock,
-								 abs);
+		return weft__glibc_rwlock_lock(prw, true, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
 	return r ? r : weft__rwlock_wrlock_until(rw, deadline);
@@ -153,7 +153,8 @@ int weft__pthread_rwlock_timedwrlock(pthread_rwlock_t *prw,
 				     const struct timespec *abs)
 {
 	if (green_rwlock(prw) == NULL)
-		return weft__libc()->pthread_rwlock_timedwrlock(prw, abs);
+		return weft__glibc_rwlock_lock(prw, true, CLOCK_REALTIME,
+					       abs);
 	return weft__pthread_rwlock_clockwrlock(prw, CLOCK_REALTIME, abs);
 }
 

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "green.h"
+#include "pshared.h"
 
 #define GREEN 0x7466657773656d67u /* "gmeswfet" */
 
@@ -89,7 +90,7 @@ int weft__sem_wait(sem_t *s)
 	weft_sem *ws = green_sem(s);
 
 	if (ws == NULL)
-		return weft__libc()->sem_wait(s);
+		return weft__glibc_sem_wait(s, 0, NULL);
 	return wait_until(ws, -1);
 }
 
@@ -112,7 +113,7 @@ int weft__sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
 	int64_t deadline;
 
 	if (ws == NULL)
-		return weft__libc()->sem_clockwait(s, clock, abs);
+		return weft__glibc_sem_wait(s, clock, abs);
 	int r = weft__green_deadline(clock, abs, &deadline);
 	if (r != 0)
 		return fail(r);
@@ -127,7 +128,7 @@ int weft__sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
 int weft__sem_timedwait(sem_t *s, const struct timespec *abs)
 {
 	if (green_sem(s) == NULL)
-		return weft__libc()->sem_timedwait(s, abs);
+		return weft__glibc_sem_wait(s, CLOCK_REALTIME, abs);
 	return weft__sem_clockwait(s, CLOCK_REALTIME, abs);
 }
 

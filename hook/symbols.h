@@ -68,6 +68,17 @@
 	X(int, signalfd, (int, const sigset_t *, int), WRAP)                  \
 	X(int, epoll_create, (int), WRAP)                                     \
 	X(int, epoll_create1, (int), WRAP)                                    \
+	/* open.c */                                                          \
+	X(int, open, (const char *, int, ...), WRAP)                          \
+	X(int, open64, (const char *, int, ...), WRAP)                        \
+	X(int, openat, (int, const char *, int, ...), WRAP)                   \
+	X(int, openat64, (int, const char *, int, ...), WRAP)                 \
+	X(int, creat, (const char *, mode_t), WRAP)                           \
+	X(int, creat64, (const char *, mode_t), WRAP)                         \
+	X(int, __open_2, (const char *, int), WRAP)                           \
+	X(int, __open64_2, (const char *, int), WRAP)                         \
+	X(int, __openat_2, (int, const char *, int), WRAP)                    \
+	X(int, __openat64_2, (int, const char *, int), WRAP)                  \
 	/* close.c */                                                         \
 	X(int, close, (int), WRAP)                                            \
 	X(int, close_range, (unsigned, unsigned, int), WRAP)                   \
@@ -258,6 +269,9 @@
 			      const posix_spawnattr_t *, char *const[],       \
 			      char *const[]), WRAP)                           \
 	X(int, system, (const char *), WRAP)                                  \
+	/* preload/popen.c */                                                 \
+	X(FILE *, popen, (const char *, const char *), WRAP)                  \
+	X(int, pclose, (FILE *), WRAP)                                        \
 	X(int, execve, (const char *, char *const[], char *const[]), WRAP)    \
 	X(int, execv, (const char *, char *const[]), WRAP)                    \
 	X(int, execvp, (const char *, char *const[]), WRAP)                   \
