@@ -6,9 +6,10 @@
  * the FILE's lock, move bytes between the caller and the buffer
  * themselves, and at every point where glibc would go to the kernel they
  * first park until the fd is ready (stdio.c), then let glibc (its real
- * __underflow and __overflow) or weft's own parking read and write do the transfer.  So
- * each refill and each flush of a long fread or fwrite waits parked, and
- * the FILE's pointers and flags end as glibc's own code leaves them.
+ * __underflow and __overflow) or weft's own parking read and write do
+ * the transfer.  So each refill and each flush of a long fread or fwrite
+ * waits parked, and the FILE's pointers and flags end as glibc's own code
+ * leaves them.
  *
  * A FILE is ours when the caller is a coroutine that is not alone, the
  * FILE is byte-oriented (or not yet oriented) and has an fd that weft
