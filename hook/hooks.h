@@ -47,6 +47,11 @@ ssize_t weft__file_readv(int fd, const struct iovec *iov, int n, off_t off);
 /* read (off -1) or pread, as weft__file_readv (file.c). */
 ssize_t weft__file_read(int fd, void *buf, size_t n, off_t off);
 
+/* read and write that park instead of blocking (read.c, write.c); same
+ * results and errno as the real calls. */
+ssize_t weft__read(int fd, void *buf, size_t n);
+ssize_t weft__write(int fd, const void *buf, size_t n);
+
 /* waitpid that parks instead of blocking (waitpid.c); same results and
  * errno as waitpid. */
 pid_t weft__waitpid(pid_t pid, int *status, int options);

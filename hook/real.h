@@ -19,6 +19,7 @@
 #include <semaphore.h>
 #include <spawn.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/epoll.h>

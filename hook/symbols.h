@@ -153,6 +153,61 @@
 	X(int, gethostbyaddr_r, (const void *, socklen_t, int,                \
 				 struct hostent *, char *, size_t,            \
 				 struct hostent **, int *), WRAP)                    \
+	/* stdio_in.c */                                                      \
+	X(int, __uflow, (FILE *), WRAP)                                       \
+	X(int, __underflow, (FILE *), WRAP)                                   \
+	X(char *, fgets, (char *, int, FILE *), WRAP)                         \
+	X(char *, fgets_unlocked, (char *, int, FILE *), WRAP)                \
+	X(char *, __fgets_chk, (char *, size_t, int, FILE *), WRAP)           \
+	X(char *, __fgets_unlocked_chk, (char *, size_t, int, FILE *), WRAP)  \
+	X(ssize_t, getdelim, (char **, size_t *, int, FILE *), WRAP)          \
+	X(ssize_t, __getdelim, (char **, size_t *, int, FILE *), WRAP)        \
+	X(ssize_t, getline, (char **, size_t *, FILE *), WRAP)                \
+	X(int, fgetc, (FILE *), WRAP)                                         \
+	X(int, getc, (FILE *), WRAP)                                          \
+	X(int, fgetc_unlocked, (FILE *), WRAP)                                \
+	X(int, getc_unlocked, (FILE *), WRAP)                                 \
+	X(int, getchar, (void), WRAP)                                         \
+	X(int, getchar_unlocked, (void), WRAP)                                \
+	X(size_t, fread, (void *, size_t, size_t, FILE *), WRAP)              \
+	X(size_t, fread_unlocked, (void *, size_t, size_t, FILE *), WRAP)     \
+	X(size_t, __fread_chk, (void *, size_t, size_t, size_t, FILE *),      \
+	  WRAP)                                                               \
+	X(size_t, __fread_unlocked_chk, (void *, size_t, size_t, size_t,      \
+					 FILE *), WRAP)                       \
+	X(int, vfscanf, (FILE *, const char *, va_list), WRAP)                \
+	X(int, vscanf, (const char *, va_list), WRAP)                         \
+	X(int, fscanf, (FILE *, const char *, ...), WRAP)                     \
+	X(int, scanf, (const char *, ...), WRAP)                              \
+	X(int, __isoc99_vfscanf, (FILE *, const char *, va_list), WRAP)       \
+	X(int, __isoc99_vscanf, (const char *, va_list), WRAP)                \
+	X(int, __isoc99_fscanf, (FILE *, const char *, ...), WRAP)            \
+	X(int, __isoc99_scanf, (const char *, ...), WRAP)                     \
+	/* stdio_out.c */                                                     \
+	X(int, __overflow, (FILE *, int), WRAP)                               \
+	X(size_t, fwrite, (const void *, size_t, size_t, FILE *), WRAP)       \
+	X(size_t, fwrite_unlocked, (const void *, size_t, size_t, FILE *),    \
+	  WRAP)                                                               \
+	X(int, fputs, (const char *, FILE *), WRAP)                           \
+	X(int, fputs_unlocked, (const char *, FILE *), WRAP)                  \
+	X(int, puts, (const char *), WRAP)                                    \
+	X(int, fputc, (int, FILE *), WRAP)                                    \
+	X(int, putc, (int, FILE *), WRAP)                                     \
+	X(int, fputc_unlocked, (int, FILE *), WRAP)                           \
+	X(int, putc_unlocked, (int, FILE *), WRAP)                            \
+	X(int, putchar, (int), WRAP)                                          \
+	X(int, putchar_unlocked, (int), WRAP)                                 \
+	X(int, vfprintf, (FILE *, const char *, va_list), WRAP)               \
+	X(int, vprintf, (const char *, va_list), WRAP)                        \
+	X(int, fprintf, (FILE *, const char *, ...), WRAP)                    \
+	X(int, printf, (const char *, ...), WRAP)                             \
+	X(int, __vfprintf_chk, (FILE *, int, const char *, va_list), WRAP)    \
+	X(int, __vprintf_chk, (int, const char *, va_list), WRAP)             \
+	X(int, __fprintf_chk, (FILE *, int, const char *, ...), WRAP)         \
+	X(int, __printf_chk, (int, const char *, ...), WRAP)                  \
+	X(int, fflush, (FILE *), WRAP)                                        \
+	X(int, fflush_unlocked, (FILE *), WRAP)                               \
+	X(int, fclose, (FILE *), WRAP)                                        \
 	/* pthread.c: green threads */                                        \
 	X(int, pthread_create, (pthread_t *, const pthread_attr_t *,          \
 				void *(*)(void *), void *), WRAP)             \
