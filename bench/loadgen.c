@@ -22,7 +22,8 @@
  * must be the same in every reply; the hash is recomputed for each
  * connection's first reply and every HASH_CHECK_EVERY-th after (doing
  * the server's work for every reply would make the load generator the
- * bottleneck).  The line then ends with hashes_checked=H.
+ * bottleneck); the line then says hashes_checked=H after errors.
+ *
  * Nothing here uses weft: it is the yardstick's other end.
  */
 #define _GNU_SOURCE
@@ -232,12 +233,12 @@ static void on_readable(struct conn *c, int64_t from, int64_t until)
 	c->got += (size_t)n;
 	if (c->got < (size_t)reply_size)
 		return;
+	int64_t t = now_ns(); /* before a hash check, which is our own time */
 	const char *bad = hashed ? check_trailer(c) : NULL;
 	if (bad) {
 		fail(c, bad);
 		return;
 	}
-	int64_t t = now_ns();
 	if (t >= from && t < until) {
 		hist[bucket((uint64_t)(t - c->start))]++;
 		measured++;
