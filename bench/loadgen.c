@@ -1,7 +1,7 @@
 /* loadgen.c - an echo load generator: one thread, its own epoll loop.
  *
  *   loadgen -p PORT [-c CONNECTIONS] [-s SIZE] [-d SECONDS] [-w WARMUP]
- *           [-P SERVER_PID]
+ *           [-P SERVER_PID] [-H]
  *
  * It opens CONNECTIONS (100) connections to 127.0.0.1:PORT; each sends
  * SIZE (64) bytes, reads them back, checks them byte for byte and sends
@@ -16,6 +16,14 @@
  * connection still open: server_rss_kib=K server_threads=T (VmRSS and
  * Threads of /proc/PID/status).  It exits non-zero on any
  * error: a connection refused, reset or closed, or an echo that differs.
+ *
+ * -H is for bench/cpuecho: each echo is followed by the trailer of
+ * bench/cpuwork.h, the rounds and the hash of the request.  The rounds
+ * must be the same in every reply; the hash is recomputed for each
+ * connection's first reply and every HASH_CHECK_EVERY-th after (doing
+ * the server's work for every reply would make the load generator the
+ * bottleneck); the line then says hashes_checked=H after errors.
+ *
  * Nothing here uses weft: it is the yardstick's other end.
  */
 #define _GNU_SOURCE
@@ -36,9 +44,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cpuwork.h"
+
 #define CONNECTING_AT_ONCE 256 /* keeps the server's backlog from flooding */
 #define SETUP_LIMIT_NS (30 * NS)
 #define NS 1000000000LL
+#define HASH_CHECK_EVERY 1024
 
 struct conn {
 	int fd;
@@ -46,14 +57,20 @@ struct conn {
 	uint64_t seq;     /* the request under way */
 	size_t sent, got; /* its bytes so far */
 	int64_t start;    /* when it went out */
+	unsigned char trailer[CPUWORK_TRAILER]; /* -H: the reply's trailer */
 };
 
 static struct conn *conns;
 static long nconns = 100, size = 64;
+static long reply_size;             /* size, plus the trailer with -H */
+static bool hashed;                 /* -H */
+static uint32_t hash_rounds;        /* -H: the rounds the first reply gave */
+static uint64_t replies, hashes_checked;
 static int epfd;
 static long errors, connected, connecting, opened;
 static unsigned char *out;    /* one request, being written */
 static unsigned char *in;     /* what came back */
+static unsigned char *req;    /* -H: a request rebuilt to check its hash */
 
 /* ---- latency histogram: 16 buckets per power of two (6% wide) ---- */
 
@@ -171,11 +188,32 @@ static void send_request(struct conn *c)
 	send_rest(c);
 }
 
+/* Checks the trailer of c's whole reply (-H); returns a complaint or NULL. */
+static const char *check_trailer(struct conn *c)
+{
+	uint32_t rounds;
+	uint64_t hash;
+
+	cpuwork_get_trailer(c->trailer, &rounds, &hash);
+	if (hash_rounds == 0)
+		hash_rounds = rounds;
+	if (rounds == 0 || rounds != hash_rounds)
+		return "the trailer's rounds differ from the first reply's";
+	if (c->seq > 1 && replies++ % HASH_CHECK_EVERY != 0)
+		return NULL;
+	for (size_t i = 0; i < (size_t)size; i++)
+		req[i] = pattern(c - conns, c->seq, i);
+	hashes_checked++;
+	if (cpuwork_hash(req, (size_t)size, rounds) != hash)
+		return "the trailer's hash is not the request's";
+	return NULL;
+}
+
 /* Reads what came of c's echo; a whole one is timed (between from and
  * until) and followed by the next request. */
 static void on_readable(struct conn *c, int64_t from, int64_t until)
 {
-	ssize_t n = read(c->fd, in, size - c->got);
+	ssize_t n = read(c->fd, in, reply_size - c->got);
 
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
@@ -183,15 +221,24 @@ static void on_readable(struct conn *c, int64_t from, int64_t until)
 		fail(c, n == 0 ? "closed by the server" : strerror(errno));
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++)
-		if (in[i] != pattern(c - conns, c->seq, c->got + i)) {
+	for (ssize_t i = 0; i < n; i++) {
+		size_t at = c->got + (size_t)i;
+		if (at >= (size_t)size)
+			c->trailer[at - (size_t)size] = in[i];
+		else if (in[i] != pattern(c - conns, c->seq, at)) {
 			fail(c, "the echo differs from what was sent");
 			return;
 		}
+	}
 	c->got += (size_t)n;
-	if (c->got < (size_t)size)
+	if (c->got < (size_t)reply_size)
 		return;
-	int64_t t = now_ns();
+	int64_t t = now_ns(); /* before a hash check, which is our own time */
+	const char *bad = hashed ? check_trailer(c) : NULL;
+	if (bad) {
+		fail(c, bad);
+		return;
+	}
 	if (t >= from && t < until) {
 		hist[bucket((uint64_t)(t - c->start))]++;
 		measured++;
@@ -257,7 +304,7 @@ static void print_server(long pid)
 static void usage(void)
 {
 	fprintf(stderr, "usage: loadgen -p PORT [-c CONNECTIONS] [-s SIZE] "
-		"[-d SECONDS] [-w WARMUP] [-P SERVER_PID]\n");
+		"[-d SECONDS] [-w WARMUP] [-P SERVER_PID] [-H]\n");
 	exit(2);
 }
 
@@ -270,7 +317,7 @@ int main(int argc, char **argv)
 	struct rlimit rl;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "p:c:s:d:w:P:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:c:s:d:w:P:H")) != -1) {
 		switch (opt) {
 		case 'p': addr.sin_port = htons(atoi(optarg)); break;
 		case 'c': nconns = atol(optarg); break;
@@ -278,6 +325,7 @@ int main(int argc, char **argv)
 		case 'd': seconds = atof(optarg); break;
 		case 'w': warmup = atof(optarg); break;
 		case 'P': server_pid = atol(optarg); break;
+		case 'H': hashed = true; break;
 		default: usage();
 		}
 	}
@@ -288,11 +336,13 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	reply_size = size + (hashed ? CPUWORK_TRAILER : 0);
 	conns = calloc(nconns, sizeof *conns);
 	out = malloc(size);
-	in = malloc(size);
+	in = malloc(reply_size);
+	req = malloc(size);
 	epfd = epoll_create1(0);
-	if (!conns || !out || !in || epfd < 0) {
+	if (!conns || !out || !in || !req || epfd < 0) {
 		perror("loadgen: setup");
 		return 1;
 	}
@@ -331,6 +381,8 @@ int main(int argc, char **argv)
 	       "rps=%.0f p50_us=%.1f p99_us=%.1f errors=%ld", nconns, size,
 	       seconds, (unsigned long long)measured, measured / seconds,
 	       percentile(0.50) / 1000, percentile(0.99) / 1000, errors);
+	if (hashed)
+		printf(" hashes_checked=%llu", (unsigned long long)hashes_checked);
 	if (server_pid > 0)
 		print_server(server_pid);
 	printf("\n");
