@@ -40,19 +40,6 @@ static long raw_futex(uint32_t *uaddr, int op, uint32_t val)
 				     0);
 }
 
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
-
-static void join(pthread_t t)
-{
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-}
-
 /* ---- a lock on a futex, as GLib's GMutex: 0 free, 1 held, 2 contended */
 
 static void lock(_Atomic uint32_t *m)
@@ -121,17 +108,17 @@ static void run_contended(bool green)
 
 	weft__green_set(green);
 	tl_make_pipe(c.pipe);
-	h = spawn(holder, &c);
+	h = tl_pthread(holder, &c, NULL);
 	usleep(2000); /* the holder takes the lock and blocks in read */
 	for (int i = 0; i < 4; i++)
-		t[i] = spawn(contender, &c);
+		t[i] = tl_pthread(contender, &c, NULL);
 	usleep(2000); /* they wait in FUTEX_WAIT */
 	/* Natively the holder's thread is free; under weft too, or this
 	 * write would never be reached. */
 	ck_assert_int_eq(write(c.pipe[1], "x", 1), 1);
-	join(h);
+	tl_pthread_join(h);
 	for (int i = 0; i < 4; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(atomic_load(&c.done), 5);
 	ck_assert_int_le(atomic_load(&c.most), 1);
 	ck_assert_uint_eq(atomic_load(&c.mutex), 0);
@@ -182,7 +169,7 @@ static void run_wakes(bool green, long got[3])
 		w[i] = (struct waiter){ .word = &word, .val = 0,
 					.op = FUTEX_WAIT_BITSET_PRIVATE,
 					.bitset = i < 2 ? 1 : 2 };
-		t[i] = spawn(wait_once, &w[i]);
+		t[i] = tl_pthread(wait_once, &w[i], NULL);
 	}
 	usleep(3000);
 	got[0] = futex(&word, FUTEX_WAKE_BITSET_PRIVATE, 1, NULL, NULL, 2);
@@ -191,7 +178,7 @@ static void run_wakes(bool green, long got[3])
 	usleep(1000);
 	got[2] = futex(&word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 	for (int i = 0; i < 3; i++) {
-		join(t[i]);
+		tl_pthread_join(t[i]);
 		ck_assert_int_eq(w[i].r, 0);
 	}
 }
@@ -257,10 +244,10 @@ START_TEST(bad_waits_and_time_outs_give_what_the_kernel_gives)
 	struct tl_ticker ticker;
 
 	weft__green_set(false);
-	join(spawn(bad_waits, &native));
+	tl_pthread_join(tl_pthread(bad_waits, &native, NULL));
 	weft__green_set(true);
 	tl_ticker_start(&ticker); /* so the green thread is not alone */
-	join(spawn(bad_waits, &green));
+	tl_pthread_join(tl_pthread(bad_waits, &green, NULL));
 	tl_ticker_stop(&ticker);
 	for (int i = 0; i < 8; i++) {
 		ck_assert_msg(green.r[i] == native.r[i] &&
@@ -316,25 +303,25 @@ START_TEST(a_real_thread_wakes_a_parked_green_thread_and_back)
 	/* A real thread wakes a green one. */
 	weft__green_set(true);
 	tl_ticker_start(&ticker);
-	green = spawn(wait_until_set, &w);
+	green = tl_pthread(wait_until_set, &w, NULL);
 	weft__green_set(false);
-	real = spawn(wake_later, &w);
+	real = tl_pthread(wake_later, &w, NULL);
 	weft__green_set(true);
-	join(green);
+	tl_pthread_join(green);
 	ck_assert_int_eq(w.r, 0);
 	ck_assert_int_gt(tl_ticker_stop(&ticker), 0);
 	weft__green_set(false);
-	join(real);
+	tl_pthread_join(real);
 
 	/* A green thread wakes a real one. */
 	word = 0;
 	w = (struct waiter){ .word = &word, .op = FUTEX_WAIT_PRIVATE };
-	real = spawn(wait_until_set, &w);
+	real = tl_pthread(wait_until_set, &w, NULL);
 	weft__green_set(true);
-	green = spawn(wake_later, &w);
-	join(green);
+	green = tl_pthread(wake_later, &w, NULL);
+	tl_pthread_join(green);
 	weft__green_set(false);
-	join(real);
+	tl_pthread_join(real);
 	ck_assert_int_eq(w.r, 0);
 }
 END_TEST
@@ -357,10 +344,10 @@ START_TEST(a_wake_weft_cannot_see_still_ends_the_wait)
 
 	weft__green_set(true);
 	tl_ticker_start(&ticker);
-	pthread_t waiter = spawn(wait_once, &w);
-	pthread_t waker = spawn(change_and_wake_raw, &w);
-	join(waker);
-	join(waiter);
+	pthread_t waiter = tl_pthread(wait_once, &w, NULL);
+	pthread_t waker = tl_pthread(change_and_wake_raw, &w, NULL);
+	tl_pthread_join(waker);
+	tl_pthread_join(waiter);
 	tl_ticker_stop(&ticker);
 	ck_assert_int_eq(w.r, 0);
 }

@@ -77,22 +77,6 @@ static void trace_add(struct trace *t, int x)
 	t->n++;
 }
 
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
-
-static void *join(pthread_t t)
-{
-	void *r = (void *)-1;
-
-	ck_assert_int_eq(pthread_join(t, &r), 0);
-	return r;
-}
-
 /* ---- create and join ---------------------------------------------------- */
 
 struct doubler {
@@ -117,10 +101,10 @@ START_TEST(threads_run_and_join_gives_each_result)
 
 	for (int i = 0; i < 10; i++) {
 		d[i] = (struct doubler){ .in = i + 1 };
-		t[i] = spawn(double_it, &d[i]);
+		t[i] = tl_pthread(double_it, &d[i], NULL);
 	}
 	for (int i = 9; i >= 0; i--) {
-		ck_assert_int_eq((long)join(t[i]), 2 * (i + 1));
+		ck_assert_int_eq((long)tl_pthread_join(t[i]), 2 * (i + 1));
 		ck_assert_int_eq(d[i].tid, tid());
 	}
 }
@@ -185,12 +169,12 @@ START_TEST(producers_and_consumers_share_a_bounded_buffer)
 	int before = os_threads();
 
 	for (int i = 0; i < 2; i++)
-		c[i] = spawn(consume, &b);
+		c[i] = tl_pthread(consume, &b, NULL);
 	for (int i = 0; i < 3; i++)
-		p[i] = spawn(produce, &b);
+		p[i] = tl_pthread(produce, &b, NULL);
 	for (int i = 0; i < 3; i++)
-		join(p[i]);
-	long n = (long)join(c[0]) + (long)join(c[1]);
+		tl_pthread_join(p[i]);
+	long n = (long)tl_pthread_join(c[0]) + (long)tl_pthread_join(c[1]);
 	ck_assert_int_eq(n, 300);
 	ck_assert_int_eq(b.sum, 3 * 5050);
 	ck_assert_int_eq(os_threads(), before);
@@ -217,14 +201,14 @@ START_TEST(pthread_create_makes_no_os_thread)
 
 	sem_init(&gate, 0, 0);
 	for (int i = 0; i < 50; i++)
-		t[i] = spawn(wait_at_gate, NULL);
+		t[i] = tl_pthread(wait_at_gate, NULL, NULL);
 	while (inside < 50)
 		sched_yield();
 	ck_assert_int_eq(os_threads(), before);
 	for (int i = 0; i < 50; i++)
 		sem_post(&gate);
 	for (int i = 0; i < 50; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 }
 END_TEST
 
@@ -239,13 +223,13 @@ START_TEST(with_green_threads_off_pthread_create_makes_an_os_thread)
 {
 	pid_t other = 0;
 	int before = os_threads();
-	pthread_t t = spawn(report_tid, &other);
+	pthread_t t = tl_pthread(report_tid, &other, NULL);
 
 	while (__atomic_load_n(&other, __ATOMIC_ACQUIRE) == 0)
 		usleep(1000);
 	ck_assert_int_eq(os_threads(), before + 1);
 	ck_assert_int_ne(other, tid());
-	ck_assert_ptr_eq(join(t), &other);
+	ck_assert_ptr_eq(tl_pthread_join(t), &other);
 }
 END_TEST
 
@@ -283,7 +267,7 @@ START_TEST(a_set_stack_size_is_what_getattr_np_reports)
 	pthread_attr_setstacksize(&attr, 64 << 10);
 	ck_assert_int_eq(pthread_create(&t, &attr, look_at_own_stack, &s), 0);
 	pthread_attr_destroy(&attr);
-	join(t);
+	tl_pthread_join(t);
 	ck_assert_uint_ge(s.size, 64 << 10);
 	ck_assert_uint_lt(s.size, 64 << 10 | 4095);
 	ck_assert_int_eq(s.detach, PTHREAD_CREATE_JOINABLE);
@@ -305,7 +289,7 @@ START_TEST(an_unset_stack_size_gives_glibc_s_default)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_JOINABLE);
 	ck_assert_int_eq(pthread_create(&t, &attr, look_at_own_stack, &s), 0);
-	join(t);
+	tl_pthread_join(t);
 	/* As glibc: its default (the soft RLIMIT_STACK), not WEFT_STACK_SIZE,
 	 * which is for weft_go coroutines. */
 	ck_assert_uint_eq(s.size, glibc_default);
@@ -350,7 +334,7 @@ START_TEST(detached_threads_run_and_cannot_be_joined)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	ck_assert_int_eq(pthread_create(&a, &attr, note_done, &s), 0);
-	b = spawn(note_done, NULL);
+	b = tl_pthread(note_done, NULL, NULL);
 	ck_assert_int_eq(pthread_detach(b), 0);
 	ck_assert_int_eq(pthread_detach(b), EINVAL);
 	ck_assert_int_eq(pthread_join(a, NULL), EINVAL);
@@ -372,8 +356,8 @@ static void *detach_self_then_end(void *unused)
 START_TEST(a_thread_may_detach_itself_and_an_ended_one_may_be_detached)
 {
 	weft__green_set(true);
-	pthread_t a = spawn(detach_self_then_end, NULL);
-	pthread_t b = spawn(note_done, NULL);
+	pthread_t a = tl_pthread(detach_self_then_end, NULL, NULL);
+	pthread_t b = tl_pthread(note_done, NULL, NULL);
 
 	while (detached_done < 2)
 		usleep(1000);
@@ -395,9 +379,9 @@ START_TEST(pthread_exit_in_a_thread_ends_it_with_that_value)
 {
 	weft__green_set(true);
 	int step = 0;
-	pthread_t t = spawn(exit_midway, &step);
+	pthread_t t = tl_pthread(exit_midway, &step, NULL);
 
-	ck_assert_ptr_eq(join(t), (void *)42);
+	ck_assert_ptr_eq(tl_pthread_join(t), (void *)42);
 	ck_assert_int_eq(step, 1);
 }
 END_TEST
@@ -429,7 +413,7 @@ START_TEST(pthread_exit_in_main_lets_the_threads_finish_then_exits_0)
 		close(fds[0]);
 		report_fd = fds[1];
 		for (intptr_t c = 'a'; c <= 'c'; c++) {
-			pthread_t t = spawn(write_late, (void *)c);
+			pthread_t t = tl_pthread(write_late, (void *)c, NULL);
 			pthread_detach(t);
 		}
 		pthread_exit(NULL);
@@ -458,7 +442,7 @@ static void *sleep_ms(void *p)
 START_TEST(join_errors_are_glibc_s)
 {
 	weft__green_set(true);
-	pthread_t t = spawn(sleep_ms, (void *)50);
+	pthread_t t = tl_pthread(sleep_ms, (void *)50, NULL);
 	struct timespec bad = after_ms(CLOCK_REALTIME, 10);
 
 	ck_assert_int_eq(pthread_join(pthread_self(), NULL), EDEADLK);
@@ -495,7 +479,7 @@ static void *join_the_parent(void *unused)
 static void *join_the_child(void *unused)
 {
 	(void)unused;
-	child = spawn(join_the_parent, NULL);
+	child = tl_pthread(join_the_parent, NULL, NULL);
 	sched_yield(); /* the child now waits to join us */
 	parent_got = pthread_join(child, NULL);
 	return NULL;
@@ -504,22 +488,23 @@ static void *join_the_child(void *unused)
 START_TEST(self_and_mutual_joins_fail_with_EDEADLK)
 {
 	weft__green_set(true);
-	ck_assert_int_eq((intptr_t)join(spawn(self_join, NULL)), EDEADLK);
+	pthread_t t = tl_pthread(self_join, NULL, NULL);
+	ck_assert_int_eq((intptr_t)tl_pthread_join(t), EDEADLK);
 	/* The child joins its parent, which then tries to join it back: that
 	 * fails, so the parent ends and the child's join succeeds. */
-	parent = spawn(join_the_child, NULL);
+	parent = tl_pthread(join_the_child, NULL, NULL);
 	while (child_got < 0)
 		sched_yield();
 	ck_assert_int_eq(parent_got, EDEADLK);
 	ck_assert_int_eq(child_got, 0);
-	join(child);
+	tl_pthread_join(child);
 }
 END_TEST
 
 START_TEST(tryjoin_of_an_ended_thread_succeeds)
 {
 	weft__green_set(true);
-	pthread_t t = spawn(sleep_ms, (void *)1);
+	pthread_t t = tl_pthread(sleep_ms, (void *)1, NULL);
 	void *r = NULL;
 
 	while (pthread_tryjoin_np(t, &r) == EBUSY)
@@ -563,9 +548,9 @@ START_TEST(keys_hold_a_value_per_thread_and_destructors_run_at_the_end)
 	ck_assert_int_eq(pthread_key_create(&key, destroy), 0);
 	ck_assert_uint_ge(key, PTHREAD_KEYS_MAX);
 	for (intptr_t i = 0; i < 4; i++)
-		t[i] = spawn(use_key, (void *)(i + 1));
+		t[i] = tl_pthread(use_key, (void *)(i + 1), NULL);
 	for (int i = 0; i < 4; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	for (int i = 1; i <= 4; i++)
 		ck_assert_int_eq(destroyed[i], 1);
 	ck_assert_int_eq(pthread_key_delete(key), 0);
@@ -578,7 +563,7 @@ START_TEST(a_destructor_that_sets_the_value_again_runs_again)
 {
 	weft__green_set(true);
 	ck_assert_int_eq(pthread_key_create(&key, destroy_and_set_again), 0);
-	join(spawn(use_key, (void *)1));
+	tl_pthread_join(tl_pthread(use_key, (void *)1, NULL));
 	ck_assert_int_eq(rounds, 3);
 }
 END_TEST
@@ -619,9 +604,9 @@ START_TEST(once_runs_a_blocking_init_once_and_callers_wait_for_it)
 	pthread_t t[5];
 
 	for (int i = 0; i < 5; i++)
-		t[i] = spawn(call_once, NULL);
+		t[i] = tl_pthread(call_once, NULL, NULL);
 	for (int i = 0; i < 5; i++)
-		ck_assert_int_eq((intptr_t)join(t[i]), 1);
+		ck_assert_int_eq((intptr_t)tl_pthread_join(t[i]), 1);
 	ck_assert_int_eq(init_runs, 1);
 	ck_assert_int_eq(pthread_once(&once, slow_init), 0);
 	ck_assert_int_eq(init_runs, 1);
@@ -639,8 +624,8 @@ static void *return_self(void *unused)
 START_TEST(pthread_self_names_the_green_thread_and_main_keeps_its_own)
 {
 	weft__green_set(true);
-	pthread_t t = spawn(return_self, NULL);
-	pthread_t seen = (pthread_t)join(t);
+	pthread_t t = tl_pthread(return_self, NULL, NULL);
+	pthread_t seen = (pthread_t)tl_pthread_join(t);
 
 	ck_assert(pthread_equal(seen, t));
 	ck_assert(!pthread_equal(seen, pthread_self()));
@@ -659,12 +644,12 @@ START_TEST(setname_and_getname_round_trip)
 {
 	weft__green_set(true);
 	char name[16] = "", small[8];
-	pthread_t t = spawn(read_own_name, name);
+	pthread_t t = tl_pthread(read_own_name, name, NULL);
 
 	ck_assert_int_eq(pthread_setname_np(t, "worker-7"), 0);
 	ck_assert_int_eq(pthread_setname_np(t, "sixteen-bytes-xx"), ERANGE);
 	ck_assert_int_eq(pthread_getname_np(t, small, sizeof small), ERANGE);
-	join(t);
+	tl_pthread_join(t);
 	ck_assert_str_eq(name, "worker-7");
 }
 END_TEST
@@ -703,7 +688,7 @@ static void *block_signals(void *p)
 	sched_yield();
 	m->os = real_mask();
 	pthread_sigmask(SIG_BLOCK, NULL, &m->own);
-	join(spawn(report_mask, &m->child));
+	tl_pthread_join(tl_pthread(report_mask, &m->child, NULL));
 	ck_assert_int_eq(pthread_sigmask(99, &set, NULL), EINVAL);
 	return NULL;
 }
@@ -714,7 +699,7 @@ START_TEST(sigmask_in_a_thread_leaves_the_os_thread_s_mask_alone)
 	struct masks m;
 	uint64_t before = real_mask();
 
-	join(spawn(block_signals, &m));
+	tl_pthread_join(tl_pthread(block_signals, &m, NULL));
 	ck_assert_int_eq(sigismember(&m.own, SIGTERM), 1);
 	ck_assert_int_eq(sigismember(&m.own, SIGALRM), 1);
 	ck_assert_int_eq(sigismember(&m.child, SIGTERM), 1);
@@ -749,7 +734,7 @@ START_TEST(pthread_kill_probes_and_delivers_to_the_os_thread)
 {
 	weft__green_set(true);
 	signal(SIGUSR1, on_usr1);
-	pthread_t t = spawn(sleep_ms, (void *)20);
+	pthread_t t = tl_pthread(sleep_ms, (void *)20, NULL);
 
 	ck_assert_int_eq(pthread_kill(t, 0), 0);
 	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
@@ -758,7 +743,7 @@ START_TEST(pthread_kill_probes_and_delivers_to_the_os_thread)
 	while (pthread_kill(t, 0) == 0)
 		usleep(1000);
 	ck_assert_int_eq(pthread_kill(t, 0), ESRCH);
-	join(t);
+	tl_pthread_join(t);
 }
 END_TEST
 
@@ -783,11 +768,11 @@ START_TEST(sched_yield_lets_the_other_threads_run)
 	weft__green_set(true);
 	struct trace tr = { 0 };
 	struct turn ta = { &tr, 0 }, tb = { &tr, 1 };
-	pthread_t a = spawn(yield_in_turn, &ta);
-	pthread_t b = spawn(yield_in_turn, &tb);
+	pthread_t a = tl_pthread(yield_in_turn, &ta, NULL);
+	pthread_t b = tl_pthread(yield_in_turn, &tb, NULL);
 
-	join(a);
-	join(b);
+	tl_pthread_join(a);
+	tl_pthread_join(b);
 	ck_assert_int_eq(tr.n, 6);
 	for (int i = 0; i < 6; i++)
 		ck_assert_int_eq(tr.v[i], i % 2);
@@ -832,19 +817,19 @@ START_TEST(cancel_ends_threads_parked_at_cancellation_points)
 {
 	weft__green_set(true);
 	sem_init(&never_posted, 0, 0);
-	pthread_t a = spawn(wait_for_ever, NULL);
-	pthread_t b = spawn(sem_wait_for_ever, NULL);
-	pthread_t c = spawn(join_for_ever, &b);
+	pthread_t a = tl_pthread(wait_for_ever, NULL, NULL);
+	pthread_t b = tl_pthread(sem_wait_for_ever, NULL, NULL);
+	pthread_t c = tl_pthread(join_for_ever, &b, NULL);
 
 	usleep(10000);
 	ck_assert_int_eq(pthread_cancel(a), 0);
-	ck_assert_ptr_eq(join(a), PTHREAD_CANCELED);
+	ck_assert_ptr_eq(tl_pthread_join(a), PTHREAD_CANCELED);
 	/* As in glibc without a cleanup handler: the mutex stays locked. */
 	ck_assert_int_eq(pthread_mutex_trylock(&cancel_lock), EBUSY);
 	ck_assert_int_eq(pthread_cancel(c), 0);
-	ck_assert_ptr_eq(join(c), PTHREAD_CANCELED);
+	ck_assert_ptr_eq(tl_pthread_join(c), PTHREAD_CANCELED);
 	ck_assert_int_eq(pthread_cancel(b), 0);
-	ck_assert_ptr_eq(join(b), PTHREAD_CANCELED);
+	ck_assert_ptr_eq(tl_pthread_join(b), PTHREAD_CANCELED);
 }
 END_TEST
 
@@ -863,11 +848,11 @@ START_TEST(a_pending_cancel_acts_at_the_next_cancellation_point)
 	int step = 0;
 
 	sem_init(&never_posted, 0, 0);
-	ck_assert_ptr_eq(join(spawn(cancel_self_then_wait, &step)),
-			 PTHREAD_CANCELED);
+	pthread_t self = tl_pthread(cancel_self_then_wait, &step, NULL);
+	ck_assert_ptr_eq(tl_pthread_join(self), PTHREAD_CANCELED);
 	ck_assert_int_eq(step, 1);
-	pthread_t t = spawn(sleep_ms, (void *)1);
-	join(t);
+	pthread_t t = tl_pthread(sleep_ms, (void *)1, NULL);
+	tl_pthread_join(t);
 }
 END_TEST
 
@@ -902,9 +887,10 @@ START_TEST(a_mutex_shared_with_a_real_thread_counts_exactly)
 	int before = os_threads();
 
 	ck_assert_int_eq(weft_thread(&real, real_thread_adds, NULL), 0);
-	pthread_t a = spawn(add_many, NULL), b = spawn(add_many, NULL);
-	join(a);
-	join(b);
+	pthread_t a = tl_pthread(add_many, NULL, NULL);
+	pthread_t b = tl_pthread(add_many, NULL, NULL);
+	tl_pthread_join(a);
+	tl_pthread_join(b);
 	ck_assert_int_eq(pthread_join(real, NULL), 0);
 	ck_assert_int_eq(shared_count, 60000);
 	ck_assert_int_le(os_threads(), before + 1);
@@ -979,13 +965,13 @@ START_TEST(thread_per_connection_echo_server_serves_100_clients_on_one_os_thread
 	ck_assert_int_eq(listen(lfd, CLIENTS), 0);
 	getsockname(lfd, (struct sockaddr *)&a, &len);
 	echo_port = ntohs(a.sin_port);
-	pthread_t server = spawn(accept_loop, (void *)(intptr_t)lfd);
+	pthread_t server = tl_pthread(accept_loop, (void *)(intptr_t)lfd, NULL);
 	pthread_t c[CLIENTS];
 	for (intptr_t i = 0; i < CLIENTS; i++)
-		c[i] = spawn(client, (void *)i);
+		c[i] = tl_pthread(client, (void *)i, NULL);
 	for (int i = 0; i < CLIENTS; i++)
-		join(c[i]);
-	join(server);
+		tl_pthread_join(c[i]);
+	tl_pthread_join(server);
 	while (served < CLIENTS)
 		usleep(1000);
 	ck_assert_int_eq(os_threads(), before);

@@ -25,8 +25,8 @@
 
 #include "weft.h"
 #include "../hook/green.h"
+#include "testlib.h"
 
-#define MS ((int64_t)1000000)
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -69,22 +69,6 @@ static void trace_add(struct trace *t, int x)
 	if (t->n < (int)(sizeof t->v / sizeof t->v[0]))
 		t->v[t->n] = x;
 	t->n++;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
-
-static void *join(pthread_t t)
-{
-	void *r = (void *)-1;
-
-	ck_assert_int_eq(pthread_join(t, &r), 0);
-	return r;
 }
 
 /* Counts while others wait: proof that the OS thread was not blocked. */
@@ -149,24 +133,25 @@ START_TEST(static_initialisers_work_in_place_for_all_three_kinds)
 	pthread_t t[3];
 
 	for (int i = 0; i < 3; i++)
-		t[i] = spawn(count_with_yields, &c);
+		t[i] = tl_pthread(count_with_yields, &c, NULL);
 	for (int i = 0; i < 3; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(value, 150);
 
 	ck_assert_int_eq(pthread_mutex_lock(&rec), 0);
 	ck_assert_int_eq(pthread_mutex_lock(&rec), 0);
-	pthread_t other = spawn(try_then_lock, &rec);
+	pthread_t other = tl_pthread(try_then_lock, &rec, NULL);
 	sched_yield();
 	ck_assert_int_eq(pthread_mutex_unlock(&rec), 0);
 	sched_yield();
 	ck_assert_int_eq(pthread_mutex_unlock(&rec), 0);
-	ck_assert_int_eq((intptr_t)join(other), EBUSY);
+	ck_assert_int_eq((intptr_t)tl_pthread_join(other), EBUSY);
 
 	ck_assert_int_eq(pthread_mutex_lock(&check), 0);
 	ck_assert_int_eq(pthread_mutex_lock(&check), EDEADLK);
 	ck_assert_int_eq(pthread_mutex_trylock(&check), EBUSY);
-	ck_assert_int_eq((intptr_t)join(spawn(unlock_foreign, &check)), EPERM);
+	ck_assert_int_eq((intptr_t)tl_pthread_join(
+				 tl_pthread(unlock_foreign, &check, NULL)), EPERM);
 	ck_assert_int_eq(pthread_mutex_unlock(&check), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&check), EPERM);
 }
@@ -204,18 +189,18 @@ START_TEST(a_lock_held_across_a_blocking_call_parks_the_others)
 {
 	weft__green_set(true);
 	struct trace tr = { 0 };
-	pthread_t holder = spawn(hold_across_sleep, &tr);
+	pthread_t holder = tl_pthread(hold_across_sleep, &tr, NULL);
 	sched_yield();
-	pthread_t tick = spawn(ticker, NULL);
+	pthread_t tick = tl_pthread(ticker, NULL, NULL);
 	pthread_t w[3];
 
 	for (int i = 0; i < 3; i++)
-		w[i] = spawn(lock_after_holder, &tr);
+		w[i] = tl_pthread(lock_after_holder, &tr, NULL);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_ge((intptr_t)join(w[i]), 25);
-	join(holder);
+		ck_assert_int_ge((intptr_t)tl_pthread_join(w[i]), 25);
+	tl_pthread_join(holder);
 	stop_ticking = 1;
-	join(tick);
+	tl_pthread_join(tick);
 	ck_assert_int_eq(tr.n, 5);
 	ck_assert_int_eq(tr.v[0], 0);
 	ck_assert_int_eq(tr.v[1], 1);
@@ -237,7 +222,7 @@ START_TEST(timedlock_and_clocklock_time_out_or_succeed)
 {
 	weft__green_set(true);
 	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-	pthread_t t = spawn(hold_for_ms, &m);
+	pthread_t t = tl_pthread(hold_for_ms, &m, NULL);
 
 	sched_yield();
 	ck_assert_int_eq(pthread_mutex_trylock(&m), EBUSY);
@@ -251,7 +236,7 @@ START_TEST(timedlock_and_clocklock_time_out_or_succeed)
 	struct timespec later = after_ms(CLOCK_MONOTONIC, 5000);
 	ck_assert_int_eq(pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &later), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&m), 0);
-	join(t);
+	tl_pthread_join(t);
 	/* A free mutex is taken whatever the time-out says, as in glibc. */
 	ck_assert_int_eq(pthread_mutex_timedlock(&m, &bad_nsec), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&m), 0);
@@ -276,12 +261,14 @@ START_TEST(mutex_attr_types_are_honoured)
 	ck_assert_int_eq(pthread_mutex_unlock(&check), EPERM);
 	ck_assert_int_eq(pthread_mutex_lock(&check), 0);
 	ck_assert_int_eq(pthread_mutex_lock(&check), EDEADLK);
-	ck_assert_int_eq((intptr_t)join(spawn(unlock_foreign, &check)), EPERM);
+	ck_assert_int_eq((intptr_t)tl_pthread_join(
+				 tl_pthread(unlock_foreign, &check, NULL)), EPERM);
 	ck_assert_int_eq(pthread_mutex_unlock(&check), 0);
 
 	ck_assert_int_eq(pthread_mutex_lock(&rec), 0);
 	ck_assert_int_eq(pthread_mutex_trylock(&rec), 0);
-	ck_assert_int_eq((intptr_t)join(spawn(unlock_foreign, &rec)), EPERM);
+	ck_assert_int_eq((intptr_t)tl_pthread_join(
+				 tl_pthread(unlock_foreign, &rec, NULL)), EPERM);
 	ck_assert_int_eq(pthread_mutex_unlock(&rec), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&rec), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&rec), EPERM);
@@ -365,9 +352,9 @@ START_TEST(a_real_thread_without_a_scheduler_locks_green_mutexes_too)
 	ck_assert_int_eq(weft__libc()->pthread_create(&raw, NULL,
 						       raw_thread_counts,
 						       NULL), 0);
-	t = spawn(raw_thread_counts, NULL);
+	t = tl_pthread(raw_thread_counts, NULL, NULL);
 	raw_thread_counts(NULL);
-	join(t);
+	tl_pthread_join(t);
 	ck_assert_int_eq(pthread_join(raw, NULL), 0);
 	ck_assert_int_eq(raw_count, 60000);
 }
@@ -446,7 +433,7 @@ START_TEST(cond_timedwait_on_a_monotonic_condattr_times_out_with_the_mutex_held)
 	pthread_condattr_t attr;
 	pthread_cond_t c;
 	pthread_mutex_t m = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
-	pthread_t tick = spawn(ticker, NULL);
+	pthread_t tick = tl_pthread(ticker, NULL, NULL);
 
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -467,7 +454,7 @@ START_TEST(cond_timedwait_on_a_monotonic_condattr_times_out_with_the_mutex_held)
 	ck_assert_int_eq(pthread_cond_timedwait(&c, &m, &soon), EPERM);
 	ck_assert_int_eq(pthread_cond_destroy(&c), 0);
 	stop_ticking = 1;
-	join(tick);
+	tl_pthread_join(tick);
 }
 END_TEST
 
@@ -500,7 +487,7 @@ START_TEST(cond_broadcast_wakes_every_waiter_and_signal_one)
 	pthread_t t[4];
 
 	for (int i = 0; i < 4; i++)
-		t[i] = spawn(wait_for_go, &w);
+		t[i] = tl_pthread(wait_for_go, &w, NULL);
 	usleep(5000);
 	pthread_mutex_lock(&m);
 	go = 1;
@@ -510,7 +497,7 @@ START_TEST(cond_broadcast_wakes_every_waiter_and_signal_one)
 	ck_assert_int_eq(woken, 1);
 	pthread_cond_broadcast(&c);
 	for (int i = 0; i < 4; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(woken, 4);
 }
 END_TEST
@@ -534,14 +521,14 @@ START_TEST(cond_timedwait_returns_0_when_signalled_in_time)
 	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
 	volatile int go = 0, woken = 0;
 	struct waiter w = { &m, &c, &go, &woken };
-	pthread_t t = spawn(signal_after_10ms, &w);
+	pthread_t t = tl_pthread(signal_after_10ms, &w, NULL);
 	struct timespec later = after_ms(CLOCK_REALTIME, 5000);
 
 	pthread_mutex_lock(&m);
 	while (!go)
 		ck_assert_int_eq(pthread_cond_timedwait(&c, &m, &later), 0);
 	pthread_mutex_unlock(&m);
-	join(t);
+	tl_pthread_join(t);
 }
 END_TEST
 
@@ -607,18 +594,19 @@ START_TEST(rwlock_readers_share_it_while_a_writer_waits)
 	struct rw_test t = { .lock = PTHREAD_RWLOCK_INITIALIZER };
 	pthread_t r[3], w, late, twice;
 
-	twice = spawn(read_twice_while_writer_waits, &t);
+	twice = tl_pthread(read_twice_while_writer_waits, &t, NULL);
 	for (int i = 0; i < 3; i++)
-		r[i] = spawn(read_a_while, &t);
+		r[i] = tl_pthread(read_a_while, &t, NULL);
 	sched_yield();
-	w = spawn(write_once, &t);
+	w = tl_pthread(write_once, &t, NULL);
 	sched_yield();
-	late = spawn(read_a_while, &t); /* comes while the writer waits */
-	join(twice);
+	/* comes while the writer waits */
+	late = tl_pthread(read_a_while, &t, NULL);
+	tl_pthread_join(twice);
 	for (int i = 0; i < 3; i++)
-		join(r[i]);
-	join(late);
-	join(w);
+		tl_pthread_join(r[i]);
+	tl_pthread_join(late);
+	tl_pthread_join(w);
 	ck_assert_int_ge(t.most_readers, 3);
 	ck_assert_int_eq(t.tr.n, 2);
 	ck_assert_int_eq(t.tr.v[0], 1);
@@ -668,9 +656,9 @@ START_TEST(rwlock_writers_exclude_everyone)
 	pthread_t t[6];
 
 	for (int i = 0; i < 6; i++)
-		t[i] = spawn(i % 2 ? read_pair : write_pair, &x);
+		t[i] = tl_pthread(i % 2 ? read_pair : write_pair, &x, NULL);
 	for (int i = 0; i < 6; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(x.a, 150);
 	ck_assert_int_eq(x.b, 150);
 	ck_assert_int_eq(x.bad, 0);
@@ -697,7 +685,7 @@ START_TEST(rwlock_timed_and_try_variants)
 {
 	weft__green_set(true);
 	pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
-	pthread_t t = spawn(hold_read, &rw);
+	pthread_t t = tl_pthread(hold_read, &rw, NULL);
 	struct timespec soon, later;
 	int64_t t0;
 
@@ -720,9 +708,9 @@ START_TEST(rwlock_timed_and_try_variants)
 	ck_assert_int_eq(pthread_rwlock_tryrdlock(&rw), EBUSY);
 	ck_assert_int_eq(pthread_rwlock_unlock(&rw), 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&rw), EPERM);
-	join(t);
+	tl_pthread_join(t);
 
-	t = spawn(hold_write, &rw);
+	t = tl_pthread(hold_write, &rw, NULL);
 	sched_yield();
 	soon = after_ms(CLOCK_MONOTONIC, 20);
 	t0 = mono_ns();
@@ -732,7 +720,7 @@ START_TEST(rwlock_timed_and_try_variants)
 	later = after_ms(CLOCK_REALTIME, 5000);
 	ck_assert_int_eq(pthread_rwlock_timedrdlock(&rw, &later), 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&rw), 0);
-	join(t);
+	tl_pthread_join(t);
 	ck_assert_int_eq(pthread_rwlock_destroy(&rw), 0);
 }
 END_TEST
@@ -758,14 +746,14 @@ START_TEST(rwlock_that_prefers_writers_holds_new_readers_back)
 			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	ck_assert_int_eq(pthread_rwlock_init(&t.lock, &attr), 0);
 	ck_assert_int_eq(pthread_rwlock_rdlock(&t.lock), 0);
-	pthread_t w = spawn(write_once, &t);
+	pthread_t w = tl_pthread(write_once, &t, NULL);
 	sched_yield(); /* the writer waits */
-	pthread_t r = spawn(read_then_note, &t);
+	pthread_t r = tl_pthread(read_then_note, &t, NULL);
 	sched_yield(); /* the reader waits behind the writer */
 	ck_assert_int_eq(t.tr.n, 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&t.lock), 0);
-	join(w);
-	join(r);
+	tl_pthread_join(w);
+	tl_pthread_join(r);
 	ck_assert_int_eq(t.tr.n, 2);
 	ck_assert_int_eq(t.tr.v[0], 9);
 	ck_assert_int_eq(t.tr.v[1], 1);
@@ -805,18 +793,18 @@ START_TEST(spin_lock_waits_without_deadlock_while_the_holder_parks)
 {
 	weft__green_set(true);
 	struct { pthread_spinlock_t lock; struct trace tr; } s = { 0 };
-	pthread_t tick = spawn(ticker, NULL);
+	pthread_t tick = tl_pthread(ticker, NULL, NULL);
 
 	ck_assert_int_eq(pthread_spin_init(&s.lock, PTHREAD_PROCESS_PRIVATE), 0);
-	pthread_t holder = spawn(spin_then_sleep, &s);
+	pthread_t holder = tl_pthread(spin_then_sleep, &s, NULL);
 	sched_yield();
 	ck_assert_int_eq(pthread_spin_trylock(&s.lock), EBUSY);
 	ck_assert_int_eq(pthread_spin_lock(&s.lock), 0);
 	trace_add(&s.tr, 2);
 	ck_assert_int_eq(pthread_spin_unlock(&s.lock), 0);
-	join(holder);
+	tl_pthread_join(holder);
 	stop_ticking = 1;
-	join(tick);
+	tl_pthread_join(tick);
 	ck_assert_int_eq(s.tr.n, 3);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(s.tr.v[i], i);
@@ -860,9 +848,9 @@ START_TEST(barrier_of_5_lets_all_through_together_with_one_serial)
 
 	ck_assert_int_eq(pthread_barrier_init(&r.b, NULL, 5), 0);
 	for (int i = 0; i < 5; i++)
-		t[i] = spawn(three_rounds, &r);
+		t[i] = tl_pthread(three_rounds, &r, NULL);
 	for (int i = 0; i < 5; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(r.early, 0);
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(r.left[i], 5);
@@ -884,11 +872,11 @@ START_TEST(barrier_init_and_destroy_errors)
 
 	ck_assert_int_eq(pthread_barrier_init(&b, NULL, 0), EINVAL);
 	ck_assert_int_eq(pthread_barrier_init(&b, NULL, 2), 0);
-	pthread_t t = spawn(wait_at_barrier, &b);
+	pthread_t t = tl_pthread(wait_at_barrier, &b, NULL);
 	sched_yield();
 	ck_assert_int_eq(pthread_barrier_destroy(&b), EBUSY);
 	int mine = pthread_barrier_wait(&b);
-	int theirs = (int)(intptr_t)join(t);
+	int theirs = (int)(intptr_t)tl_pthread_join(t);
 	ck_assert_int_eq(mine + theirs, PTHREAD_BARRIER_SERIAL_THREAD);
 	ck_assert_int_eq(pthread_barrier_destroy(&b), 0);
 }
@@ -932,12 +920,12 @@ START_TEST(sem_producers_and_consumers_pass_every_unit)
 	int v = -1;
 
 	ck_assert_int_eq(sem_init(&s.items, 0, 0), 0);
-	t[0] = spawn(take_50, &s);
-	t[1] = spawn(take_50, &s);
-	t[2] = spawn(post_50, &s);
-	t[3] = spawn(post_50, &s);
+	t[0] = tl_pthread(take_50, &s, NULL);
+	t[1] = tl_pthread(take_50, &s, NULL);
+	t[2] = tl_pthread(post_50, &s, NULL);
+	t[3] = tl_pthread(post_50, &s, NULL);
 	for (int i = 0; i < 4; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(s.sum, 100);
 	ck_assert_int_eq(sem_getvalue(&s.items, &v), 0);
 	ck_assert_int_eq(v, 0);
@@ -956,7 +944,7 @@ START_TEST(sem_timedwait_times_out_or_takes_a_unit_posted_in_time)
 {
 	weft__green_set(true);
 	sem_t s;
-	pthread_t tick = spawn(ticker, NULL);
+	pthread_t tick = tl_pthread(ticker, NULL, NULL);
 
 	ck_assert_int_eq(sem_init(&s, 0, 0), 0);
 	ck_assert_int_eq(sem_trywait(&s), -1);
@@ -972,12 +960,12 @@ START_TEST(sem_timedwait_times_out_or_takes_a_unit_posted_in_time)
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(sem_clockwait(&s, CLOCK_PROCESS_CPUTIME_ID, &soon), -1);
 	ck_assert_int_eq(errno, EINVAL);
-	pthread_t t = spawn(post_after_10ms, &s);
+	pthread_t t = tl_pthread(post_after_10ms, &s, NULL);
 	struct timespec later = after_ms(CLOCK_MONOTONIC, 5000);
 	ck_assert_int_eq(sem_clockwait(&s, CLOCK_MONOTONIC, &later), 0);
-	join(t);
+	tl_pthread_join(t);
 	stop_ticking = 1;
-	join(tick);
+	tl_pthread_join(tick);
 }
 END_TEST
 

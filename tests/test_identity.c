@@ -34,25 +34,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static pthread_t spawn_attr(void *(*fn)(void *), void *arg,
-			    const pthread_attr_t *attr)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, attr, fn, arg), 0);
-	return t;
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	return spawn_attr(fn, arg, NULL);
-}
-
-static void join(pthread_t t)
-{
-	ck_assert_int_eq(pthread_join(t, NULL), 0);
-}
-
 /* Parks the green thread (or blocks the native one) for a moment. */
 static void nap(void)
 {
@@ -220,7 +201,7 @@ static void run_sched_self(bool green, struct sched_run *s)
 {
 	weft__green_set(green);
 	*s = (struct sched_run){ .os_policy = -1 };
-	join(spawn(sched_self, s));
+	tl_pthread_join(tl_pthread(sched_self, s, NULL));
 }
 
 START_TEST(schedparam_set_on_itself_reads_back_and_the_os_thread_keeps_its_own)
@@ -271,7 +252,7 @@ static void run_other(bool green, struct other_run *o)
 	memset(&o->r, 0, sizeof o->r);
 	cpu_range(&first, &last);
 	ck_assert_int_eq(pthread_barrier_init(&o->met, NULL, 2), 0);
-	pthread_t t = spawn(be_changed, o);
+	pthread_t t = tl_pthread(be_changed, o, NULL);
 	pthread_barrier_wait(&o->met);
 	note(&o->r, set_sched(t, SCHED_BATCH, 0));
 	CPU_ZERO(&one);
@@ -280,7 +261,7 @@ static void run_other(bool green, struct other_run *o)
 	note_sched(&o->r, t);
 	note_mask(&o->r, t);
 	pthread_barrier_wait(&o->met);
-	join(t);
+	tl_pthread_join(t);
 	pthread_barrier_destroy(&o->met);
 }
 
@@ -339,12 +320,12 @@ static void *make_children(void *p)
 	pthread_attr_setschedparam(&explicit, &zero);
 	pthread_attr_init(&masked);
 	pthread_attr_setaffinity_np(&masked, sizeof theirs, &theirs);
-	pthread_t a = spawn(report_self, &in->r[0]);
-	pthread_t b = spawn_attr(report_self, &in->r[1], &explicit);
-	pthread_t c = spawn_attr(report_self, &in->r[2], &masked);
-	join(a);
-	join(b);
-	join(c);
+	pthread_t a = tl_pthread(report_self, &in->r[0], NULL);
+	pthread_t b = tl_pthread(report_self, &in->r[1], &explicit);
+	pthread_t c = tl_pthread(report_self, &in->r[2], &masked);
+	tl_pthread_join(a);
+	tl_pthread_join(b);
+	tl_pthread_join(c);
 	pthread_attr_destroy(&explicit);
 	pthread_attr_destroy(&masked);
 	return NULL;
@@ -355,7 +336,7 @@ static void run_inherit(bool green, struct inherit_run *in)
 	weft__green_set(green);
 	memset(in, 0, sizeof *in);
 	cpu_range(&in->first, &in->last);
-	join(spawn(make_children, in));
+	tl_pthread_join(tl_pthread(make_children, in, NULL));
 }
 
 START_TEST(a_new_thread_inherits_its_creator_s_scheduling_and_mask)
@@ -458,7 +439,7 @@ static void create_errors(struct results *r)
 	int e = pthread_create(&t, &attr, nothing, NULL);
 	note(r, e);
 	if (e == 0)
-		join(t);
+		tl_pthread_join(t);
 	pthread_attr_destroy(&attr);
 	pthread_attr_init(&attr);
 	CPU_ZERO(&empty);
@@ -466,7 +447,7 @@ static void create_errors(struct results *r)
 	e = pthread_create(&t, &attr, nothing, NULL);
 	note(r, e);
 	if (e == 0)
-		join(t);
+		tl_pthread_join(t);
 	pthread_attr_destroy(&attr);
 }
 
@@ -474,8 +455,8 @@ static void run_errors(bool green, struct results r[3])
 {
 	weft__green_set(green);
 	memset(r, 0, 3 * sizeof *r);
-	join(spawn(sched_errors, &r[0]));
-	join(spawn(mask_errors, &r[1]));
+	tl_pthread_join(tl_pthread(sched_errors, &r[0], NULL));
+	tl_pthread_join(tl_pthread(mask_errors, &r[1], NULL));
 	create_errors(&r[2]);
 }
 
@@ -536,7 +517,7 @@ static void run_unprivileged(bool green, struct results r[2])
 
 	weft__green_set(green);
 	memset(r, 0, 2 * sizeof *r);
-	join(spawn(sched_unprivileged, &r[0]));
+	tl_pthread_join(tl_pthread(sched_unprivileged, &r[0], NULL));
 	pthread_attr_init(&attr);
 	pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
 	pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
@@ -544,7 +525,7 @@ static void run_unprivileged(bool green, struct results r[2])
 	int e = pthread_create(&t, &attr, nothing, NULL);
 	note(&r[1], e);
 	if (e == 0)
-		join(t);
+		tl_pthread_join(t);
 	pthread_attr_destroy(&attr);
 }
 
@@ -592,7 +573,7 @@ static void run_mask_self(bool green, struct mask_run *m)
 {
 	weft__green_set(green);
 	memset(m, 0, sizeof *m);
-	join(spawn(mask_self, m));
+	tl_pthread_join(tl_pthread(mask_self, m, NULL));
 }
 
 START_TEST(affinity_set_on_itself_reads_back_and_the_os_thread_keeps_its_own)
@@ -642,7 +623,7 @@ static void run_widen(bool green, struct results *r, int cpu)
 	/* The root is its OS thread: this pins the OS thread. */
 	ck_assert_int_eq(pthread_setaffinity_np(pthread_self(), sizeof one,
 						&one), 0);
-	join(spawn(widen, r));
+	tl_pthread_join(tl_pthread(widen, r, NULL));
 	ck_assert_int_eq(pthread_setaffinity_np(pthread_self(), sizeof all,
 						&all), 0);
 }
@@ -696,7 +677,7 @@ static void run_sigqueue(bool green, struct results *r)
 	memset(r, 0, sizeof *r);
 	atomic_store(&queued, 0);
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
-	pthread_t t = spawn(wait_stop, &stop);
+	pthread_t t = tl_pthread(wait_stop, &stop, NULL);
 	note(r, pthread_sigqueue(t, 0, v));
 	note(r, pthread_sigqueue(t, SIGUSR1, v));
 	wait_for(&queued);
@@ -710,7 +691,7 @@ static void run_sigqueue(bool green, struct results *r)
 	note(r, pthread_sigqueue(t, 0, v));
 	note(r, pthread_sigqueue(t, SIGUSR1, v));
 	note(r, pthread_sigqueue(t, SIGRTMIN - 2, v));
-	join(t);
+	tl_pthread_join(t);
 	note(r, atomic_load(&queued));
 	signal(SIGUSR1, SIG_DFL);
 }
@@ -773,12 +754,12 @@ static void run_names(bool green, struct name_run *n)
 	weft__green_set(green);
 	memset(n, 0, sizeof *n);
 	ck_assert_int_eq(pthread_barrier_init(&n->met, NULL, 2), 0);
-	pthread_t t = spawn(rename_self, n);
+	pthread_t t = tl_pthread(rename_self, n, NULL);
 	pthread_barrier_wait(&n->met);
 	note(&n->r, pthread_getname_np(t, n->by_creator,
 				       sizeof n->by_creator));
 	pthread_barrier_wait(&n->met);
-	join(t);
+	tl_pthread_join(t);
 	pthread_barrier_destroy(&n->met);
 }
 
@@ -890,7 +871,8 @@ static void run_cpu(bool green, struct cpu_run *c)
 	sem_init(&c->hold, 0, 0);
 	sem_init(&c->ready, 0, 0);
 	sem_init(&c->release, 0, 0);
-	pthread_t parked = spawn(park, c), busy = spawn(burn, c);
+	pthread_t parked = tl_pthread(park, c, NULL);
+	pthread_t busy = tl_pthread(burn, c, NULL);
 	sem_wait(&c->ready);
 	tl_nap_ns(true, 10 * MS); /* natively, till it is blocked in sem_wait */
 	note(&c->r, pthread_getcpuclockid(busy, &busy_clock));
@@ -905,7 +887,7 @@ static void run_cpu(bool green, struct cpu_run *c)
 	c->busy[1] = clock_ns(busy_clock);
 	c->parked[1] = clock_ns(parked_clock);
 	sem_post(&c->hold);
-	join(busy);
+	tl_pthread_join(busy);
 	/* Joined: its clock is gone (natively, once the kernel has let the
 	 * thread go, which may be a moment after the join). */
 	note(&c->r, gone_errno(clock_gettime, busy_clock));
@@ -915,7 +897,7 @@ static void run_cpu(bool green, struct cpu_run *c)
 	wait_end(parked);
 	note(&c->r, pthread_getcpuclockid(parked, &busy_clock));
 	note(&c->r, gone_errno(clock_gettime, parked_clock));
-	join(parked);
+	tl_pthread_join(parked);
 	/* The root's own CPU clock is its OS thread's: it works. */
 	ck_assert_int_ge(clock_ns(CLOCK_THREAD_CPUTIME_ID), 0);
 }
@@ -966,10 +948,10 @@ START_TEST(cpu_time_is_counted_only_once_a_green_thread_asks)
 	int64_t t = -1;
 
 	weft__green_set(true);
-	join(spawn(yield_a_little, NULL));
+	tl_pthread_join(tl_pthread(yield_a_little, NULL, NULL));
 	clock_ns(CLOCK_THREAD_CPUTIME_ID); /* the root's: its OS thread's */
 	ck_assert(!weft__cpu_on);
-	join(spawn(ask_cpu_time, &t));
+	tl_pthread_join(tl_pthread(ask_cpu_time, &t, NULL));
 	ck_assert(weft__cpu_on);
 	ck_assert_int_ge(t, 0);
 	ck_assert_int_lt(t, SEC);

@@ -33,22 +33,6 @@ static pid_t os_tid(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
-
-static void *join(pthread_t t)
-{
-	void *r = (void *)-1;
-
-	ck_assert_int_eq(pthread_join(t, &r), 0);
-	return r;
-}
-
 /* Two schedulers, green threads on. */
 static void pool_of_two(void)
 {
@@ -110,12 +94,12 @@ START_TEST(green_threads_spread_over_both_and_keep_their_own_tls)
 	for (int i = 0; i < THREADS; i++) {
 		s[i] = (struct spread){ .id = i + 1 };
 		tl_make_pipe(s[i].pipe);
-		t[i] = spawn(spread_worker, &s[i]);
+		t[i] = tl_pthread(spread_worker, &s[i], NULL);
 	}
 	for (int i = 0; i < THREADS; i++)
 		ck_assert_int_eq(write(s[i].pipe[1], "x", 1), 1);
 	for (int i = 0; i < THREADS; i++) {
-		ck_assert_ptr_eq(join(t[i]), (void *)s[i].id);
+		ck_assert_ptr_eq(tl_pthread_join(t[i]), (void *)s[i].id);
 		tids[i] = s[i].tid;
 		close(s[i].pipe[0]);
 		close(s[i].pipe[1]);
@@ -262,11 +246,11 @@ START_TEST(locks_conditions_and_semaphores_work_across_schedulers)
 	ck_assert_int_eq(sem_init(&sem, 0, 0), 0);
 	pthread_rwlock_wrlock(&rw);
 	for (int i = 0; i < THREADS; i++)
-		t[i] = spawn(sync_worker, (void *)(intptr_t)i);
+		t[i] = tl_pthread(sync_worker, (void *)(intptr_t)i, NULL);
 	sem_post(&sem);
 	pthread_rwlock_unlock(&rw);
 	for (int i = 0; i < THREADS; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(counter, THREADS * 200);
 	ck_assert_int_eq(readers_saw, THREADS * counter);
 	ck_assert_int_eq(next_turn, THREADS);
@@ -306,7 +290,7 @@ static int readers_on_both(struct reader *rd, pthread_t *t, int fd)
 
 	while (n < THREADS) {
 		rd[n] = (struct reader){ .fd = fd };
-		t[n] = spawn(fd_reader, &rd[n]);
+		t[n] = tl_pthread(fd_reader, &rd[n], NULL);
 		n++;
 		while (!atomic_load(&rd[n - 1].waiting))
 			weft_sleep(MS);
@@ -333,7 +317,7 @@ START_TEST(data_on_one_fd_wakes_its_waiters_on_every_scheduler)
 	char bytes[THREADS] = { 0 };
 	ck_assert_int_eq(write(p[1], bytes, (size_t)n), n);
 	for (int i = 0; i < n; i++) {
-		join(t[i]);
+		tl_pthread_join(t[i]);
 		ck_assert_int_eq(rd[i].r, 1);
 	}
 	close(p[0]);
@@ -352,7 +336,7 @@ START_TEST(close_wakes_waiters_on_every_scheduler_with_EBADF)
 	int n = readers_on_both(rd, t, p[0]);
 	ck_assert_int_eq(close(p[0]), 0);
 	for (int i = 0; i < n; i++) {
-		join(t[i]);
+		tl_pthread_join(t[i]);
 		ck_assert_int_eq(rd[i].r, -1);
 		ck_assert_int_eq(rd[i].err, EBADF);
 	}
@@ -393,7 +377,7 @@ static void main_exits_first(void)
 {
 	pool_of_two();
 	for (int i = 0; i < 4; i++)
-		spawn(late_worker, NULL);
+		tl_pthread(late_worker, NULL, NULL);
 	pthread_exit(NULL);
 }
 
@@ -447,8 +431,8 @@ START_TEST(a_fork_child_starts_with_one_scheduler)
 	TL_SKIP_UNDER_VALGRIND("a threaded process's fork child that starts"
 			       " threads does not end in time under it");
 	pool_of_two();
-	pthread_t t = spawn(fork_worker, NULL);
-	int status = (int)(intptr_t)join(t);
+	pthread_t t = tl_pthread(fork_worker, NULL, NULL);
+	int status = (int)(intptr_t)tl_pthread_join(t);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 		      "status %#x", status);
 }
@@ -484,7 +468,7 @@ START_TEST(pthread_kill_reaches_a_thread_on_the_other_scheduler)
 	signal(SIGUSR1, on_usr1);
 	/* Until one lands on the other OS thread. */
 	do {
-		t[n] = spawn(signalled, &where[n]);
+		t[n] = tl_pthread(signalled, &where[n], NULL);
 		while (atomic_load(&where[n]) == 0)
 			weft_sleep(MS);
 	} while (where[n++] == os_tid() && n < THREADS);
@@ -494,7 +478,7 @@ START_TEST(pthread_kill_reaches_a_thread_on_the_other_scheduler)
 		weft_sleep(MS);
 	ck_assert_int_eq(atomic_load(&handled_on), where[n - 1]);
 	for (int i = 0; i < n; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 }
 END_TEST
 

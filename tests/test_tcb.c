@@ -35,23 +35,6 @@
 
 #define THREADS 8
 
-static pthread_t spawn_attr(void *(*fn)(void *), void *arg,
-			    const pthread_attr_t *attr)
-{
-	pthread_t t;
-
-	ck_assert_int_eq(pthread_create(&t, attr, fn, arg), 0);
-	return t;
-}
-
-static void *join(pthread_t t)
-{
-	void *r = (void *)-1;
-
-	ck_assert_int_eq(pthread_join(t, &r), 0);
-	return r;
-}
-
 /* Parks the green thread (or blocks the native one) for a moment. */
 static void nap(void)
 {
@@ -103,11 +86,11 @@ static void run_tls(bool green, struct tls_seen *seen)
 	counter = 0;
 	for (int i = 0; i < THREADS; i++) {
 		seen[i] = (struct tls_seen){ .id = i + 1 };
-		t[i] = spawn_attr(tls_worker, &seen[i], NULL);
+		t[i] = tl_pthread(tls_worker, &seen[i], NULL);
 		seen[i].told = t[i];
 	}
 	for (int i = 0; i < THREADS; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	ck_assert_int_eq(counter, 0);
 	ck_assert_str_eq(tls_text, "initial");
 }
@@ -181,10 +164,10 @@ static void run_thread_locals(bool green, int *seen)
 	memset(norder, 0, sizeof norder);
 	ck_assert_int_eq(pthread_key_create(&order_key, key_destructor), 0);
 	for (int i = 0; i < THREADS; i++)
-		t[i] = spawn_attr(thread_local_user, (void *)(intptr_t)(i + 1),
+		t[i] = tl_pthread(thread_local_user, (void *)(intptr_t)(i + 1),
 				  NULL);
 	for (int i = 0; i < THREADS; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	pthread_key_delete(order_key);
 	memcpy(seen, destroyed, sizeof destroyed);
 	/* Each thread: its thread_local first, then its key. */
@@ -239,15 +222,15 @@ START_TEST(malloc_across_parks_works_and_leaves_nothing_behind)
 
 	/* Warm up first, so the first round's arena growth is not counted. */
 	for (int i = 0; i < THREADS; i++)
-		t[i] = spawn_attr(malloc_churn, NULL, NULL);
+		t[i] = tl_pthread(malloc_churn, NULL, NULL);
 	for (int i = 0; i < THREADS; i++)
-		join(t[i]);
+		tl_pthread_join(t[i]);
 	struct mallinfo2 before = mallinfo2();
 	for (int round = 0; round < 50; round++) {
 		for (int i = 0; i < THREADS; i++)
-			t[i] = spawn_attr(malloc_churn, NULL, NULL);
+			t[i] = tl_pthread(malloc_churn, NULL, NULL);
 		for (int i = 0; i < THREADS; i++)
-			join(t[i]);
+			tl_pthread_join(t[i]);
 	}
 	struct mallinfo2 after = mallinfo2();
 	/* 400 threads ended: had each kept its own cache, thousands of
@@ -293,10 +276,10 @@ static void run_locale(bool green, struct locale_seen s[2])
 	ck_assert_int_eq(pthread_barrier_init(&locale_barrier, NULL, 2), 0);
 	s[0] = (struct locale_seen){ .own = true };
 	s[1] = (struct locale_seen){ .own = false };
-	pthread_t a = spawn_attr(locale_user, &s[0], NULL);
-	pthread_t b = spawn_attr(locale_user, &s[1], NULL);
-	join(a);
-	join(b);
+	pthread_t a = tl_pthread(locale_user, &s[0], NULL);
+	pthread_t b = tl_pthread(locale_user, &s[1], NULL);
+	tl_pthread_join(a);
+	tl_pthread_join(b);
 	pthread_barrier_destroy(&locale_barrier);
 }
 
@@ -353,14 +336,14 @@ START_TEST(glibc_s_pthread_calls_on_a_green_thread_do_not_crash)
 	struct ident native, green;
 
 	weft__green_set(false);
-	pthread_t t = spawn_attr(identify, &native, NULL);
-	join(t);
+	pthread_t t = tl_pthread(identify, &native, NULL);
+	tl_pthread_join(t);
 	weft__green_set(true);
-	t = spawn_attr(identify, &green, NULL);
+	t = tl_pthread(identify, &green, NULL);
 	/* From outside, on a live green thread. */
 	union sigval v = { 0 };
 	green.sigqueue = pthread_sigqueue(t, 0, v);
-	join(t);
+	tl_pthread_join(t);
 	ck_assert(pthread_equal(green.self, t));
 	ck_assert_int_ge(native.cpu, 0);
 	ck_assert_int_ge(green.cpu, 0);
@@ -407,7 +390,7 @@ static void stack_with(bool green, size_t size, void *mem,
 	else if (size)
 		ck_assert_int_eq(pthread_attr_setstacksize(&attr, size), 0);
 	*s = (struct stack_seen){ 0 };
-	join(spawn_attr(look_at_stack, s, &attr));
+	tl_pthread_join(tl_pthread(look_at_stack, s, &attr));
 	pthread_attr_destroy(&attr);
 	ck_assert(s->local > (uintptr_t)s->addr &&
 		  s->local < (uintptr_t)s->addr + s->size);
@@ -476,9 +459,9 @@ START_TEST(the_default_stack_takes_deep_recursion_and_big_alloca)
 	struct stack_seen native = { 0 }, green = { 0 };
 
 	weft__green_set(false);
-	join(spawn_attr(go_deep, &native, NULL));
+	tl_pthread_join(tl_pthread(go_deep, &native, NULL));
 	weft__green_set(true);
-	join(spawn_attr(go_deep, &green, NULL));
+	tl_pthread_join(tl_pthread(go_deep, &green, NULL));
 	ck_assert_int_eq(native.deep_ok, 1);
 	ck_assert_int_eq(green.deep_ok, 1);
 }
@@ -509,9 +492,9 @@ static int overflow_child(void *arg)
 	weft__green_set(true);
 	pthread_attr_init(&attr);
 	pthread_attr_setstacksize(&attr, 64 << 10);
-	pthread_t t = spawn_attr(overflow, NULL, &attr);
+	pthread_t t = tl_pthread(overflow, NULL, &attr);
 	pthread_setname_np(t, "deep-one");
-	join(t);
+	tl_pthread_join(t);
 	return 0;
 }
 
@@ -552,7 +535,7 @@ START_TEST(fork_from_a_green_thread_gives_a_working_child)
 	int status = -1;
 
 	weft__green_set(true);
-	join(spawn_attr(forker, &status, NULL));
+	tl_pthread_join(tl_pthread(forker, &status, NULL));
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 3);
 }

@@ -79,6 +79,23 @@ void tl_runner_join(struct tl_runner *r)
 		weft_join(r->co, NULL);
 }
 
+pthread_t tl_pthread(void *(*fn)(void *), void *arg,
+		     const pthread_attr_t *attr)
+{
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, attr, fn, arg), 0);
+	return t;
+}
+
+void *tl_pthread_join(pthread_t t)
+{
+	void *r = (void *)-1;
+
+	ck_assert_int_eq(pthread_join(t, &r), 0);
+	return r;
+}
+
 /* ---- tickers ------------------------------------------------------------ */
 
 void tl_tick(void *ticker)

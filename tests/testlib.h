@@ -84,6 +84,14 @@ int tl_runner_start(struct tl_runner *r, void *(*main)(void *), void *arg,
 /* Waits for r's thread or coroutine to end. */
 void tl_runner_join(struct tl_runner *r);
 
+/* Starts fn(arg) with pthread_create and attr (NULL: the defaults): a
+ * green thread while green threads are on; fails the test if it cannot. */
+pthread_t tl_pthread(void *(*fn)(void *), void *arg,
+		     const pthread_attr_t *attr);
+
+/* Joins t, failing the test if it cannot; returns what t returned. */
+void *tl_pthread_join(pthread_t t);
+
 /* ==== Tickers =========================================================== */
 
 /* A coroutine that counts while others wait, until told to stop: proof
