@@ -138,6 +138,9 @@ struct weft__co *weft__self(void);
 /* This scheduler's event loop. */
 struct ev_loop *weft__loop(struct weft__sched *s);
 
+/* The tid of the OS thread scheduler s runs on. */
+int weft__sched_tid(const struct weft__sched *s);
+
 /* The pthread_t of the OS thread coroutine co runs on (in a green
  * thread, glibc's pthread_self() is the green thread's own). */
 pthread_t weft__os_thread(const struct weft__co *co);
@@ -367,6 +370,12 @@ struct weft__stats {
 	uint64_t created;      /* coroutines made, roots included */
 	uint64_t switches;     /* context switches */
 	uint64_t peak_live;    /* most coroutines alive at once, per thread */
+	unsigned nscheds;      /* schedulers, and the first 64 of them: */
+	struct {
+		int tid;       /* its OS thread */
+		bool pooled;   /* a member of the pool */
+		uint64_t created, switches, peak_live;
+	} scheds[64];
 	unsigned nwaits;
 	struct {
 		const char *what;

@@ -395,6 +395,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
 	s->errno_p = &errno;
+	s->tid = (int)syscall(SYS_gettid);
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 
@@ -591,6 +592,12 @@ void weft__sched_serve(void)
 struct ev_loop *weft__loop(struct weft__sched *s)
 {
 	return s->loop;
+}
+
+/* See core.h. */
+int weft__sched_tid(const struct weft__sched *s)
+{
+	return s->tid;
 }
 
 /* See core.h: its OS thread's block is that thread's descriptor. */

@@ -41,6 +41,7 @@ struct weft__sched {
 	size_t fdw_chunks;
 	struct weft__loopx *loopx;       /* its loop's own fds (loop.c) */
 	bool pooled;                     /* a member of the pool (pool.h) */
+	int tid;                         /* its OS thread's */
 	_Atomic long load;               /* its coroutines, for pool picks */
 };
 

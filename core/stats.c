@@ -44,6 +44,14 @@ static void add_sched(struct weft__sched *s, void *arg)
 	st->switches += s->switches;
 	if (s->peak_live > st->peak_live)
 		st->peak_live = s->peak_live;
+	unsigned i = st->nscheds++;
+	if (i < sizeof st->scheds / sizeof st->scheds[0]) {
+		st->scheds[i].tid = s->tid;
+		st->scheds[i].pooled = s->pooled;
+		st->scheds[i].created = s->created;
+		st->scheds[i].switches = s->switches;
+		st->scheds[i].peak_live = s->peak_live;
+	}
 }
 
 /* See core.h. */

@@ -20,6 +20,7 @@
 
 #include "core.h"
 #include "ownfd.h"
+#include "pool.h"
 #include "preload.h"
 #include "stats.h"
 
@@ -85,11 +86,27 @@ static void line(char *buf, size_t cap, const char *label, uint64_t n)
 	weft__cat(buf, cap, "\n");
 }
 
+/* One scheduler's line: its OS thread, whether it is in the pool, the
+ * coroutines it made or was given, its switches and its peak. */
+static void sched_line(char *buf, size_t cap, const struct weft__stats *st,
+		       unsigned i)
+{
+	weft__cat(buf, cap, "weft:     tid ");
+	weft__cat_u64(buf, cap, (uint64_t)st->scheds[i].tid);
+	weft__cat(buf, cap, st->scheds[i].pooled ? " (pool): " : ": ");
+	weft__cat_u64(buf, cap, st->scheds[i].created);
+	weft__cat(buf, cap, " coroutines, ");
+	weft__cat_u64(buf, cap, st->scheds[i].switches);
+	weft__cat(buf, cap, " switches, peak ");
+	weft__cat_u64(buf, cap, st->scheds[i].peak_live);
+	weft__cat(buf, cap, "\n");
+}
+
 /* The report: what the process did, on stderr in one write. */
 static void report(void)
 {
 	static struct weft__stats st; /* large; the exit may be on a coroutine */
-	char buf[4096] = "weft: statistics of pid ";
+	char buf[8192] = "weft: statistics of pid ";
 	uint64_t waits = 0;
 
 	weft__stats_get(&st);
@@ -102,6 +119,9 @@ static void report(void)
 	line(buf, sizeof buf, "coroutines created", st.created);
 	line(buf, sizeof buf, "peak live coroutines", st.peak_live);
 	line(buf, sizeof buf, "context switches", st.switches);
+	line(buf, sizeof buf, "schedulers", st.nscheds);
+	for (unsigned i = 0; i < st.nscheds && i < 64; i++)
+		sched_line(buf, sizeof buf, &st, i);
 	line(buf, sizeof buf, "waits", waits);
 	for (unsigned i = 0; i < st.nwaits; i++) {
 		char label[64] = "  ";
@@ -184,7 +204,7 @@ static const char *state_name(enum weft__state state)
 }
 
 /* One coroutine's line: "#7 "name" parked in read, fd 5, deadline in
- * 30 ms". */
+ * 30 ms", and ", on tid 1234" when there is a pool. */
 static void dump_co(struct weft__co *co, void *arg)
 {
 	const size_t cap = sizeof dump_buf;
@@ -217,6 +237,11 @@ static void dump_co(struct weft__co *co, void *arg)
 				      left > 0 ? (uint64_t)(left * 1e3) : 0);
 			weft__cat(dump_buf, cap, " ms");
 		}
+	}
+	if (weft__pool_members() > 1 && co->sched) {
+		weft__cat(dump_buf, cap, ", on tid ");
+		weft__cat_u64(dump_buf, cap,
+			      (uint64_t)weft__sched_tid(co->sched));
 	}
 	weft__cat(dump_buf, cap, "\n");
 	dump_flush(false);

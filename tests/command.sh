@@ -59,8 +59,8 @@ fi
 run "$weft" --help
 missing=""
 for word in WEFT_OFF WEFT_THREADS WEFT_STACK_SIZE WEFT_STATS WEFT_DEBUG \
-	WEFT_DUMP_SIGNAL WEFT_INHERIT WEFT_OFFLOAD_THREADS --help --version \
-	--stats --native-threads --stack-size --off --lib; do
+	WEFT_DUMP_SIGNAL WEFT_INHERIT WEFT_OFFLOAD_THREADS WEFT_CPUS --help \
+	--version --stats --native-threads --stack-size --cpus --off --lib; do
 	grep -q -- "$word" "$tmp/out" || missing="$missing $word"
 done
 defaults=$(grep -c 'default' "$tmp/out")
@@ -102,6 +102,10 @@ for size in 0 15K 99999999999999999999999G 12abc '' ' 7' 0x10 -1; do
 done
 run "$weft" --stack-size
 expect stack_size_without_value 125 '^weft: --stack-size needs a value'
+for n in 0 1025 -1 2x '' 99999999999; do
+	run "$weft" --cpus "$n" /bin/true
+	expect "bad_cpus_'$n'" 125 "^weft: --cpus $n: want a number from 1 to 1024"
+done
 run "$weft" -x /bin/true
 expect unknown_short_option 125 "unknown option '-x'"
 run "$weft" --stats=1 /bin/true
@@ -257,9 +261,9 @@ else
 fi
 
 # Options become variables; LD_PRELOAD keeps what was there after weft.
-run "$weft" --off --native-threads --stack-size 1M sh -c \
-	'printf "%s %s %s" "$WEFT_OFF" "$WEFT_THREADS" "$WEFT_STACK_SIZE"'
-if [ "$(cat "$tmp/out")" = "1 native 1M" ]; then
+run "$weft" --off --native-threads --stack-size 1M --cpus 3 sh -c \
+	'printf "%s %s %s %s" "$WEFT_OFF" "$WEFT_THREADS" "$WEFT_STACK_SIZE" "$WEFT_CPUS"'
+if [ "$(cat "$tmp/out")" = "1 native 1M 3" ]; then
 	ok options_set_variables
 else
 	bad options_set_variables "got '$(cat "$tmp/out")'"

@@ -366,6 +366,7 @@ START_TEST(stats_at_exit_go_to_stderr_in_one_piece)
 	ck_assert_msg(strstr(e, "coroutines created") &&
 		      strstr(e, "peak live coroutines") &&
 		      strstr(e, "context switches") &&
+		      strstr(e, "schedulers") &&
 		      strstr(e, "sleep"), "%s", e);
 	/* Every line is weft's. */
 	for (const char *l = e; *l; l = strchr(l, '\n') + 1)
