@@ -8,8 +8,8 @@
 # server must count no aborted client or connection and log no [ERROR].
 # `mariadb-admin shutdown` must end the server with status 0 (natively
 # within 60 s, under weft 20 s).  Throughput and the server's OS threads are printed on
-# stderr for information; under weft the server must run on one OS thread
-# (plus at most the offload pool).
+# stderr for information; under weft the server must run on its
+# schedulers' OS threads (plus at most the offload pool).
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 need mariadbd mariadb-server

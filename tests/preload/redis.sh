@@ -4,8 +4,8 @@
 # exactly, BGSAVE (a fork whose child writes the dump) leaves a dump that
 # redis-check-rdb accepts and a native redis-server loads with the same
 # keys, and the server's threads (natively itself plus four background
-# threads) run as coroutines on one OS thread (plus at most the offload
-# pool).
+# threads) run as coroutines on the schedulers' OS threads (plus at most
+# the offload pool).
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 need redis-server redis-server

@@ -1,9 +1,10 @@
 # stdio: a thread-per-connection server that reads lines with fgets on
 # fdopen'ed sockets and answers with fprintf (tests/preload/stdio_server.c),
 # natively and under weft.  A slow client sends half a line and waits for
-# a fast client to be served; under weft both connections' threads are
-# green threads of one OS thread, so the slow connection's fgets must park,
-# not block, or the fast client waits for the slow one (10 s at most).
+# a fast client to be served; under weft, with one scheduler
+# (WEFT_CPUS=1), both connections' threads are green threads of one OS
+# thread, so the slow connection's fgets must park, not block, or the fast
+# client waits for the slow one (10 s at most).
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 
@@ -20,7 +21,7 @@ want='fast got: echo ping
 slow got: echo hello
 fast served while slow waited: yes'
 for label in native weft; do
-	if [ "$label" = native ]; then cmd=(); else cmd=("${weft[@]}"); fi
+	if [ "$label" = native ]; then cmd=(); else cmd=(env WEFT_CPUS=1 "${weft[@]}"); fi
 	timeout 60 "${cmd[@]}" "$prog" >"$scratch/$label.out" \
 		2>"$scratch/$label.err"
 	status=$?

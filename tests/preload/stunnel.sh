@@ -7,8 +7,8 @@
 # all 1,000 connections close, stunnel must log no error and must still be
 # running after the load, and SIGTERM must end it with status 0 (natively
 # within 10 s).  Throughput and stunnel's OS threads are printed on stderr
-# for information; under weft stunnel must run on one OS thread (plus at
-# most the offload pool).
+# for information; under weft stunnel must run on its schedulers' OS
+# threads (plus at most the offload pool).
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 need stunnel4 stunnel4

@@ -1,8 +1,8 @@
 # threaded_echo: the thread-per-connection sample, built with plain
 # `cc -pthread` (it has never heard of weft), run under weft with 2,000
 # connections at once.  Every echoed byte must be exact, the server must
-# end by itself after the 2,000th connection closes, and one OS thread (plus
-# at most the offload pool) must have done the work.
+# end by itself after the 2,000th connection closes, and the schedulers'
+# OS threads (plus at most the offload pool) must have done the work.
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 build_helpers
