@@ -172,58 +172,20 @@ static void lost(const struct entry *e)
 
 /* ---- the allocator ---- */
 
-/* Duplicates src (close-on-exec) to the lowest free number among the top
- * 1, 2, 4... numbers below top, but never at or below `above`, nor in the
- * lower half.  Returns the new fd, or -1 with errno EMFILE (or EBADF). */
-static int dup_below(int src, long top, int above)
-{
-	/* The raw call: weft's own fcntl wrapper would take this for the
-	 * program's, and weft's numbers for ones to move away from. */
-	for (long step = 1; step <= top / 2 && top - step > above; step *= 2) {
-		int fd = (int)syscall(SYS_fcntl, src, F_DUPFD_CLOEXEC,
-				      (int)(top - step));
-		if (fd >= 0 && fd < top)
-			return fd;
-		if (fd >= 0) /* above top, the limit being higher */
-			syscall(SYS_close, fd);
-		else if (errno != EMFILE)
-			return -1;
-	}
-	errno = EMFILE;
-	return -1;
-}
-
-/* Duplicates src to the top of the fd range: below min(soft limit,
- * WEFT__OWNFD_CEIL); or, if the program holds every number up there (a
- * sweep of dup2), just below a higher soft limit.  See dup_below. */
-static int dup_high(int src, int above)
-{
-	struct rlimit rl;
-	/* An unlimited soft limit is the kernel's nr_open, by default. */
-	long soft = 1 << 20;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)soft)
-		soft = (long)rl.rlim_cur;
-	int fd = dup_below(src, soft < WEFT__OWNFD_CEIL ? soft
-						       : WEFT__OWNFD_CEIL,
-			   above);
-	if (fd < 0 && errno == EMFILE && soft > WEFT__OWNFD_CEIL)
-		fd = dup_below(src, soft, above);
-	return fd;
-}
-
 /* See ownfd.h. */
 bool weft__ownfd_room(int n)
 {
 	int fds[8], got = 0, saved = errno;
 
-	while (got < n && got < 8 && (fds[got] = dup_high(0, -1)) >= 0)
+	while (got < n && got < 8 &&
+	       (fds[got] = weft__ownfd_dup_high(0, -1)) >= 0)
 		got++;
 	if (got < n && got < 8 && errno == EBADF) { /* no fd 0 to copy */
 		int probe = (int)syscall(SYS_eventfd2, 0, EFD_CLOEXEC);
 		if (probe >= 0) {
 			while (got < n && got < 8 &&
-			       (fds[got] = dup_high(probe, -1)) >= 0)
+			       (fds[got] =
+				weft__ownfd_dup_high(probe, -1)) >= 0)
 				got++;
 			syscall(SYS_close, probe);
 		}
@@ -244,7 +206,7 @@ int weft__ownfd_adopt(int fd, struct weft__sched *owner, weft__ownfd_fn *fn,
 		errno = saved;
 		return fd;
 	}
-	int high = dup_high(fd, fd);
+	int high = weft__ownfd_dup_high(fd, fd);
 	if (high >= 0) {
 		syscall(SYS_close, fd);
 		fd = high;
@@ -263,7 +225,7 @@ int weft__ownfd_copy(int fd, struct weft__sched *owner, weft__ownfd_fn *fn,
 		errno = ENOMEM;
 		return -1;
 	}
-	int high = dup_high(fd, -1);
+	int high = weft__ownfd_dup_high(fd, -1);
 	if (high >= 0)
 		add(high, -1, owner, fn, arg);
 	weft__spin_unlock(&lock);
@@ -535,7 +497,7 @@ static int waited_fn(int fd, void *arg, bool gone)
 	struct entry e;
 	if (!lookup(fd, &e) || !lock_with_room())
 		return -1;
-	int to = dup_high(fd, -1);
+	int to = weft__ownfd_dup_high(fd, -1);
 	if (to >= 0)
 		add(to, e.was >= 0 ? e.was : fd, e.owner, waited_fn, co);
 	weft__spin_unlock(&lock);

@@ -167,4 +167,12 @@ void weft__ownfd_each(struct weft__sched *owner, weft__ownfd_fn *give_up,
 int weft__ownfd_give_up_here(int fd, weft__ownfd_fn *fn, void *arg,
 			     bool lost);
 
+/* Duplicates src (close-on-exec) to the top of the fd range: the lowest
+ * free number among the top 1, 2, 4... below min(soft RLIMIT_NOFILE,
+ * WEFT__OWNFD_CEIL), never at or below `above` nor in the lower half; or,
+ * if the program holds every number up there (a sweep of dup2), just
+ * below a higher soft limit.  Returns the new fd, or -1 with errno EMFILE
+ * (or EBADF) (ownfd_dup.c). */
+int weft__ownfd_dup_high(int src, int above);
+
 #endif

@@ -109,8 +109,6 @@ void weft__ready(struct weft__co *co)
 	weft__sched_notify(s);
 }
 
-static void link_live(struct weft__sched *s, struct weft__co *co);
-
 /* Moves what other threads woke or made for this one onto the run queue,
  * and handles the fds they closed. */
 static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
@@ -136,7 +134,7 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 		struct weft__co *next = co->run_next;
 		if (co->arriving) { /* made on another thread for this one */
 			co->arriving = false;
-			link_live(s, co);
+			weft__live_link(s, co);
 		}
 		push(s, co);
 		co = next;
@@ -301,91 +299,16 @@ bool weft__wake(struct weft__co *co, int reason)
 	return true;
 }
 
-/* ---- the list of live coroutines, for diagnostics ---- */
-
-static void link_live(struct weft__sched *s, struct weft__co *co)
+/* See sched.h: for ends.c, off the switch path. */
+void weft__sched_switch_out(struct weft__sched *s, struct weft__co *from)
 {
-	co->all_prev = NULL;
-	co->all_next = s->all;
-	if (s->all)
-		s->all->all_prev = co;
-	s->all = co;
-	s->created++;
-	if (++s->live > s->peak_live)
-		s->peak_live = s->live;
+	switch_out(s, from);
 }
 
-static void unlink_live(struct weft__sched *s, struct weft__co *co)
+/* See sched.h. */
+void weft__sched_push(struct weft__sched *s, struct weft__co *co)
 {
-	if (co->all_prev)
-		co->all_prev->all_next = co->all_next;
-	else
-		s->all = co->all_next;
-	if (co->all_next)
-		co->all_next->all_prev = co->all_prev;
-}
-
-/* ---- coroutine ends ---- */
-
-/* Ends co: wakes its joiner, leaves its memory to be reaped (detached) or
- * joined, and runs the next coroutine.  Never returns. */
-void weft__co_exit(struct weft__co *co)
-{
-	struct weft__sched *s = co->sched;
-
-	if (weft__unlikely(co == s->root)) {
-		/* A coroutine that forked is its child's only thread: when
-		 * it ends, the process ends, as after its last thread. */
-		weft__co_finish(co);
-		exit(0);
-	}
-	weft__co_finish(co);
-	/* The pool's last coroutine after main's end: the process ends, as
-	 * glibc ends it after its last thread. */
-	if (s->pooled && weft__pool_leave(s, false))
-		exit(0);
-	co->state = WEFT__DONE;
-	weft__spin_lock(&co->end_lock);
-	co->ended = true;
-	struct weft__co *joiner = co->joiner;
-	bool detached = co->detached;
-	weft__spin_unlock(&co->end_lock);
-	unlink_live(s, co);
-	if (joiner)
-		weft__wake(joiner, 0);
-	if (detached)
-		s->zombie = co;
-	else
-		s->ended = co;
-	if (--s->live == 0 && s->root_exited && !s->pooled)
-		push(s, s->root);
-	switch_out(s, co);
-	weft__die("internal error: an ended coroutine was resumed");
-}
-
-/* The root coroutine called weft_exit: it waits for the thread's other
- * coroutines to end.  Returns when they have.  A pool member's root never
- * returns: its thread goes on serving the pool, and once the main
- * thread's root has ended, the pool's last coroutine ends the process. */
-void weft__root_exit(struct weft__co *root)
-{
-	struct weft__sched *s = root->sched;
-
-	weft__kv_destroy(root);
-	s->root_exited = true;
-	unlink_live(s, root);
-	s->live--;
-	if (s->pooled) {
-		if (weft__pool_leave(s, root->id == 1))
-			exit(0);
-		root->wait_what = "pool";
-	} else if (s->live == 0) {
-		return;
-	}
-	root->state = WEFT__PARKED;
-	switch_out(s, root);
-	if (s->pooled)
-		weft__die("internal error: a pool member's root was resumed");
+	push(s, co);
 }
 
 /* ---- making a scheduler ---- */
@@ -436,7 +359,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	}
 	s->root = root;
 	s->current = root;
-	link_live(s, root);
+	weft__live_link(s, root);
 
 	weft__stack_thread_init();
 	weft__scheds_add(s);
@@ -574,7 +497,7 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	if (s->pooled)
 		weft__pool_enter(s);
 	if (s == this_sched) {
-		link_live(s, co);
+		weft__live_link(s, co);
 		push(s, co);
 	} else {
 		co->arriving = true;
@@ -592,7 +515,7 @@ void weft__sched_serve(void)
 	if (s == NULL)
 		weft__die("cannot start a pool scheduler: out of memory");
 	struct weft__co *root = s->root;
-	unlink_live(s, root);
+	weft__live_unlink(s, root);
 	s->live--;
 	root->wait_what = "pool";
 	weft__pool_join(s);

@@ -127,6 +127,17 @@ void weft__wait_move_loop(struct weft__sched *s, struct ev_loop *from,
 int weft__wait_renumber(struct weft__sched *s, int from, int to,
 			struct weft__co *co);
 
+/* Adds co to s's list of live coroutines, counting it as made and live;
+ * takes it off the list (the caller counts it gone).  For s's own thread
+ * (ends.c). */
+void weft__live_link(struct weft__sched *s, struct weft__co *co);
+void weft__live_unlink(struct weft__sched *s, struct weft__co *co);
+
+/* sched.c's run-queue push and switch away, for ends.c: the end of a
+ * coroutine is no hot path. */
+void weft__sched_push(struct weft__sched *s, struct weft__co *co);
+void weft__sched_switch_out(struct weft__sched *s, struct weft__co *from);
+
 /* Finishes, in the context that runs next, the end of the coroutine that
  * ended last on s: it could not free its own stack while running on it,
  * nor let a joiner on another thread free it (weft__co_free waits for
