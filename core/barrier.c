@@ -4,6 +4,7 @@
  * round at once, so a coroutine that hurries back to the barrier counts
  * for the next round, never for the one it just left.
  */
+#include "handoff.h"
 #include "sync.h"
 #include "waitq.h"
 
@@ -21,6 +22,7 @@ int weft__barrier_init(struct weft__barrier *b, unsigned count)
 int weft__barrier_wait(struct weft__barrier *b)
 {
 	struct weft__waiter w = { .co = weft__self() };
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&b->lock_);
 	if (++b->arrived_ == b->count_) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "pool.h"
 #include "sched.h"
 #include "tcb.h"
@@ -21,6 +22,7 @@ static void co_main(void *arg)
 	/* The coroutine that ended just before this one started could not
 	 * release its own stack, nor let its joiner do it. */
 	weft__reap(co->sched);
+	weft__gate_out(0); /* entered by the coroutine that ran it */
 	if (co->go_fn)
 		co->go_fn(co->arg);
 	else
@@ -224,6 +226,7 @@ int weft_detach(weft_co *co)
 int weft__co_await_end(struct weft__co *self, struct weft__co *co,
 		       int64_t deadline)
 {
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 	weft__spin_lock(&co->end_lock);
 	if (co->ended) {
 		weft__spin_unlock(&co->end_lock);

@@ -1,5 +1,6 @@
 /* cond.c - condition variables for coroutines. */
 #include "core.h"
+#include "handoff.h"
 #include "waitq.h"
 
 /* Waits on c with m held, until signalled or the deadline.  Returns 0 or
@@ -7,7 +8,7 @@
 int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 {
 	struct weft__co *co = weft__self();
-
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 	struct weft__waiter w = { .co = co };
 
 	co->wait_what = "cond";

@@ -75,6 +75,8 @@ struct weft__co {
 	void *arg;
 	void *result;
 	struct weft__co *joiner;
+	struct weft__m *m;             /* the OS thread whose identity its
+	                                  block carries (sched.c, rehome) */
 	uint64_t id;
 	struct weft__kv *kv;           /* per-coroutine key/value store */
 	ev_timer timer;                /* for deadlines of waits */
@@ -150,13 +152,15 @@ pthread_t weft__os_thread(const struct weft__co *co);
  * otherwise.  Such a caller must never park: locks spin there. */
 struct weft__co *weft__loop_context(void);
 
-/* True if the calling coroutine is the only live one of its scheduler
- * (of the whole pool, for a member), so blocking the thread for real
- * cannot hold anybody up. */
+/* True if the calling coroutine is the only live one of its scheduler,
+ * and that is no pool member, so blocking the thread for real cannot hold
+ * anybody up. */
 bool weft__alone(struct weft__co *co);
 
 /* Marks the caller parked.  Call before making the coroutine findable by a
- * waker on another thread (under the lock that guards the wait queue). */
+ * waker on another thread (under the lock that guards the wait queue),
+ * inside the gate (handoff.h), entered before any such lock and held until
+ * weft__park returns: the caller must not change threads in between. */
 void weft__prepark(struct weft__co *co);
 
 /* Parks the caller (weft__prepark must have been called) until
@@ -164,6 +168,10 @@ void weft__prepark(struct weft__co *co);
  * the waker's reason: 0, ETIMEDOUT for the deadline, or what the waker
  * gave (EBADF for a closed fd, ...). */
 int weft__park(struct weft__co *co, int64_t deadline);
+
+/* Parks co, which no waiter list holds, until deadline (negative: none)
+ * or a wake from anything that knows it; returns as weft__park. */
+int weft__nap(struct weft__co *co, int64_t deadline);
 
 /* Wakes co with reason if it is parked and nobody woke it yet.  Safe from
  * any thread.  Returns true if this call woke it. */
@@ -375,6 +383,7 @@ struct weft__stats {
 		int tid;       /* its OS thread */
 		bool pooled;   /* a member of the pool */
 		uint64_t created, switches, peak_live;
+		uint64_t handoffs; /* times it changed OS threads */
 	} scheds[64];
 	unsigned nwaits;
 	struct {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "pool.h"
 #include "sched.h"
 #include "waitq.h"
@@ -13,6 +14,8 @@
 /* See sched.h. */
 void weft__live_link(struct weft__sched *s, struct weft__co *co)
 {
+	if (!co->own_tcb)
+		atomic_fetch_add_explicit(&s->pinned, 1, memory_order_relaxed);
 	co->all_prev = NULL;
 	co->all_next = s->all;
 	if (s->all)
@@ -26,6 +29,8 @@ void weft__live_link(struct weft__sched *s, struct weft__co *co)
 /* See sched.h. */
 void weft__live_unlink(struct weft__sched *s, struct weft__co *co)
 {
+	if (!co->own_tcb)
+		atomic_fetch_sub_explicit(&s->pinned, 1, memory_order_relaxed);
 	if (co->all_prev)
 		co->all_prev->all_next = co->all_next;
 	else
@@ -49,9 +54,10 @@ void weft__co_exit(struct weft__co *co)
 		exit(0);
 	}
 	weft__co_finish(co);
+	weft__gate_in(); /* left by the coroutine that runs next */
 	/* The pool's last coroutine after main's end: the process ends, as
 	 * glibc ends it after its last thread. */
-	if (s->pooled && weft__pool_leave(s, false))
+	if (s->pooled && weft__pool_leave(s))
 		exit(0);
 	co->state = WEFT__DONE;
 	weft__spin_lock(&co->end_lock);
@@ -62,6 +68,7 @@ void weft__co_exit(struct weft__co *co)
 	weft__live_unlink(s, co);
 	if (joiner)
 		weft__wake(joiner, 0);
+	weft__reap(s); /* one slot each: the last end must be done */
 	if (detached)
 		s->zombie = co;
 	else
@@ -73,26 +80,22 @@ void weft__co_exit(struct weft__co *co)
 }
 
 /* The root coroutine called weft_exit: it waits for the thread's other
- * coroutines to end.  Returns when they have.  A pool member's root never
- * returns: its thread goes on serving the pool, and once the main
- * thread's root has ended, the pool's last coroutine ends the process. */
+ * coroutines to end.  Returns when they have.  Once the main thread's root
+ * has ended, the pool's last coroutine ends the process; if the pool has
+ * none left, the process ends here. */
 void weft__root_exit(struct weft__co *root)
 {
+	WEFT__GATED();
 	struct weft__sched *s = root->sched;
 
 	weft__kv_destroy(root);
 	s->root_exited = true;
 	weft__live_unlink(s, root);
 	s->live--;
-	if (s->pooled) {
-		if (weft__pool_leave(s, root->id == 1))
-			exit(0);
-		root->wait_what = "pool";
-	} else if (s->live == 0) {
+	if (root->id == 1 && weft__pool_main_ends())
+		exit(0);
+	if (s->live == 0)
 		return;
-	}
 	root->state = WEFT__PARKED;
 	weft__sched_switch_out(s, root);
-	if (s->pooled)
-		weft__die("internal error: a pool member's root was resumed");
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "waitq.h"
 
 #define BUCKETS 256
@@ -53,6 +54,7 @@ int weft__futex_wait(struct weft__co *co, const uint32_t *uaddr,
 	struct bucket *b = bucket_of(uaddr);
 	struct fwaiter fw = { .w = { .co = co }, .uaddr = uaddr,
 			      .bitset = bitset };
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	for (;;) {
 		weft__spin_lock(&b->lock);

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "ownfd.h"
 #include "sched.h"
 #include "waitq.h"
@@ -62,7 +63,6 @@ struct req {
 /* What loop.c keeps per scheduler. */
 struct weft__loopx {
 	struct weft__sched *s;
-	pid_t tid;          /* the scheduler's thread */
 	ev_async ask;       /* requests were posted */
 	ev_prepare safe;    /* started to run them at the next round */
 	int lock;           /* guards reqs */
@@ -271,13 +271,15 @@ int weft__loop_ask(struct weft__sched *s, int fd, weft__ownfd_fn *fn,
 	int saved = errno;
 
 	if (s == weft__current_sched()) {
-		if (weft__loop_context() == NULL)
+		if (weft__loop_context() == NULL) {
+			WEFT__GATED();
 			return weft__ownfd_give_up_here(fd, fn, arg, lost);
+		}
 		if (!lost) { /* the loop cannot wait for itself */
 			errno = EBUSY;
 			return -1;
 		}
-	} else if (lx == NULL || !alive(lx->tid)) {
+	} else if (lx == NULL || !alive(s->tid)) {
 		/* Its thread is gone, and nothing uses its loop. */
 		weft__ownfd_forget(fd);
 		return 0;
@@ -306,7 +308,7 @@ int weft__loop_ask(struct weft__sched *s, int fd, weft__ownfd_fn *fn,
 		nap();
 		if (i % 16 == 0)
 			poke(s); /* its loop may have changed meanwhile */
-		if (weft__now() < until && (i % 256 || alive(lx->tid)))
+		if (weft__now() < until && (i % 256 || alive(s->tid)))
 			continue;
 		int posted = POSTED;
 		if (atomic_compare_exchange_strong(&r->state, &posted,
@@ -416,7 +418,6 @@ struct ev_loop *weft__loop_make(struct weft__sched *s)
 	if (!atomic_flag_test_and_set(&syserr_set))
 		ev_set_syserr_cb(on_syserr);
 	lx->s = s;
-	lx->tid = (pid_t)syscall(SYS_gettid);
 	ev_async_init(&lx->ask, on_ask);
 	ev_prepare_init(&lx->safe, on_safe);
 	s->loopx = lx;

@@ -6,6 +6,7 @@
 #include <limits.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "waitq.h"
 
 /* See weft.h. */
@@ -24,6 +25,7 @@ int weft_mutex_init(weft_mutex *m, int kind)
 static int lock(weft_mutex *m, int64_t deadline, bool try)
 {
 	struct weft__co *co = weft__self();
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&m->lock_);
 	if (m->owner_ == NULL) {

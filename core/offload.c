@@ -32,6 +32,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "offload.h"
 
 struct job {
@@ -179,6 +180,7 @@ int weft__offload(void (*fn)(void *), void *arg)
 	}
 	struct job job = { .fn = fn, .arg = arg, .co = co };
 	int saved = errno; /* starting a thread may change it */
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	bool was = pool_lock();
 	bool queued_ok = submit(&job);

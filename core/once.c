@@ -7,6 +7,7 @@
  * the control again under the queue's lock after queueing, so it either
  * sees DONE or is on the queue when the wake comes.
  */
+#include "handoff.h"
 #include "sync.h"
 #include "waitq.h"
 
@@ -37,6 +38,7 @@ static void wake_waiters(const int *control)
 static void wait_done(int *control)
 {
 	struct once_waiter ow = { .w.co = weft__self(), .control = control };
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&lock);
 	if (__atomic_load_n(control, __ATOMIC_ACQUIRE) != WEFT__ONCE_RUNNING) {

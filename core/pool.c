@@ -7,16 +7,18 @@
  * new threads does not all see the same least-loaded member) and by the
  * member itself as its coroutines end.
  *
- * The pool's own OS threads are made with the creating OS thread's signal
- * mask, as a pthread_create there would be: they run the program's green
- * threads, so a signal sent to one of those (pthread_kill goes to the OS
- * thread it runs on) must be able to arrive.
+ * The members' OS threads (handoff.c) are made with the creating OS
+ * thread's signal mask, as a pthread_create there would be: they run the
+ * program's green threads, so a signal sent to one of those (pthread_kill
+ * goes to the OS thread it runs on) must be able to arrive.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
 #include "core.h"
+#include "handoff.h"
+#include "monitor.h"
 #include "pool.h"
 #include "sched.h"
 #include "waitq.h"
@@ -51,36 +53,12 @@ unsigned weft__pool_config(bool preloaded)
 	return asked;
 }
 
-/* A member's OS thread: it serves its scheduler for good. */
-static void *member_main(void *arg)
-{
-	(void)arg;
-	weft__sched_serve();
-}
-
 /* Starts member OS threads until `asked` exist or one cannot be made.
- * Called under the lock, as weft's own call (see weft_thread). */
+ * Called under the lock. */
 static void spawn_members(void)
 {
-	struct weft__co *saved = weft__running;
-	bool was = weft__inside;
-	pthread_attr_t attr;
-
-	if (pthread_attr_init(&attr) != 0)
-		return;
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	weft__running = NULL;
-	weft__inside = true;
-	while (spawned < asked) {
-		pthread_t tid;
-		if (pthread_create(&tid, &attr, member_main, NULL) != 0)
-			break;
-		pthread_setname_np(tid, "weft-sched");
+	while (spawned < asked && weft__member_spawn() == 0)
 		spawned++;
-	}
-	weft__inside = was;
-	weft__running = saved;
-	pthread_attr_destroy(&attr);
 }
 
 /* Publishes s as the next member. */
@@ -101,19 +79,18 @@ void weft__pool_join(struct weft__sched *s)
 	weft__spin_unlock(&lock);
 }
 
-/* Makes here the first member, with the coroutines it holds, starts the
- * others' threads and waits until they serve (a few hundred
+/* Starts the members' threads and waits until they serve (a few hundred
  * microseconds, once), so that the first burst of threads is spread.
- * Never more than a second: a member that comes late joins then. */
-static void start(struct weft__sched *here)
+ * Never more than a second: a member that comes late joins then.  The
+ * maker's own scheduler stays out of the pool: it holds the coroutines
+ * that share its thread's block (the root, weft_go's), which can never
+ * change threads, while members' coroutines may (handoff.h). */
+static void start(void)
 {
 	weft__spin_lock(&lock);
-	if (spawned == 0 && !here->pooled) {
-		atomic_store(&here->load, (long)here->live);
-		atomic_fetch_add(&pool_live, (long)here->live);
-		publish(here);
-		spawned = 1;
+	if (spawned == 0) {
 		spawn_members();
+		weft__monitor_start();
 	}
 	unsigned want = spawned;
 	weft__spin_unlock(&lock);
@@ -152,12 +129,12 @@ static unsigned next_random(void)
 /* See pool.h. */
 struct weft__sched *weft__pool_pick(struct weft__sched *here)
 {
-	if (asked > 1 && !here->pooled &&
+	if (asked > 1 &&
 	    atomic_load_explicit(&nmembers, memory_order_relaxed) == 0)
-		start(here);
+		start();
 	unsigned n = atomic_load_explicit(&nmembers, memory_order_acquire);
 	if (n < 2)
-		return here;
+		return n ? members[0] : here;
 	unsigned a = next_random() % n, b = next_random() % (n - 1);
 	if (b >= a)
 		b++;
@@ -175,19 +152,35 @@ void weft__pool_enter(struct weft__sched *s)
 	atomic_fetch_add(&pool_live, 1);
 }
 
-/* See pool.h. */
-bool weft__pool_leave(struct weft__sched *s, bool main_ended)
+/* Whether the caller is the one to end the process. */
+static bool claim_end(void)
 {
-	if (main_ended)
-		atomic_store(&main_gone, true);
-	atomic_fetch_sub_explicit(&s->load, 1, memory_order_relaxed);
-	return atomic_fetch_sub(&pool_live, 1) == 1 && atomic_load(&main_gone);
+	static _Atomic bool ending;
+
+	return !atomic_exchange(&ending, true);
 }
 
 /* See pool.h. */
-bool weft__pool_one(void)
+bool weft__pool_leave(struct weft__sched *s)
 {
-	return atomic_load_explicit(&pool_live, memory_order_relaxed) == 1;
+	atomic_fetch_sub_explicit(&s->load, 1, memory_order_relaxed);
+	return atomic_fetch_sub(&pool_live, 1) == 1 &&
+	       atomic_load(&main_gone) && claim_end();
+}
+
+/* See pool.h. */
+bool weft__pool_main_ends(void)
+{
+	atomic_store(&main_gone, true);
+	return atomic_load(&nmembers) > 0 && atomic_load(&pool_live) == 0 &&
+	       claim_end();
+}
+
+/* See pool.h. */
+struct weft__sched *weft__pool_member(unsigned i)
+{
+	return i < atomic_load_explicit(&nmembers, memory_order_acquire) ?
+	       members[i] : NULL;
 }
 
 /* See pool.h. */
@@ -201,6 +194,8 @@ void weft__pool_forget(void)
 {
 	lock = 0;
 	spawned = 0;
+	weft__monitor_forget();
+	weft__spares_forget();
 	atomic_store(&nmembers, 0);
 	atomic_store(&pool_live, 0);
 	atomic_store(&main_gone, false);

@@ -2,19 +2,18 @@
  *
  * A program's green threads run on N schedulers, each on an OS thread of
  * its own, so that they use N CPUs as native threads would.  The pool
- * starts, lazily, when the first green thread is made with N above 1: the
- * maker's scheduler becomes its first member and N - 1 OS threads of
- * weft's own serve the others, each running nothing but its scheduler's
- * loop.  A new green thread goes to the less loaded of two members picked
+ * starts, lazily, when the first green thread is made with N above 1: N
+ * OS threads of weft's own serve its members, each running nothing but
+ * its scheduler's loop (and the monitor watches them, monitor.h).  The
+ * maker's scheduler is no member.  A new green thread goes to the less loaded of two members picked
  * at random (the power of two choices), load being the coroutines a
  * member holds, counted from the moment it is picked.
  *
  * Coroutines that share their OS thread's TLS by design (weft_go,
  * weft_spawn) are never spread: they stay on their maker's scheduler.
  *
- * The pool also decides when a coroutine is alone: with the pool running,
- * a call may block its OS thread for real only while it is the one
- * coroutine of every member, since any member may be given a new one.
+ * A member's coroutine is never alone (weft__alone): any member may be
+ * given a new coroutine at any time.
  */
 #ifndef WEFT_POOL_H
 #define WEFT_POOL_H
@@ -42,13 +41,18 @@ struct weft__sched *weft__pool_pick(struct weft__sched *here);
 
 /* Counts coroutine arrivals and ends on member s (s->pooled); see
  * weft__sched_adopt and weft__co_exit.  weft__pool_leave returns true
- * when the pool has no coroutine left and the main thread has ended
- * (main_gone, once, says it did): the process is over. */
+ * when the pool has no coroutine left and the main thread has ended: the
+ * process is over, and the caller ends it (true is returned once). */
 void weft__pool_enter(struct weft__sched *s);
-bool weft__pool_leave(struct weft__sched *s, bool main_gone);
+bool weft__pool_leave(struct weft__sched *s);
 
-/* Whether the pool holds exactly one coroutine. */
-bool weft__pool_one(void);
+/* The main thread's root has ended.  Returns true if the pool ran and
+ * has no coroutine left: the process is over, and the caller ends it
+ * (true is returned once). */
+bool weft__pool_main_ends(void);
+
+/* Member i, or NULL if there are not so many. */
+struct weft__sched *weft__pool_member(unsigned i);
 
 /* The members running now. */
 unsigned weft__pool_members(void);

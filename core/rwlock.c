@@ -9,6 +9,7 @@
  */
 #include <limits.h>
 
+#include "handoff.h"
 #include "sync.h"
 #include "waitq.h"
 
@@ -95,6 +96,7 @@ static int wait_turn(struct weft__rwlock *rw, struct weft__co *co,
 static int rdlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 {
 	struct weft__co *co = weft__self();
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&rw->lock_);
 	if (rw->writer_ == co) {
@@ -121,6 +123,7 @@ static int rdlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 static int wrlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 {
 	struct weft__co *co = weft__self();
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&rw->lock_);
 	if (rw->writer_ == NULL && rw->readers_ == 0) {

@@ -16,7 +16,7 @@
  * Each coroutine runs with its thread pointer: its own thread block (a
  * green thread's, tcb.h) or its OS thread's.  A switch between coroutines
  * whose blocks differ installs the other block, so weft's own TLS below
- * exists once per block: weft__running and this_sched in a block describe
+ * exists once per block: weft__running and weft__this_sched in a block describe
  * the coroutine running on it.  A thread of its own sets its copy once,
  * when it is made; the OS thread's block, which the root, the idle context
  * and shared-TLS coroutines take turns on, is written through os_running
@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "pool.h"
 #include "sched.h"
 #include "tcb.h"
@@ -46,7 +47,7 @@ __thread struct weft__co *weft__running
 __thread bool weft__inside __attribute__((tls_model("initial-exec")));
 bool weft__off;
 
-static __thread struct weft__sched *this_sched
+__thread struct weft__sched *weft__this_sched
 	__attribute__((tls_model("initial-exec")));
 
 static _Atomic uint64_t next_id = 2; /* 1 is the main thread's root */
@@ -94,9 +95,13 @@ void weft__ready(struct weft__co *co)
 {
 	struct weft__sched *s = co->sched;
 
-	if (weft__likely(s == this_sched)) {
-		push(s, co);
-		return;
+	if (weft__likely(s == weft__this_sched)) {
+		int was = weft__gate_try();
+		if (weft__likely(was >= 0)) {
+			push(s, co);
+			weft__gate_out(was);
+			return;
+		}
 	}
 	weft__spin_lock(&s->remote_lock);
 	co->run_next = NULL;
@@ -173,27 +178,41 @@ void weft__reap(struct weft__sched *s)
 	reap(s);
 }
 
+/* Gives co, about to run on s, the identity of s's OS thread: a thread
+ * block of its own takes that thread's tid, malloc cache and record (it
+ * was made elsewhere, or s changed threads since it last ran). */
+static __attribute__((noinline)) void rehome(struct weft__sched *s,
+					     struct weft__co *co)
+{
+	struct weft__m *m = atomic_load_explicit(&s->m, memory_order_relaxed);
+
+	co->m = m;
+	if (co->own_tcb) {
+		weft__tcb_rehome(co->tcb, s->os_tcb);
+		*(struct weft__m **)weft__tcb_var(co->tcb, &weft__m) = m;
+	}
+}
+
 /* Runs `to`, saving the running coroutine `from` (which has already been
- * queued, parked or ended).  Returns when `from` runs again. */
+ * queued, parked or ended).  Returns when `from` runs again, maybe on
+ * another OS thread. */
 static void run(struct weft__sched *s, struct weft__co *from,
 		struct weft__co *to)
 {
 	s->current = to;
-	s->switches++;
+	atomic_store_explicit(&s->switches, atomic_load_explicit(&s->switches,
+		memory_order_relaxed) + 1, memory_order_relaxed);
 	to->state = WEFT__RUNNING;
+	if (weft__unlikely(to->m != atomic_load_explicit(&s->m,
+							 memory_order_relaxed)))
+		rehome(s, to);
 	if (!to->own_tcb)
 		*s->os_running = to;
-	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
-			 to->asan_bottom, to->asan_size);
 	from->saved_errno = *s->errno_p;
 	if (weft__cpu_counting())
 		weft__cpu_switch(from, to);
-	weft__tsan_switch(to->tsan_fiber);
-	if (from->tcb != to->tcb)
-		weft__tp_set(to->tcb);
-	weft__ctx_switch(&from->ctx, &to->ctx);
+	weft__hop(from, to);
 	*s->errno_p = from->saved_errno;
-	weft__asan_arrive(from->asan_fake);
 }
 
 /* Leaves the running coroutine for the next runnable one, or for the idle
@@ -217,18 +236,11 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 	} else {
 		s->current = NULL;
 		*s->os_running = NULL;
-		weft__asan_leave(from->state == WEFT__DONE ?
-				 NULL : &from->asan_fake,
-				 s->idle.asan_bottom, s->idle.asan_size);
 		from->saved_errno = *s->errno_p;
 		if (weft__cpu_counting())
 			weft__cpu_switch(from, &s->idle);
-		weft__tsan_switch(s->idle.tsan_fiber);
-		if (from->tcb != s->os_tcb)
-			weft__tp_set(s->os_tcb);
-		weft__ctx_switch(&from->ctx, &s->idle.ctx);
+		weft__hop(from, &s->idle);
 		*s->errno_p = from->saved_errno;
-		weft__asan_arrive(from->asan_fake);
 	}
 	reap(s);
 }
@@ -267,6 +279,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 /* Parks co until woken or the deadline; see core.h. */
 int weft__park(struct weft__co *co, int64_t deadline)
 {
+	WEFT__GATED();
 	struct weft__sched *s = co->sched;
 
 	if (deadline >= 0) {
@@ -334,6 +347,9 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	s->tid = (int)syscall(SYS_gettid);
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
+	s->m = weft__m_here();
+	if (s->m == NULL)
+		goto fail;
 
 	weft__ctx_make(&s->idle.ctx, s->idle_slot->hi, idle_main, s);
 	s->idle.sched = s;
@@ -363,7 +379,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 
 	weft__stack_thread_init();
 	weft__scheds_add(s);
-	this_sched = s;
+	weft__this_sched = s;
 	weft__running = root;
 	return s;
 fail:
@@ -395,13 +411,14 @@ static struct weft__sched *sched_make(struct weft__co *root)
 /* For a fork child; see core.h. */
 void weft__sched_forget(void)
 {
-	struct weft__sched *old = this_sched;
+	struct weft__sched *old = weft__this_sched;
 
 	weft__scheds_forget(); /* other threads' did not come along */
 	weft__pool_forget();
 	weft__stats_reset();
-	this_sched = NULL;
+	weft__this_sched = NULL;
 	weft__running = NULL;
+	weft__m = NULL; /* the child's one thread gets a record of its own */
 	/* The other threads' loops' fds, and those their coroutines waited
 	 * on, came along: closed. */
 	weft__ownfd_forked(old);
@@ -427,13 +444,13 @@ void weft__sched_forget(void)
 /* This thread's scheduler if it has one; never makes one. */
 struct weft__sched *weft__current_sched(void)
 {
-	return this_sched;
+	return weft__this_sched;
 }
 
 /* This thread's scheduler, made on first use; see core.h. */
 struct weft__sched *weft__sched_get(void)
 {
-	return this_sched ? this_sched : sched_make(NULL);
+	return weft__this_sched ? weft__this_sched : sched_make(NULL);
 }
 
 /* The current coroutine; see core.h. */
@@ -443,7 +460,7 @@ struct weft__co *weft__self(void)
 
 	if (weft__likely(co != NULL))
 		return co;
-	struct weft__sched *s = this_sched;
+	struct weft__sched *s = weft__this_sched;
 	if (s == NULL) {
 		s = sched_make(NULL);
 		if (s == NULL)
@@ -461,7 +478,7 @@ struct weft__co *weft__self(void)
  * callback, or the allocator called from one); NULL otherwise. */
 struct weft__co *weft__loop_context(void)
 {
-	struct weft__sched *s = this_sched;
+	struct weft__sched *s = weft__this_sched;
 
 	if (weft__likely(weft__running != NULL) || s == NULL)
 		return NULL;
@@ -472,7 +489,7 @@ struct weft__co *weft__loop_context(void)
  * weft__running it stays set while weft's own code runs. */
 struct weft__co *weft__current(void)
 {
-	return this_sched ? this_sched->current : NULL;
+	return weft__this_sched ? weft__this_sched->current : NULL;
 }
 
 /* Sets up a coroutine's scheduling fields and queues it on s: at once if
@@ -482,11 +499,10 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 {
 	co->sched = s;
 	if (co->own_tcb) {
-		/* Its block's copy of weft's TLS, and what its OS thread's
-		 * block lends it: it runs on s. */
-		weft__tcb_rehome(co->tcb, s->os_tcb);
+		/* Its block's copy of weft's TLS; what its OS thread lends it
+		 * is given as it first runs (rehome). */
 		*(struct weft__co **)weft__tcb_var(co->tcb, &weft__running) = co;
-		*(struct weft__sched **)weft__tcb_var(co->tcb, &this_sched) = s;
+		*(struct weft__sched **)weft__tcb_var(co->tcb, &weft__this_sched) = s;
 	} else {
 		co->tcb = s->os_tcb;
 	}
@@ -496,33 +512,31 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	co->timer.data = co;
 	if (s->pooled)
 		weft__pool_enter(s);
-	if (s == this_sched) {
+	int was = s == weft__this_sched ? weft__gate_try() : -1;
+	if (was >= 0) {
 		weft__live_link(s, co);
 		push(s, co);
+		weft__gate_out(was);
 	} else {
 		co->arriving = true;
 		weft__ready(co);
 	}
 }
 
-/* See sched.h.  The thread's flow, the root, parks for good, out of the
- * live list and the pool's count: the member holds only what it is
- * given. */
-void weft__sched_serve(void)
+/* See sched.h. */
+struct weft__sched *weft__sched_member(struct weft__co *flow)
 {
-	struct weft__sched *s = sched_make(NULL);
+	struct weft__sched *s = sched_make(flow);
 
-	if (s == NULL)
-		weft__die("cannot start a pool scheduler: out of memory");
-	struct weft__co *root = s->root;
-	weft__live_unlink(s, root);
-	s->live--;
-	root->wait_what = "pool";
-	weft__pool_join(s);
-	weft__prepark(root);
-	root->state = WEFT__PARKED;
-	switch_out(s, root);
-	weft__die("internal error: a pool member's root was resumed");
+	if (s != NULL) {
+		weft__live_unlink(s, flow);
+		s->live--;
+		s->root = NULL;
+		s->current = NULL;
+		weft__this_sched = NULL;
+		weft__running = NULL;
+	}
+	return s;
 }
 
 struct ev_loop *weft__loop(struct weft__sched *s)
@@ -542,14 +556,13 @@ pthread_t weft__os_thread(const struct weft__co *co)
 	return (pthread_t)co->sched->os_tcb;
 }
 
-/* See core.h.  In the pool, a new coroutine may be given to any member
- * at any time, even one whose only coroutine blocks for real; so there
- * only the pool's one coroutine is alone. */
+/* See core.h.  A pool member may be given a new coroutine at any time:
+ * none of its coroutines is ever alone. */
 bool weft__alone(struct weft__co *co)
 {
 	struct weft__sched *s = co->sched;
 
-	return s->pooled ? weft__pool_one() : s->live == 1;
+	return !s->pooled && s->live == 1;
 }
 
 /* ---- the public face ---- */
@@ -558,6 +571,7 @@ bool weft__alone(struct weft__co *co)
 void weft_yield(void)
 {
 	struct weft__co *co = weft__self();
+	WEFT__GATED();
 
 	push(co->sched, co);
 	switch_out(co->sched, co);

@@ -7,8 +7,14 @@
 #include "core.h"
 #include "fiber.h"
 #include "ownfd.h"
+#include "tcb.h"
 
 struct weft__fdw;
+
+/* The scheduler of the OS thread this runs on (in a thread block of its
+ * own, the one it runs on); NULL if it has none (sched.c). */
+extern __thread struct weft__sched *weft__this_sched
+	__attribute__((tls_model("initial-exec")));
 struct weft__loopx;
 
 struct weft__sched {
@@ -23,7 +29,8 @@ struct weft__sched {
 	                                    its stack: see weft__reap */
 	unsigned long live;              /* coroutines not ended, root too */
 	unsigned long peak_live;
-	uint64_t created, switches;      /* for WEFT_STATS */
+	uint64_t created;                /* for WEFT_STATS */
+	_Atomic uint64_t switches;       /* the monitor's sign of progress */
 	struct weft__co *all;            /* live coroutines, newest first */
 	int *errno_p;                    /* this thread's errno */
 	void *os_tcb;                    /* its OS thread's thread block */
@@ -43,7 +50,26 @@ struct weft__sched {
 	bool pooled;                     /* a member of the pool (pool.h) */
 	int tid;                         /* its OS thread's */
 	_Atomic long load;               /* its coroutines, for pool picks */
+	struct weft__m *_Atomic m;       /* the OS thread serving it */
+	_Atomic long pinned;             /* live coroutines that share their
+	                                    OS thread's block: it cannot
+	                                    change threads while any live */
+	uint64_t handoffs;               /* times it changed threads */
 };
+
+/* Switches from `from` to `to` on this OS thread, with the sanitizers
+ * told and `to`'s thread pointer installed.  Returns when `from` is
+ * switched to again. */
+static inline void weft__hop(struct weft__co *from, struct weft__co *to)
+{
+	weft__asan_leave(from->state == WEFT__DONE ? NULL : &from->asan_fake,
+			 to->asan_bottom, to->asan_size);
+	weft__tsan_switch(to->tsan_fiber);
+	if (from->tcb != to->tcb)
+		weft__tp_set(to->tcb);
+	weft__ctx_switch(&from->ctx, &to->ctx);
+	weft__asan_arrive(from->asan_fake);
+}
 
 /* Wakes fd's waiters on s (wait.c). */
 void weft__fd_gone_here(struct weft__sched *s, int fd, int reason);
@@ -68,9 +94,17 @@ struct weft__co *weft__current(void);
  * member's) and a timer, and queues it there. */
 void weft__sched_adopt(struct weft__co *co, struct weft__sched *s);
 
-/* Makes this OS thread a pool member: its scheduler joins the pool and
- * its loop runs for good (the thread's own flow never resumes). */
-void weft__sched_serve(void) __attribute__((noreturn));
+/* Makes a scheduler for a thread of weft's own whose flow is `flow`
+ * (handoff.c): the flow is no coroutine of it.  Returns it, or NULL with
+ * errno ENOMEM. */
+struct weft__sched *weft__sched_member(struct weft__co *flow);
+
+/* This OS thread (record m) takes s over: s's thread-bound fields become
+ * this thread's, and this thread's scheduler is s.  The caller then
+ * switches to s's idle context.  weft__sched_detach: this thread has no
+ * scheduler any more.  (handoff.c) */
+void weft__sched_attach(struct weft__sched *s, struct weft__m *m);
+void weft__sched_detach(void);
 
 /* Publishes s, this thread's scheduler, as a member of the pool
  * (pool.c). */

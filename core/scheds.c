@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "sched.h"
 #include "waitq.h"
 
@@ -52,8 +53,13 @@ void weft__sched_each_gone(int fd, int reason)
 {
 	struct weft__sched *here = weft__current_sched();
 
-	if (here)
+	int was = here ? weft__gate_try() : -1;
+	if (was >= 0) {
 		weft__fd_gone_here(here, fd, reason);
+		weft__gate_out(was);
+	} else {
+		here = NULL; /* taken from this thread: told as the others */
+	}
 	weft__spin_lock(&scheds_lock);
 	for (struct weft__sched *s = scheds; s; s = s->next) {
 		if (s == here)

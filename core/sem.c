@@ -3,6 +3,7 @@
 #include <limits.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "waitq.h"
 
 /* See weft.h. */
@@ -17,6 +18,7 @@ int weft_sem_init(weft_sem *s, unsigned value)
 static int take(weft_sem *s, int64_t deadline, bool try)
 {
 	struct weft__waiter w = { .co = weft__self() };
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&s->lock_);
 	if (s->value_ > 0) {

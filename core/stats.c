@@ -51,6 +51,7 @@ static void add_sched(struct weft__sched *s, void *arg)
 		st->scheds[i].created = s->created;
 		st->scheds[i].switches = s->switches;
 		st->scheds[i].peak_live = s->peak_live;
+		st->scheds[i].handoffs = s->handoffs;
 	}
 }
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "handoff.h"
 #include "fd.h"
 #include "sched.h"
 #include "waitq.h"
@@ -171,6 +172,7 @@ static void dequeue(struct weft__sched *s, struct weft__waiter *w)
 int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline)
 {
+	WEFT__GATED();
 	struct weft__sched *s = co->sched;
 	int queued, r = 0;
 
@@ -240,7 +242,10 @@ void weft__fd_gone_late(struct weft__sched *s, int fd)
 void weft__fd_poke(int fd, int events)
 {
 	struct weft__sched *s = weft__current_sched();
-	struct weft__fdw *fdw = s ? slot(s, fd, false) : NULL;
+	if (s == NULL)
+		return;
+	WEFT__GATED();
+	struct weft__fdw *fdw = slot(s, fd, false);
 
 	if (fdw == NULL)
 		return;
@@ -350,12 +355,21 @@ void weft__wait_free(struct weft__sched *s)
 /* Parks co until the monotonic deadline has passed; see core.h. */
 void weft__sleep_until(struct weft__co *co, int64_t deadline)
 {
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 	/* Anything but the timer waking us early just means: sleep on. */
 	while (weft__now() < deadline) {
 		co->wait_what = "sleep";
 		weft__prepark(co);
 		weft__park(co, deadline);
 	}
+}
+
+/* Parks co until deadline or any wake; see core.h. */
+int weft__nap(struct weft__co *co, int64_t deadline)
+{
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	weft__prepark(co);
+	return weft__park(co, deadline);
 }
 
 /* See weft.h. */
@@ -386,6 +400,7 @@ int weft_wait_fd(int fd, int events, int64_t timeout_ns)
 		return -1;
 	}
 	struct weft__co *co = weft__self();
+	WEFT__GATED();
 	struct weft__fdw *w = slot(co->sched, fd, true);
 	/* A file closed where no wrapper saw it (fclose, a raw system
 	 * call) leaves a watcher for a file the kernel has forgotten. */

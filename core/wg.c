@@ -1,5 +1,6 @@
 /* wg.c - wait groups: wait for a counter to reach zero. */
 #include "core.h"
+#include "handoff.h"
 #include "waitq.h"
 
 /* See weft.h. */
@@ -29,6 +30,7 @@ int weft_wg_done(weft_wg *wg)
 int weft_wg_wait(weft_wg *wg)
 {
 	struct weft__waiter w = { .co = weft__self() };
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	weft__spin_lock(&wg->lock_);
 	if (wg->count_ == 0) {

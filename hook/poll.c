@@ -53,8 +53,7 @@ static const struct timespec zero;
 /* Parks co until deadline (or a stray wake); for a wait on no fd. */
 static int nap(struct weft__co *co, int64_t deadline)
 {
-	weft__prepark(co);
-	return -weft__park(co, deadline);
+	return -weft__nap(co, deadline);
 }
 
 /* Takes w[i], one of the first *droppable nodes, out of the n-node array

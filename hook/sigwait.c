@@ -203,10 +203,8 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	bool any_held = sigmask_set(&held, mask, true);
 	if (!any_open && !any_held) {
 		/* No signal can end the wait (SIGKILL aside). */
-		for (;;) {
-			weft__prepark(co);
-			weft__park(co, -1);
-		}
+		for (;;)
+			weft__nap(co, -1);
 	}
 	int open_fd = any_open ? own_sigfd(co, &open) : -1;
 	int held_fd = any_held ? own_sigfd(co, &held) : -1;

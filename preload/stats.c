@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "monitor.h"
 #include "ownfd.h"
 #include "pool.h"
 #include "preload.h"
@@ -99,7 +100,43 @@ static void sched_line(char *buf, size_t cap, const struct weft__stats *st,
 	weft__cat_u64(buf, cap, st->scheds[i].switches);
 	weft__cat(buf, cap, " switches, peak ");
 	weft__cat_u64(buf, cap, st->scheds[i].peak_live);
+	if (st->scheds[i].handoffs) {
+		weft__cat(buf, cap, ", ");
+		weft__cat_u64(buf, cap, st->scheds[i].handoffs);
+		weft__cat(buf, cap, " hand-offs");
+	}
 	weft__cat(buf, cap, "\n");
+}
+
+/* The monitor's hand-offs (core/monitor.h): their count, and the latest,
+ * each with the coroutine that held its thread, for how long, and in
+ * which system call (or running). */
+static void held_lines(char *buf, size_t cap)
+{
+	struct weft__held h[4];
+	uint64_t total;
+	unsigned n = weft__monitor_recent(h, 4, &total);
+
+	if (total == 0)
+		return;
+	weft__cat(buf, cap, "weft:   hand-offs of a held thread: ");
+	weft__cat_u64(buf, cap, total);
+	weft__cat(buf, cap, n ? "; latest:\n" : "\n");
+	for (unsigned i = 0; i < n; i++) {
+		weft__cat(buf, cap, "weft:     coroutine ");
+		weft__cat_u64(buf, cap, h[i].co);
+		weft__cat(buf, cap, " held tid ");
+		weft__cat_u64(buf, cap, (uint64_t)h[i].tid);
+		weft__cat(buf, cap, " for ");
+		weft__cat_u64(buf, cap, (uint64_t)(h[i].ns / 1000000));
+		if (h[i].syscall < 0) {
+			weft__cat(buf, cap, " ms, running\n");
+		} else {
+			weft__cat(buf, cap, " ms, in system call ");
+			weft__cat_u64(buf, cap, (uint64_t)h[i].syscall);
+			weft__cat(buf, cap, "\n");
+		}
+	}
 }
 
 /* The report: what the process did, on stderr in one write. */
@@ -122,6 +159,7 @@ static void report(void)
 	line(buf, sizeof buf, "schedulers", st.nscheds);
 	for (unsigned i = 0; i < st.nscheds && i < 64; i++)
 		sched_line(buf, sizeof buf, &st, i);
+	held_lines(buf, sizeof buf);
 	line(buf, sizeof buf, "waits", waits);
 	for (unsigned i = 0; i < st.nwaits; i++) {
 		char label[64] = "  ";
@@ -269,6 +307,8 @@ void weft_dump(void)
 			  " try again\n");
 	else if (count == 0)
 		weft__cat(dump_buf, sizeof dump_buf, "weft:   none\n");
+	dump_flush(false);
+	held_lines(dump_buf, sizeof dump_buf);
 	dump_flush(true);
 	atomic_flag_clear(&dump_busy);
 	errno = saved;

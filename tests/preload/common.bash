@@ -37,8 +37,9 @@ fi
 # exist besides them.
 offload_threads=${WEFT_OFFLOAD_THREADS:-4}
 schedulers=${WEFT_CPUS:-$(nproc)}
-weft_threads_max=$((schedulers + offload_threads))
-weft_threads_want="want $schedulers schedulers, plus at most $offload_threads offload workers"
+# The main thread, the pool's schedulers, the monitor and its spare.
+weft_threads_max=$((1 + schedulers + 2 + offload_threads))
+weft_threads_want="want main, $schedulers schedulers, the monitor and a spare, plus at most $offload_threads offload workers"
 
 ok() {
 	echo "ok $name"

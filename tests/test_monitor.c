@@ -1,0 +1,241 @@
+/* test_monitor.c - the monitor: a green thread that holds its OS thread
+ * (it computes, or blocks in a call weft does not see) does not hold up the
+ * other green threads of its scheduler, and goes on as itself afterwards.
+ *
+ * Each test asks for a pool of two schedulers.  Green threads are placed
+ * on the less loaded one, so of the tickers made after a holder, half
+ * share the holder's scheduler: each ticker must tick while the holder
+ * holds.  One test turns the monitor off and sees some tickers stop, so
+ * the others can fail.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weft.h"
+#include "../core/monitor.h"
+#include "../hook/green.h"
+#include "testlib.h"
+
+#define TICKERS 8
+#define HOLD_MS 300
+
+static _Atomic bool stop;
+static _Atomic long ticks[TICKERS];
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void pool_of_two(void)
+{
+	ck_assert_int_eq(weft_cpus(2), 2);
+	weft__green_set(true);
+}
+
+/* Ticks every millisecond, in a wait weft parks, until stopped. */
+static void *ticker(void *p)
+{
+	_Atomic long *n = p;
+
+	while (!atomic_load(&stop)) {
+		usleep(1000);
+		atomic_fetch_add(n, 1);
+	}
+	return NULL;
+}
+
+/* What a holder checks about itself after holding. */
+struct holder {
+	int how;                 /* HOLD_* */
+	int pipe[2];             /* HOLD_READ: the byte to wait for */
+	long ticks_before[TICKERS], ticks_after[TICKERS];
+	pthread_t self_before, self_after;
+	long tls_after;
+	int errno_after;
+};
+
+enum { HOLD_COMPUTE, HOLD_READ };
+
+static __thread long mine;
+
+static void snapshot(long *to)
+{
+	for (int i = 0; i < TICKERS; i++)
+		to[i] = atomic_load(&ticks[i]);
+}
+
+/* Holds its OS thread for HOLD_MS, without entering weft, then checks
+ * that it is still itself and can park and allocate as before. */
+static void *holder(void *p)
+{
+	struct holder *h = p;
+
+	mine = 42;
+	errno = 7;
+	h->self_before = pthread_self();
+	usleep(20000); /* every ticker is running by now */
+	snapshot(h->ticks_before);
+	if (h->how == HOLD_COMPUTE) {
+		int64_t end = now_ns() + HOLD_MS * 1000000LL;
+		while (now_ns() < end)
+			;
+	} else {
+		char c;
+		/* A raw read, as liburing's io_uring_enter: weft sees none. */
+		ck_assert_int_eq(syscall(SYS_read, h->pipe[0], &c, 1), 1);
+	}
+	snapshot(h->ticks_after);
+	h->errno_after = errno;
+	usleep(1000); /* back into weft: it rejoins its scheduler */
+	h->self_after = pthread_self();
+	h->tls_after = mine;
+	for (int i = 0; i < 1000; i++)
+		free(malloc((size_t)(16 + i)));
+	return NULL;
+}
+
+/* Runs a holder and the tickers; returns how many tickers did not tick
+ * while it held. */
+static int run_holder(struct holder *h)
+{
+	pthread_t t[TICKERS];
+	int stalled = 0;
+
+	atomic_store(&stop, false);
+	pthread_t ht = tl_pthread(holder, h, 0);
+	for (int i = 0; i < TICKERS; i++)
+		t[i] = tl_pthread(ticker, (void *)&ticks[i], 0);
+	if (h->how == HOLD_READ) {
+		usleep((20 + HOLD_MS) * 1000);
+		ck_assert_int_eq(write(h->pipe[1], "x", 1), 1);
+	}
+	tl_pthread_join(ht);
+	atomic_store(&stop, true);
+	for (int i = 0; i < TICKERS; i++) {
+		tl_pthread_join(t[i]);
+		stalled += h->ticks_after[i] == h->ticks_before[i];
+	}
+	return stalled;
+}
+
+static void check_itself(const struct holder *h)
+{
+	ck_assert(pthread_equal(h->self_before, h->self_after));
+	ck_assert_int_eq(h->tls_after, 42);
+	ck_assert_int_eq(h->errno_after, 7);
+}
+
+START_TEST(a_thread_that_computes_does_not_hold_up_the_others)
+{
+	struct holder h = { .how = HOLD_COMPUTE };
+	struct weft__held last;
+	uint64_t total;
+
+	pool_of_two();
+	ck_assert_int_eq(run_holder(&h), 0);
+	check_itself(&h);
+	ck_assert_uint_eq(weft__monitor_recent(&last, 1, &total), 1);
+	ck_assert_uint_ge(total, 1);
+	ck_assert_int_eq(last.syscall, -1);
+	ck_assert_int_ge(last.ns, 10000000);
+}
+END_TEST
+
+START_TEST(a_thread_in_a_raw_system_call_does_not_hold_up_the_others)
+{
+	struct holder h = { .how = HOLD_READ };
+	struct weft__held last;
+	uint64_t total;
+
+	ck_assert_int_eq(pipe(h.pipe), 0);
+	pool_of_two();
+	ck_assert_int_eq(run_holder(&h), 0);
+	check_itself(&h);
+	ck_assert_uint_eq(weft__monitor_recent(&last, 1, &total), 1);
+	ck_assert_int_eq(last.syscall, SYS_read);
+	close(h.pipe[0]);
+	close(h.pipe[1]);
+}
+END_TEST
+
+START_TEST(without_the_monitor_a_computing_thread_holds_up_its_scheduler)
+{
+	struct holder h = { .how = HOLD_COMPUTE };
+	uint64_t total;
+	struct weft__held last;
+
+	setenv("WEFT_MONITOR_MS", "0", 1);
+	pool_of_two();
+	ck_assert_int_gt(run_holder(&h), 0);
+	check_itself(&h);
+	ck_assert_uint_eq(weft__monitor_recent(&last, 1, &total), 0);
+	ck_assert_uint_eq(total, 0);
+}
+END_TEST
+
+/* Several holders at once, each computing: each needs a thread of its
+ * own, made as needed. */
+static void *computer(void *p)
+{
+	int64_t end = now_ns() + HOLD_MS * 1000000LL;
+	(void)p;
+
+	usleep(20000);
+	while (now_ns() < end)
+		;
+	usleep(1000);
+	return NULL;
+}
+
+START_TEST(several_threads_computing_at_once_do_not_hold_up_the_others)
+{
+	pthread_t c[4], t[TICKERS];
+	long before[TICKERS], after[TICKERS];
+
+	pool_of_two();
+	atomic_store(&stop, false);
+	for (int i = 0; i < 4; i++)
+		c[i] = tl_pthread(computer, NULL, 0);
+	for (int i = 0; i < TICKERS; i++)
+		t[i] = tl_pthread(ticker, (void *)&ticks[i], 0);
+	usleep(150000);
+	snapshot(before);
+	usleep(100000);
+	snapshot(after);
+	for (int i = 0; i < 4; i++)
+		tl_pthread_join(c[i]);
+	atomic_store(&stop, true);
+	for (int i = 0; i < TICKERS; i++) {
+		tl_pthread_join(t[i]);
+		ck_assert_int_gt(after[i], before[i]);
+	}
+}
+END_TEST
+
+Suite *suite_monitor(void)
+{
+	Suite *s = suite_create("monitor");
+	TCase *tc = tcase_create("monitor");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, a_thread_that_computes_does_not_hold_up_the_others);
+	tcase_add_test(tc, a_thread_in_a_raw_system_call_does_not_hold_up_the_others);
+	tcase_add_test(tc, without_the_monitor_a_computing_thread_holds_up_its_scheduler);
+	tcase_add_test(tc, several_threads_computing_at_once_do_not_hold_up_the_others);
+	suite_add_tcase(s, tc);
+	return s;
+}
