@@ -31,8 +31,13 @@
  *
  * Each pool wait is cut into slices of 100 ms (a condition variable's of
  * a second), so that waits that last leave the pool to other jobs in
- * turn; the caller's deadline is kept exactly on its own clock.  A
- * condition wait whose slice ends returns 0, a wake-up POSIX allows.
+ * turn: the pool has WEFT_OFFLOAD_THREADS threads (4 unless set) and
+ * serves jobs in order, so four waits that each held a thread until
+ * their wake-up would stop every other job, and a program whose
+ * signaller must first wait for a child, a file lock, a FIFO or a
+ * semaphore (jobs of the same pool) would never signal.  The caller's
+ * deadline is kept exactly on its own clock.  A condition wait whose
+ * slice ends returns 0, a wake-up POSIX allows (see COND_SLICE).
  * Barrier waits cannot be cut: more than WEFT_OFFLOAD_THREADS of them at
  * once hold up the pool.  Owners are OS thread ids: as before, two green
  * threads of one OS thread look like one owner to glibc.
@@ -54,6 +59,13 @@
 #define COND_SHARED 1u /* glibc's __PTHREAD_COND_SHARED_MASK */
 
 #define SLICE      (100 * 1000000LL) /* ns */
+/* A condition variable's slice cannot be followed by another wait as the
+ * others' are: glibc's waiter that times out leaves the waiters before it
+ * takes the mutex back, so a signaller that takes the mutex first, sets
+ * the predicate and signals wakes nobody, and a wait made again without
+ * the caller looking at its predicate would sleep through that.  The
+ * slice's end returns 0 instead, and the caller's loop looks; a second
+ * keeps such wake-ups rare. */
 #define COND_SLICE (1000 * 1000000LL)
 
 /* glibc's barrier (nptl/pthreadP.h): the count it was made for. */

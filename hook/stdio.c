@@ -131,6 +131,59 @@ static bool pending(FILE *fp)
 	       fp->_IO_write_ptr > fp->_IO_write_base;
 }
 
+/* Whether glibc's __underflow on fp would do nothing but read into its
+ * buffer: the buffer is made, it is not writing, it has no ungetc backup
+ * area or markers, and it is neither line-buffered nor unbuffered (whose
+ * refill flushes stdout first). */
+static bool plain_refill(FILE *fp)
+{
+	const int other = WEFT__IO_CURRENTLY_PUTTING | WEFT__IO_IN_BACKUP |
+			  WEFT__IO_LINE_BUF | WEFT__IO_UNBUFFERED;
+
+	return fp->_IO_buf_base != NULL && !(fp->_flags & other) &&
+	       fp->_IO_save_base == NULL && fp->_markers == NULL &&
+	       fp->_IO_write_ptr <= fp->_IO_write_base;
+}
+
+/* glibc's file underflow for a FILE plain_refill allows, with the read
+ * weft's read makes: an attempt that cannot block, and a wait only when
+ * it would have, so a refill that finds bytes costs one system call.
+ * Returns as weft__stream_underflow. */
+static int refill(struct weft__stream *s)
+{
+	FILE *fp = s->fp;
+	struct iovec iov = { fp->_IO_buf_base,
+			     (size_t)(fp->_IO_buf_end - fp->_IO_buf_base) };
+	int saved = errno;
+	ssize_t r;
+
+	weft__stream_orient(s);
+	fp->_IO_read_base = fp->_IO_read_ptr = fp->_IO_read_end =
+		fp->_IO_buf_base;
+	fp->_IO_write_base = fp->_IO_write_ptr = fp->_IO_write_end =
+		fp->_IO_buf_base;
+	/* Each refill gets the socket's whole time-out, as each blocking
+	 * read in glibc would. */
+	s->io.events = WEFT_READ;
+	s->io.deadline = -2;
+	s->io.own_iov = true;
+	while ((r = weft__io_readv(&s->io, &iov, 1)) < 0 && errno == EAGAIN &&
+	       weft__io_wait(&s->io) == 0)
+		;
+	if (r <= 0) {
+		fp->_flags |= r == 0 ? _IO_EOF_SEEN : _IO_ERR_SEEN;
+		fp->_offset = -1; /* as glibc: the file may change hands */
+		if (r == 0)
+			errno = saved;
+		return EOF;
+	}
+	fp->_IO_read_end += r;
+	if (fp->_offset != -1)
+		fp->_offset += r;
+	errno = saved;
+	return *(unsigned char *)fp->_IO_read_ptr;
+}
+
 /* See stream.h. */
 int weft__stream_underflow(struct weft__stream *s)
 {
@@ -143,6 +196,8 @@ int weft__stream_underflow(struct weft__stream *s)
 			/* glibc writes pending output before it reads. */
 			if (pending(fp) && weft__stream_flush(s) == EOF)
 				return EOF;
+			if (plain_refill(fp))
+				return refill(s);
 			if (wait_ready(s, WEFT_READ, poll_first) < 0) {
 				fp->_flags |= _IO_ERR_SEEN;
 				return EOF;

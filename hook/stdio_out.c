@@ -5,8 +5,9 @@
  * Bytes go into the FILE's buffer as glibc puts them, and every flush
  * waits parked until the fd takes the whole of it (weft__stream_put,
  * weft__stream_flush), so a megabyte to a slow reader parks as often as
- * it must.  The printf family formats first (vasprintf), as glibc's does
- * for an unbuffered stream, then puts the text.
+ * it must.  The printf family formats first, as glibc's does for an
+ * unbuffered stream, then puts the text: on the stack when it is short,
+ * else with vasprintf.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -15,6 +16,13 @@
 #include "stream.h"
 
 int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+int __vsnprintf_chk(char *s, size_t max, int flag, size_t room,
+		    const char *fmt, va_list ap);
+
+/* Text this long or shorter is formatted on the stack, most of a printf's:
+ * a malloc and a free per call cost more than formatting it again when
+ * it does not fit. */
+#define TEXT_ON_STACK 512
 
 /* fwrite (lock true) or fwrite_unlocked that parks instead of blocking;
  * same results and errno. */
@@ -111,6 +119,32 @@ int weft__overflow(FILE *fp, int ch)
 	return r;
 }
 
+/* Formats fmt with ap as vasprintf does (flag >= 0: __vasprintf_chk),
+ * into buf, of TEXT_ON_STACK bytes, when the text fits, else into *heap,
+ * which the caller frees.  Returns the length with *text where the text
+ * is, or -1 with vasprintf's errno (EOVERFLOW past INT_MAX, ENOMEM). */
+static int format(char *buf, char **heap, const char **text, int flag,
+		  const char *fmt, va_list ap)
+{
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = flag < 0 ? vsnprintf(buf, TEXT_ON_STACK, fmt, ap) :
+		       __vsnprintf_chk(buf, TEXT_ON_STACK, flag, TEXT_ON_STACK,
+				       fmt, ap);
+	*text = buf;
+	if (n >= TEXT_ON_STACK) {
+		n = flag < 0 ? vasprintf(heap, fmt, again) :
+			       __vasprintf_chk(heap, flag, fmt, again);
+		if (n < 0)
+			*heap = NULL; /* undefined after a failure */
+		*text = *heap;
+	}
+	va_end(again);
+	return n;
+}
+
 /* vfprintf, or with flag >= 0 _FORTIFY_SOURCE's __vfprintf_chk, that
  * parks instead of blocking; same results and errno. */
 int weft__vfprintf(FILE *fp, int flag, const char *fmt, va_list ap)
@@ -121,17 +155,17 @@ int weft__vfprintf(FILE *fp, int flag, const char *fmt, va_list ap)
 	if (!weft__stream_start(&s, fp, WEFT_WRITE, true))
 		return flag < 0 ? libc->vfprintf(fp, fmt, ap) :
 				  libc->__vfprintf_chk(fp, flag, fmt, ap);
-	char *text;
+	char buf[TEXT_ON_STACK], *heap = NULL;
+	const char *text;
 	int saved = errno;
 	weft__stream_orient(&s);
-	int n = flag < 0 ? vasprintf(&text, fmt, ap) :
-			   __vasprintf_chk(&text, flag, fmt, ap);
+	int n = format(buf, &heap, &text, flag, fmt, ap);
 	if (n >= 0) {
 		errno = saved;
 		if (weft__stream_put(&s, text, (size_t)n) != (size_t)n)
 			n = -1;
-		free(text);
 	}
+	free(heap);
 	weft__stream_end(&s);
 	return n;
 }

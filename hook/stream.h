@@ -62,9 +62,9 @@ bool weft__stream_begin(struct weft__stream *s, FILE *fp, int events,
 /* Releases what weft__stream_begin took.  Keeps errno. */
 void weft__stream_end(struct weft__stream *s);
 
-/* __underflow that parks: fills s's empty buffer, waiting for the fd to
- * be readable first (and flushing pending output parked, as glibc does
- * before a read), and returns the next byte without taking it, or EOF
+/* __underflow that parks: fills s's empty buffer (flushing pending output
+ * parked first, as glibc does before a read), with a read that cannot
+ * block and a wait only when there is nothing to read, and returns the next byte without taking it, or EOF
  * with the FILE's EOF or error flag set and errno as the read left it
  * (EAGAIN when SO_RCVTIMEO ran out, EBADF when the fd was closed while
  * waiting). */

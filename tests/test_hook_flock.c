@@ -46,44 +46,39 @@ static struct flock range(short type, off_t start, off_t len)
 /* How a locker child locks. */
 enum kind { FLOCK_EX, FLOCK_SH, POSIX_WR, POSIX_RD };
 
+/* What locker() tells its child to do. */
+struct lock_job {
+	const char *path;
+	enum kind kind;
+	int ms;
+};
+
+/* A child's body (tl_fork_ready): takes the lock, closes ready, holds
+ * it for ms; 1 if it could not take it. */
+static int lock_child(void *arg, int ready)
+{
+	const struct lock_job *j = arg;
+	int fd = open(j->path, O_RDWR);
+	struct flock fl = range(j->kind == POSIX_WR ? F_WRLCK : F_RDLCK, 0, 0);
+	int r = j->kind == FLOCK_EX ? flock(fd, LOCK_EX) :
+		j->kind == FLOCK_SH ? flock(fd, LOCK_SH) :
+		fcntl(fd, F_SETLK, &fl);
+
+	if (r != 0)
+		return 1;
+	close(ready);
+	tl_raw_sleep_ms(j->ms);
+	return 0;
+}
+
 /* Forks a child that opens path afresh, takes a lock of the given kind,
  * says so by closing its end of a pipe, holds the lock for ms and exits.
  * Returns once the child holds the lock. */
 static pid_t locker(const char *path, enum kind kind, int ms)
 {
-	int p[2];
+	struct lock_job j = { .path = path, .kind = kind, .ms = ms };
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		weft__sched_forget();
-		int fd = open(path, O_RDWR);
-		struct flock fl = range(kind == POSIX_WR ? F_WRLCK : F_RDLCK,
-					0, 0);
-		int r = kind == FLOCK_EX ? flock(fd, LOCK_EX) :
-			kind == FLOCK_SH ? flock(fd, LOCK_SH) :
-			fcntl(fd, F_SETLK, &fl);
-		if (r != 0)
-			_exit(1);
-		close(p[1]);
-		tl_raw_sleep_ms(ms);
-		_exit(0);
-	}
-	close(p[1]);
-	char c;
-	ck_assert_int_eq(weft__libc()->read(p[0], &c, 1), 0);
-	close(p[0]);
-	return pid;
-}
-
-static void reaped_ok(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(weft__libc()->waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	return tl_fork_ready(lock_child, &j);
 }
 
 /* ---- flock --------------------------------------------------------------- */
@@ -101,7 +96,7 @@ START_TEST(flock_parks_until_another_process_unlocks)
 	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	/* We hold it now: another description cannot take it. */
 	int fd2 = open(path, O_RDWR);
 	errno = 0;
@@ -153,7 +148,7 @@ START_TEST(flock_that_is_free_takes_the_lock_at_once)
 	ck_assert_int_eq(t.ticks, ticks);
 	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -171,7 +166,7 @@ START_TEST(flock_LOCK_NB_on_a_held_lock_fails_with_EWOULDBLOCK)
 	ck_assert_int_eq(errno, EWOULDBLOCK);
 	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -187,7 +182,7 @@ START_TEST(flock_alone_blocks_the_thread_and_gets_the_lock)
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
 	ck_assert_int_ge(tl_mono_ns() - t0, 100 * MS);
 	ck_assert_int_eq(tl_thread_count(), 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -201,7 +196,7 @@ START_TEST(flock_outside_a_coroutine_passes_through)
 	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
 	ck_assert_ptr_null(weft__running);
 	ck_assert_int_eq(tl_thread_count(), 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -250,7 +245,7 @@ START_TEST(fcntl_SETLKW_parks_until_another_process_unlocks)
 	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 10);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	/* The lock is this process's, though a pool thread took it. */
 	char c;
 	int p[2];
@@ -265,7 +260,7 @@ START_TEST(fcntl_SETLKW_parks_until_another_process_unlocks)
 	}
 	ck_assert_int_eq(weft__libc()->read(p[0], &c, 1), 1);
 	ck_assert_int_eq(c, 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -285,7 +280,7 @@ START_TEST(fcntl_SETLKW_for_a_read_lock_shares_with_readers_at_once)
 	ck_assert_int_eq(t.ticks, ticks);
 	ck_assert_int_eq(tl_thread_count(), 1);
 	t.stop = 1;
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -409,7 +404,7 @@ START_TEST(fcntl_SETLKW_on_an_fd_closed_while_waiting_fails_with_EBADF)
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), -1);
 	ck_assert_int_eq(errno, EBADF);
 	ck_assert_int_eq(c.closed, 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -460,7 +455,7 @@ START_TEST(fcntl_lock_alone_and_outside_a_coroutine_block_for_real)
 
 	pid_t pid = locker(path, POSIX_WR, 80);
 	ck_assert_int_eq(weft__fcntl_lock(fd, F_SETLKW, &fl), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	fl.l_type = F_UNLCK;
 	ck_assert_int_eq(fcntl(fd, F_SETLK, &fl), 0);
 	weft_self();
@@ -468,7 +463,7 @@ START_TEST(fcntl_lock_alone_and_outside_a_coroutine_block_for_real)
 	pid = locker(path, POSIX_WR, 80);
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), 0);
 	ck_assert_int_eq(tl_thread_count(), 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	unlink(path);
 }
 END_TEST
@@ -545,46 +540,28 @@ static void lock_sequence(struct rec *r)
 	unlink(path);
 }
 
-/* Runs seq in a fork child, plain (no weft call at all) or with a second
- * coroutine alive so the parking paths are taken, and returns its record.
- * The child exits 2 if, with weft, no pool thread was used. */
-static void run_child(void (*seq)(struct rec *), bool with_weft,
-		      struct rec *out)
+/* lock_sequence as a script for tl_run_script: with weft, a second
+ * coroutine is alive so the parking paths are taken, and the run fails
+ * (exit status 2) if no pool thread was used. */
+static void lock_script(void *rec, int arg, bool weft)
 {
-	int p[2];
+	static struct tl_ticker t;
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		static struct rec r;
-		static struct tl_ticker t;
-		close(p[0]);
-		if (with_weft)
-			weft_go(tl_tick_first, &t);
-		seq(&r);
-		t.stop = 1;
-		if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
-			_exit(3);
-		_exit(with_weft && tl_thread_count() == 1 ? 2 : 0);
-	}
-	close(p[1]);
-	size_t got = 0;
-	ssize_t n;
-	while (got < sizeof *out &&
-	       (n = read(p[0], (char *)out + got, sizeof *out - got)) > 0)
-		got += (size_t)n;
-	close(p[0]);
-	reaped_ok(pid);
-	ck_assert_uint_eq(got, sizeof *out);
+	(void)arg;
+	if (weft)
+		weft_go(tl_tick_first, &t);
+	lock_sequence(rec);
+	t.stop = 1;
+	if (weft && tl_thread_count() == 1)
+		_exit(2);
 }
 
 START_TEST(lock_calls_give_what_libc_gives)
 {
 	static struct rec plain, woven;
 
-	run_child(lock_sequence, false, &plain);
-	run_child(lock_sequence, true, &woven);
+	tl_run_script(lock_script, 0, false, &plain, sizeof plain);
+	tl_run_script(lock_script, 0, true, &woven, sizeof woven);
 	ck_assert_uint_gt(plain.n, 0);
 	ck_assert_uint_eq(plain.n, woven.n);
 	for (size_t i = 0; i < plain.n; i++)

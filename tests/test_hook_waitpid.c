@@ -638,49 +638,28 @@ static void wait_sequence(struct rec *r)
 	put_info(r, rc, 0, &si);
 }
 
-/* Runs seq in a fork child, plain (no weft call at all) or with a second
- * coroutine alive so the parking paths are taken, and returns its record.
- * The child exits 2 if, with weft, the other coroutine never ran. */
-static void run_child(void (*seq)(struct rec *), bool with_weft,
-		      struct rec *out)
+/* wait_sequence as a script for tl_run_script: with weft, a second
+ * coroutine is alive so the parking paths are taken, and the run fails
+ * (exit status 2) if it never ran. */
+static void wait_script(void *rec, int arg, bool weft)
 {
-	int p[2];
+	static struct tl_ticker t;
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		static struct rec r;
-		static struct tl_ticker t;
-		close(p[0]);
-		if (with_weft)
-			weft_go(tl_tick_first, &t);
-		seq(&r);
-		t.stop = 1;
-		if (write(p[1], &r, sizeof r) != (ssize_t)sizeof r)
-			_exit(3);
-		_exit(with_weft && t.ticks == 0 ? 2 : 0);
-	}
-	close(p[1]);
-	size_t got = 0;
-	ssize_t n;
-	while (got < sizeof *out &&
-	       (n = read(p[0], (char *)out + got, sizeof *out - got)) > 0)
-		got += (size_t)n;
-	close(p[0]);
-	int st;
-	ck_assert_int_eq(weft__libc()->waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	ck_assert_uint_eq(got, sizeof *out);
+	(void)arg;
+	if (weft)
+		weft_go(tl_tick_first, &t);
+	wait_sequence(rec);
+	t.stop = 1;
+	if (weft && t.ticks == 0)
+		_exit(2);
 }
 
 START_TEST(wait_calls_give_what_libc_gives)
 {
 	static struct rec plain, woven;
 
-	run_child(wait_sequence, false, &plain);
-	run_child(wait_sequence, true, &woven);
+	tl_run_script(wait_script, 0, false, &plain, sizeof plain);
+	tl_run_script(wait_script, 0, true, &woven, sizeof woven);
 	ck_assert_uint_gt(plain.n, 0);
 	ck_assert_uint_eq(plain.n, woven.n);
 	for (size_t i = 0; i < plain.n; i++)

@@ -64,76 +64,74 @@ static struct shared *shared_new(int mutex_type, bool robust)
 enum act { HOLD_MUTEX, DIE_HOLDING_MUTEX, SIGNAL_COND, HOLD_WRLOCK,
 	   HOLD_RDLOCK, POST_SEM, WAIT_BARRIER };
 
+/* What child() tells its child to do. */
+struct act_job {
+	struct shared *sh;
+	enum act act;
+	int ms;
+};
+
+/* A child's body (tl_fork_ready): does the act, closes ready once it
+ * holds what it takes, holds it for ms and gives it back; 0 if every
+ * call succeeded. */
+static int act_child(void *arg, int ready)
+{
+	const struct act_job *j = arg;
+	struct shared *sh = j->sh;
+	const struct weft__real *libc = weft__libc();
+	int r = 0;
+
+	switch (j->act) {
+	case HOLD_MUTEX:
+	case DIE_HOLDING_MUTEX:
+		r = libc->pthread_mutex_lock(&sh->mutex);
+		break;
+	case HOLD_WRLOCK:
+		r = libc->pthread_rwlock_wrlock(&sh->rwlock);
+		break;
+	case HOLD_RDLOCK:
+		r = libc->pthread_rwlock_rdlock(&sh->rwlock);
+		break;
+	default:
+		break;
+	}
+	close(ready);
+	tl_raw_sleep_ms(j->ms);
+	switch (j->act) {
+	case HOLD_MUTEX:
+		r |= libc->pthread_mutex_unlock(&sh->mutex);
+		break;
+	case DIE_HOLDING_MUTEX:
+		return r;
+	case SIGNAL_COND:
+		r |= libc->pthread_mutex_lock(&sh->mutex);
+		sh->flag = 1;
+		r |= libc->pthread_cond_signal(&sh->cond);
+		r |= libc->pthread_mutex_unlock(&sh->mutex);
+		break;
+	case HOLD_WRLOCK:
+	case HOLD_RDLOCK:
+		r |= libc->pthread_rwlock_unlock(&sh->rwlock);
+		break;
+	case POST_SEM:
+		r |= libc->sem_post(&sh->sem);
+		break;
+	case WAIT_BARRIER:
+		r = libc->pthread_barrier_wait(&sh->barrier);
+		r = r == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : r;
+		break;
+	}
+	return r != 0;
+}
+
 /* Forks a child that does act (holding what it takes for ms), says it
  * holds it by closing its end of a pipe, and exits.  Returns once the
  * child holds it (at once for the acts that only give). */
 static pid_t child(struct shared *sh, enum act act, int ms)
 {
-	int p[2];
+	struct act_job j = { .sh = sh, .act = act, .ms = ms };
 
-	ck_assert_int_eq(pipe(p), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		weft__sched_forget();
-		const struct weft__real *libc = weft__libc();
-		int r = 0;
-		switch (act) {
-		case HOLD_MUTEX:
-		case DIE_HOLDING_MUTEX:
-			r = libc->pthread_mutex_lock(&sh->mutex);
-			break;
-		case HOLD_WRLOCK:
-			r = libc->pthread_rwlock_wrlock(&sh->rwlock);
-			break;
-		case HOLD_RDLOCK:
-			r = libc->pthread_rwlock_rdlock(&sh->rwlock);
-			break;
-		default:
-			break;
-		}
-		close(p[1]);
-		tl_raw_sleep_ms(ms);
-		switch (act) {
-		case HOLD_MUTEX:
-			r |= libc->pthread_mutex_unlock(&sh->mutex);
-			break;
-		case DIE_HOLDING_MUTEX:
-			_exit(r);
-		case SIGNAL_COND:
-			r |= libc->pthread_mutex_lock(&sh->mutex);
-			sh->flag = 1;
-			r |= libc->pthread_cond_signal(&sh->cond);
-			r |= libc->pthread_mutex_unlock(&sh->mutex);
-			break;
-		case HOLD_WRLOCK:
-		case HOLD_RDLOCK:
-			r |= libc->pthread_rwlock_unlock(&sh->rwlock);
-			break;
-		case POST_SEM:
-			r |= libc->sem_post(&sh->sem);
-			break;
-		case WAIT_BARRIER:
-			r = libc->pthread_barrier_wait(&sh->barrier);
-			r = r == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : r;
-			break;
-		}
-		_exit(r != 0);
-	}
-	close(p[1]);
-	char c;
-	ck_assert_int_eq(weft__libc()->read(p[0], &c, 1), 0);
-	close(p[0]);
-	return pid;
-}
-
-static void reaped_ok(pid_t pid)
-{
-	int st;
-
-	ck_assert_int_eq(weft__libc()->waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	return tl_fork_ready(act_child, &j);
 }
 
 static struct timespec in_ms(clockid_t clock, int ms)
@@ -163,7 +161,7 @@ START_TEST(mutex_lock_parks_while_another_process_holds_it)
 	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), EDEADLK);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), EPERM);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -195,11 +193,11 @@ START_TEST(robust_mutex_of_a_dead_owner_gives_EOWNERDEAD_after_parking)
 	ck_assert_int_gt(t.ticks, 0);
 	ck_assert_int_eq(pthread_mutex_consistent(&sh->mutex), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	/* It was left with its waiters bit; another process still takes
 	 * and gives it. */
 	pid = child(sh, HOLD_MUTEX, 10);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	ck_assert_int_eq(pthread_mutex_trylock(&sh->mutex), 0);
 }
 END_TEST
@@ -229,7 +227,7 @@ START_TEST(mutex_timedlock_times_out_while_held_and_keeps_glibcs_errors)
 	ck_assert_int_eq(pthread_mutex_timedlock(&sh->mutex, &abs), 0);
 	t.stop = 1;
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -241,13 +239,13 @@ START_TEST(mutex_lock_alone_and_outside_a_coroutine_blocks_for_real)
 	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), 0);
 	ck_assert_ptr_null(weft__running);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	weft_self();
 	pid = child(sh, HOLD_MUTEX, 50);
 	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
 	ck_assert_int_eq(tl_thread_count(), 1);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -268,7 +266,7 @@ START_TEST(cond_wait_parks_until_another_process_signals)
 	/* The mutex is the caller's again. */
 	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), EDEADLK);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -310,7 +308,7 @@ START_TEST(rwlock_rdlock_parks_while_another_process_writes)
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&sh->rwlock), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	ck_assert_int_eq(pthread_rwlock_trywrlock(&sh->rwlock), 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&sh->rwlock), 0);
 }
@@ -330,7 +328,7 @@ START_TEST(rwlock_wrlock_parks_while_another_process_reads)
 	ck_assert_int_eq(pthread_rwlock_wrlock(&sh->rwlock), EDEADLK);
 	ck_assert_int_eq(pthread_rwlock_rdlock(&sh->rwlock), EDEADLK);
 	ck_assert_int_eq(pthread_rwlock_unlock(&sh->rwlock), 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	ck_assert_int_eq(pthread_rwlock_trywrlock(&sh->rwlock), 0);
 	ck_assert_int_eq(pthread_rwlock_unlock(&sh->rwlock), 0);
 }
@@ -351,7 +349,7 @@ START_TEST(rwlock_timedwrlock_times_out_while_read)
 	ck_assert_int_eq(pthread_rwlock_timedwrlock(&sh->rwlock, &bad),
 			 EINVAL);
 	t.stop = 1;
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -370,7 +368,7 @@ START_TEST(sem_wait_parks_until_another_process_posts)
 	errno = 0;
 	ck_assert_int_eq(sem_trywait(&sh->sem), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 
@@ -425,7 +423,7 @@ START_TEST(named_sem_wait_parks_until_another_process_posts)
 	ck_assert_int_eq(sem_wait(s), 0);
 	t.stop = 1;
 	ck_assert_int_gt(t.ticks, 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 	sem_close(s);
 }
 END_TEST
@@ -443,7 +441,7 @@ START_TEST(barrier_wait_parks_until_another_process_comes)
 	t.stop = 1;
 	ck_assert(r == 0 || r == PTHREAD_BARRIER_SERIAL_THREAD);
 	ck_assert_int_gt(t.ticks, 0);
-	reaped_ok(pid);
+	tl_reaped_ok(pid);
 }
 END_TEST
 

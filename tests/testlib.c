@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core.h"
+#include "real.h"
 #include "testlib.h"
 
 /* ---- time and order ----------------------------------------------------- */
@@ -329,6 +331,34 @@ int tl_run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	return status;
+}
+
+pid_t tl_fork_ready(int (*fn)(void *arg, int ready), void *arg)
+{
+	int p[2];
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		weft__sched_forget();
+		close(p[0]);
+		_exit(fn(arg, p[1]));
+	}
+	close(p[1]);
+	ck_assert_int_eq(weft__libc()->read(p[0], &c, 1), 0);
+	close(p[0]);
+	return pid;
+}
+
+void tl_reaped_ok(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(weft__libc()->waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
 }
 
 /* ---- differential runs -------------------------------------------------- */

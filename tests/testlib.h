@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <valgrind/valgrind.h> /* RUNNING_ON_VALGRIND: heavy tests scale
                                   down under valgrind; 0 elsewhere */
@@ -183,6 +184,20 @@ void tl_trace_add(struct tl_trace *t, int x);
  * NUL-terminated) and returns its wait status; fails the test if it
  * cannot make the pipe or fork. */
 int tl_run_in_child(int (*fn)(void *), void *arg, char *out, size_t outlen);
+
+/* Forks a child that first forgets the test's schedulers (so it is a plain
+ * process whose calls weft passes through), then runs fn(arg, ready) and
+ * ends with _exit(fn's return value).  fn closes ready, an fd, once it has
+ * done what the parent must wait for (taken a lock, say).  Returns the
+ * child's pid once ready is closed (or the child has ended), having
+ * waited with libc's own read; fails the test if it cannot make the pipe
+ * or fork. */
+pid_t tl_fork_ready(int (*fn)(void *arg, int ready), void *arg);
+
+/* Reaps child pid with libc's own waitpid (weft's would park, or use the
+ * offload pool a test may be counting); fails the test unless the child
+ * exited with status 0. */
+void tl_reaped_ok(pid_t pid);
 
 /* ==== Differential runs =================================================
  *
