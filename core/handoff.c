@@ -111,14 +111,14 @@ static struct weft__sched *spare_wait(struct weft__m *m)
 	return s;
 }
 
-/* Serves s, then whatever scheduler the thread is given next, for ever. */
+/* Serves s, attached to this thread, then whatever scheduler the thread
+ * is given next, for ever. */
 static __attribute__((noreturn)) void serve(struct weft__m *m,
 					    struct weft__sched *s)
 {
 	for (;;) {
 		m->s = s;
 		atomic_store(&m->in, 1); /* the idle context is weft's */
-		weft__sched_attach(s, m);
 		weft__hop(m->flow, &s->idle);
 		/* s was taken from this thread, and the coroutine that held
 		 * it here is back: it goes to s's new thread. */
@@ -130,6 +130,7 @@ static __attribute__((noreturn)) void serve(struct weft__m *m,
 		atomic_store(&m->in, 0);
 		weft__ready(co);
 		s = spare_wait(m);
+		weft__sched_attach(s, m);
 	}
 }
 
@@ -141,14 +142,21 @@ static void *member_main(void *arg)
 
 	if (m == NULL || (m->flow = flow_make()) == NULL)
 		weft__die("cannot start a pool thread: out of memory");
+	/* weft's own calls: its pthread_once must not make a scheduler of
+	 * this thread and park there. */
+	weft__inside = true;
 	weft__stack_thread_init();
+	weft__inside = false;
 	if (arg != NULL) {
 		atomic_fetch_sub(&spares_making, 1);
-		serve(m, spare_wait(m));
+		struct weft__sched *s = spare_wait(m);
+		weft__sched_attach(s, m);
+		serve(m, s);
 	}
 	struct weft__sched *s = weft__sched_member(m->flow);
 	if (s == NULL)
 		weft__die("cannot start a pool scheduler: out of memory");
+	weft__sched_attach(s, m); /* before others see it */
 	weft__pool_join(s);
 	serve(m, s);
 }

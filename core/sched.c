@@ -503,8 +503,6 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 		 * is given as it first runs (rehome). */
 		*(struct weft__co **)weft__tcb_var(co->tcb, &weft__running) = co;
 		*(struct weft__sched **)weft__tcb_var(co->tcb, &weft__this_sched) = s;
-	} else {
-		co->tcb = s->os_tcb;
 	}
 	co->id = atomic_fetch_add(&next_id, 1);
 	co->wait_fd = -1;
@@ -512,7 +510,15 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	co->timer.data = co;
 	if (s->pooled)
 		weft__pool_enter(s);
-	int was = s == weft__this_sched ? weft__gate_try() : -1;
+	/* One that shares its OS thread's block is queued where it is made
+	 * (a member's is published after its thread set it): the caller
+	 * follows s if it changed threads.  One with a block of its own may
+	 * go through the remote queue instead. */
+	int was = -1;
+	if (s == weft__this_sched)
+		was = co->own_tcb ? weft__gate_try() : weft__gate_in();
+	if (!co->own_tcb)
+		co->tcb = s->os_tcb;
 	if (was >= 0) {
 		weft__live_link(s, co);
 		push(s, co);
