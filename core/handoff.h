@@ -58,16 +58,30 @@ extern __thread struct weft__m *weft__m
  * scheduler's new thread; this call returns there). */
 void weft__gate_slow(void);
 
-/* Enters the gate; returns what to give weft__gate_out.  Nests. */
-static inline int weft__gate_in(void)
+/* Marks this thread inside the gate; returns the mark it had.  Then the
+ * caller reads take (weft__gate_asked): in that order, see the top. */
+static inline int weft__gate_mark(void)
 {
 	struct weft__m *m = weft__m;
 	int was = atomic_load_explicit(&m->in, memory_order_relaxed);
 
 	atomic_store_explicit(&m->in, 1, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
-	if (weft__unlikely(atomic_load_explicit(&m->take,
-						memory_order_relaxed)))
+	return was;
+}
+
+static inline bool weft__gate_asked(void)
+{
+	return weft__unlikely(atomic_load_explicit(&weft__m->take,
+						   memory_order_relaxed) != 0);
+}
+
+/* Enters the gate; returns what to give weft__gate_out.  Nests. */
+static inline int weft__gate_in(void)
+{
+	int was = weft__gate_mark();
+
+	if (weft__gate_asked())
 		weft__gate_slow();
 	return was;
 }
@@ -81,15 +95,9 @@ int weft__gate_try_slow(int was);
  * which may hold a lock, and can wake through the remote queue. */
 static inline int weft__gate_try(void)
 {
-	struct weft__m *m = weft__m;
-	int was = atomic_load_explicit(&m->in, memory_order_relaxed);
+	int was = weft__gate_mark();
 
-	atomic_store_explicit(&m->in, 1, memory_order_relaxed);
-	atomic_signal_fence(memory_order_seq_cst);
-	if (weft__unlikely(atomic_load_explicit(&m->take,
-						memory_order_relaxed)))
-		return weft__gate_try_slow(was);
-	return was;
+	return weft__gate_asked() ? weft__gate_try_slow(was) : was;
 }
 
 /* Leaves the gate entered with weft__gate_in's `was`.  The thread may be
