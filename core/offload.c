@@ -114,8 +114,11 @@ static void start_worker(void)
 	sigfillset(&all);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setsigmask_np(&attr, &all);
-	if (pthread_create(&tid, &attr, worker, NULL) == 0)
+	if (pthread_create(&tid, &attr, worker, NULL) == 0) {
 		threads++;
+		/* Not its maker's name (a pool thread's, or the program's). */
+		pthread_setname_np(tid, "weft-offload");
+	}
 	pthread_attr_destroy(&attr);
 }
 

@@ -37,9 +37,11 @@ fi
 # exist besides them.
 offload_threads=${WEFT_OFFLOAD_THREADS:-4}
 schedulers=${WEFT_CPUS:-$(nproc)}
-# The main thread, the pool's schedulers, the monitor and its spare.
-weft_threads_max=$((1 + schedulers + 2 + offload_threads))
-weft_threads_want="want main, $schedulers schedulers, the monitor and a spare, plus at most $offload_threads offload workers"
+# The main thread, the pool's schedulers and the monitor, spares apart
+# (one made ahead, and one per thread held at once: see max_spares).
+weft_threads_max=$((1 + schedulers + 1 + offload_threads))
+weft_threads_want="want main, $schedulers schedulers and the monitor, plus at most $offload_threads offload workers"
+weft_spares_max=8
 
 ok() {
 	echo "ok $name"
@@ -165,8 +167,14 @@ sample() {
 	local pid=$1 file=$2
 	(
 		while [ -r "/proc/$pid/status" ]; do
-			awk '/^Threads:/ { t = $2 } /^VmRSS:/ { r = $2 }
-			     END { if (t) print t, r }' "/proc/$pid/status" \
+			# Threads, RSS, spares: the kernel's io_uring workers,
+			# which show as threads of the process, are not the
+			# program's; weft's spares are counted apart.
+			set -- $(awk '/^iou-/ { next } /^weft-spare$/ { s++; next }
+				      { n++ } END { print n + 0, s + 0 }' \
+				"/proc/$pid"/task/*/comm 2>/dev/null)
+			awk -v t="${1:-0}" -v s="${2:-0}" '/^VmRSS:/ { r = $2 }
+			     END { if (t) print t, r, s }' "/proc/$pid/status" \
 				>>"$file" 2>/dev/null
 			cat "/proc/$pid"/task/*/comm >>"$file.names" 2>/dev/null
 			sleep 0.05
@@ -176,9 +184,15 @@ sample() {
 	pids+=("$sampler")
 }
 
-# Prints the largest thread count in a sample file (0 if empty).
+# Prints the largest thread count in a sample file (0 if empty), spares
+# apart.
 max_threads() {
 	awk 'BEGIN { m = 0 } $1 > m { m = $1 } END { print m }' "$1"
+}
+
+# Prints the most spare threads of weft's monitor in a sample file.
+max_spares() {
+	awk 'BEGIN { m = 0 } $3 > m { m = $3 } END { print m }' "$1"
 }
 
 # Prints the distinct OS thread names seen by sample, on one line.
@@ -193,10 +207,16 @@ threads_used() {
 	local program=$1 label=$2 samples=$3 threads
 	[ -s "$samples" ] || return 0
 	threads=$(max_threads "$samples")
-	echo "$label: $program's OS threads at most $threads" \
-		"($(thread_names "$samples" | tr ' ' ','))" >&2
+	spares=$(max_spares "$samples")
+	echo "$label: $program's OS threads at most $threads, and $spares" \
+		"spares ($(thread_names "$samples" | tr ' ' ','))" >&2
 	if [ "$label" = weft ] && [ "$threads" -gt "$weft_threads_max" ]; then
 		echo "$program used $threads OS threads under weft ($weft_threads_want)"
+		return 1
+	fi
+	# A spare per thread held at once, beyond the first: a few.
+	if [ "$label" = weft ] && [ "$spares" -gt "$weft_spares_max" ]; then
+		echo "$program used $spares spare OS threads under weft (want at most $weft_spares_max)"
 		return 1
 	fi
 }
