@@ -138,26 +138,27 @@ static __attribute__((noreturn)) void serve(struct weft__m *m,
  * spare (arg non-NULL). */
 static void *member_main(void *arg)
 {
-	struct weft__m *m = weft__m_here();
-
-	if (m == NULL || (m->flow = flow_make()) == NULL)
-		weft__die("cannot start a pool thread: out of memory");
-	/* weft's own calls: its pthread_once must not make a scheduler of
+	/* Its start is weft's own: an allocator that takes pthread mutexes
+	 * (jemalloc), or the pthread_once below, must not make a scheduler of
 	 * this thread and park there. */
 	weft__inside = true;
+	struct weft__m *m = weft__m_here();
+	if (m == NULL || (m->flow = flow_make()) == NULL)
+		weft__die("cannot start a pool thread: out of memory");
 	weft__stack_thread_init();
-	weft__inside = false;
+	struct weft__sched *s;
 	if (arg != NULL) {
 		atomic_fetch_sub(&spares_making, 1);
-		struct weft__sched *s = spare_wait(m);
-		weft__sched_attach(s, m);
-		serve(m, s);
+		s = spare_wait(m);
+	} else {
+		s = weft__sched_member(m->flow);
+		if (s == NULL)
+			weft__die("cannot start a pool scheduler: out of memory");
 	}
-	struct weft__sched *s = weft__sched_member(m->flow);
-	if (s == NULL)
-		weft__die("cannot start a pool scheduler: out of memory");
 	weft__sched_attach(s, m); /* before others see it */
-	weft__pool_join(s);
+	if (arg == NULL)
+		weft__pool_join(s);
+	weft__inside = false; /* its scheduler's loop is not */
 	serve(m, s);
 }
 
