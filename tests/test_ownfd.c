@@ -508,7 +508,9 @@ static void waitpid_script(void *rec, int arg, bool weft)
 	crowd_start(&c, weft);
 	w.pid = fork();
 	if (w.pid == 0) {
-		tl_raw_sleep_ms(50);
+		/* Long enough to be still running at "still waiting" below on
+		 * a loaded machine under ASan (50 ms was not, once). */
+		tl_raw_sleep_ms(300);
 		_exit(7);
 	}
 	NOTE(rc, w.pid > 0);
@@ -696,8 +698,9 @@ START_TEST(taking_another_threads_weft_fds_leaves_it_working)
 	ck_assert_int_eq(weft_thread(&tid, other_main, &o), 0);
 	while (atomic_load(&o.rounds) < 3)
 		weft_sleep(MS);
-	/* Both schedulers' fds lie in the top 16. */
-	int src = dup(2);
+	/* Both schedulers' fds lie in the top 16.  src sits well above the
+	 * other thread's pipes, which close_range(src, ...) must not close. */
+	int src = fcntl(2, F_DUPFD, t - 64);
 	for (int fd = t - 16; fd < t; fd++)
 		ck_assert_int_eq(dup2(src, fd), fd);
 	int before = atomic_load(&o.rounds);
