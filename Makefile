@@ -95,6 +95,9 @@ $(B)/tests-san/%.o: tests/%.c $(B)/suites.h | $(B)/.deps
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) $(SAN_FLAGS) $(CHECK_CFLAGS) -I$(B) \
 		-c $< -o $@
 
+# test_cancel unwinds through cleanup attributes, as C++ destructors.
+$(B)/tests/test_cancel.o $(B)/tests-san/test_cancel.o: CFLAGS += -fexceptions
+
 TEST_OBJS := $(patsubst tests/%.c,$(B)/tests/%.o,tests/check_main.c tests/testlib.c $(TESTS))
 SAN_TEST_OBJS := $(patsubst $(B)/tests/%,$(B)/tests-san/%,$(TEST_OBJS))
 

@@ -37,8 +37,9 @@ enum weft__state {
 	WEFT__DONE,     /* ended, waiting to be joined */
 };
 
-/* Park/wake handshake, co->wake. */
-enum { WEFT__AWAKE, WEFT__ASLEEP, WEFT__WOKEN };
+/* Park/wake handshake, co->wake.  ASLEEP_CANCEL: parked at a
+ * cancellation point, where a cancel may wake it too (cancel.h). */
+enum { WEFT__AWAKE, WEFT__ASLEEP, WEFT__WOKEN, WEFT__ASLEEP_CANCEL };
 
 /* A coroutine.  For coroutines weft starts, this lives at the top of the
  * coroutine's own stack slot, so a parked coroutine costs its touched stack
@@ -69,6 +70,11 @@ struct weft__co {
 	bool own_tcb;                  /* tcb is its own (tcb.h), else its
 	                                  OS thread's, shared */
 	bool tls_done;                 /* its C++ thread_local destructors ran */
+	_Atomic int *cancel_word;      /* its cancellation state, or NULL if
+	                                  it cannot be cancelled (cancel.h) */
+	_Atomic int own_cancel_word;   /* that word, without a block */
+	bool cancel_point;             /* its parks end cancellation points */
+	void *landing;                 /* where its unwind ends (cancel.h) */
 	char *limit;                   /* lowest safe sp, or NULL (roots) */
 	void *(*fn)(void *);           /* the function, or: */
 	void (*go_fn)(void *);         /* weft_go's, which returns nothing */
@@ -287,8 +293,10 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline);
 
 /* Parks co until the monotonic clock reaches deadline (ns); wakes that
- * come earlier are slept through.  errno is kept. */
-void weft__sleep_until(struct weft__co *co, int64_t deadline);
+ * come earlier are slept through, except, if cancel, a cancel's (each
+ * park ends a cancellation point, cancel.h).  Returns 0, or ECANCELED.
+ * errno is kept. */
+int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel);
 
 /* weft__wait_fds for one fd: returns the ready events (> 0) or -errno. */
 int weft__wait_fd(struct weft__co *co, int fd, int events, int64_t deadline);

@@ -93,6 +93,15 @@ static inline void weft__asan_unpoison(void *lo, size_t size)
 #endif
 }
 
+/* Tells AddressSanitizer that the frames from here up are left for good
+ * (an unwind, a long jump), so that their marks go. */
+static inline void weft__asan_no_return(void)
+{
+#ifdef WEFT_ASAN
+	__asan_handle_no_return();
+#endif
+}
+
 /* A new ThreadSanitizer fiber for a coroutine that has yet to run (NULL
  * without ThreadSanitizer). */
 static inline void *weft__tsan_new(void)

@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "handoff.h"
 #include "pool.h"
@@ -267,7 +268,11 @@ static void idle_main(void *arg)
 void weft__prepark(struct weft__co *co)
 {
 	co->wake_reason = 0;
-	atomic_store_explicit(&co->wake, WEFT__ASLEEP, memory_order_relaxed);
+	if (weft__unlikely(co->cancel_point))
+		weft__cancel_prepark(co);
+	else
+		atomic_store_explicit(&co->wake, WEFT__ASLEEP,
+				      memory_order_relaxed);
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -303,9 +308,11 @@ int weft__park(struct weft__co *co, int64_t deadline)
 /* Wakes co once per park; see core.h. */
 bool weft__wake(struct weft__co *co, int reason)
 {
-	int asleep = WEFT__ASLEEP;
+	int was = WEFT__ASLEEP;
 
-	if (!atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN))
+	if (!atomic_compare_exchange_strong(&co->wake, &was, WEFT__WOKEN) &&
+	    (was != WEFT__ASLEEP_CANCEL ||
+	     !atomic_compare_exchange_strong(&co->wake, &was, WEFT__WOKEN)))
 		return false;
 	co->wake_reason = reason;
 	weft__ready(co);

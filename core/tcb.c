@@ -41,8 +41,9 @@ enum {
 	PD_FEATURE_1 = 72,
 	PD_LIST = 704, PD_TID = 720, PD_ROBUST_PREV = 728,
 	PD_ROBUST_HEAD = 736, PD_FUTEX_OFFSET = 744,
-	PD_CANCELHANDLING = 776, PD_SPECIFIC_1STBLOCK = 784,
-	PD_SPECIFIC = 1296, PD_USER_STACK = 1554, PD_JOINID = 1568,
+	PD_CLEANUP_JMP_BUF = 768, PD_CANCELHANDLING = 776,
+	PD_SPECIFIC_1STBLOCK = 784, PD_SPECIFIC = 1296,
+	PD_USER_STACK = 1554, PD_JOINID = 1568, PD_RESULT = 1576,
 	PD_SCHEDPOLICY = 1588, PD_START_ROUTINE = 1592, PD_ARG = 1600,
 	PD_STACKBLOCK = 1680, PD_STACKBLOCK_SIZE = 1688, PD_GUARDSIZE = 1696,
 	PD_REPORTED_GUARDSIZE = 1704, PD_RES = 1720, PD_TLS_STATE = 2304,
@@ -99,6 +100,21 @@ static int find_libc_tls(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
+/* Whether the thread's unwind landing (cleanup_jmp_buf, which no symbol
+ * publishes) is where the layout says: glibc's pthread_cleanup_push
+ * registers its buffer there. */
+static __attribute__((unused)) bool landing_found(char *tp)
+{
+	__pthread_unwind_buf_t buf;
+	void *was = AT(tp, PD_CLEANUP_JMP_BUF, void *);
+
+	__pthread_register_cancel(&buf);
+	bool found = AT(tp, PD_CLEANUP_JMP_BUF, void *) == &buf &&
+		     buf.__pad[0] == was;
+	__pthread_unregister_cancel(&buf);
+	return found && AT(tp, PD_CLEANUP_JMP_BUF, void *) == was;
+}
+
 /* Checks this glibc against the layout above; returns why not, or NULL.
  * (Unused where blocks are off by build: ThreadSanitizer.) */
 static __attribute__((unused)) const char *check_glibc(void)
@@ -127,7 +143,7 @@ static __attribute__((unused)) const char *check_glibc(void)
 	if (AT(tp, PD_SELF, char *) != tp ||
 	    AT(tp, PD_TID, int) != (int)syscall(SYS_gettid) ||
 	    AT(tp, PD_FUTEX_OFFSET, long) != ROBUST_FUTEX_OFFSET ||
-	    __rseq_offset != PD_RSEQ)
+	    __rseq_offset != PD_RSEQ || !landing_found(tp))
 		return "a running thread unlike its descriptor";
 	dl_iterate_phdr(find_libc_tls, &libc_block);
 	char *lb = libc_block;
@@ -251,6 +267,27 @@ void weft__tcb_rehome(void *tcb, void *os_tcb)
 	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) = AT(os, LT_TCACHE, void *) == NULL;
 }
 
+/* See tcb.h. */
+_Atomic int *weft__tcb_cancel_word(void *tcb)
+{
+	return &AT(tcb, PD_CANCELHANDLING, _Atomic int);
+}
+
+/* See tcb.h.  As start_thread: a jump buffer with no handler below it. */
+void weft__tcb_landing(void *tcb, void *buf)
+{
+	__pthread_unwind_buf_t *b = buf;
+
+	for (int i = 0; i < 4; i++)
+		b->__pad[i] = NULL;
+	AT(tcb, PD_CLEANUP_JMP_BUF, void *) = buf;
+}
+
+/* See tcb.h. */
+void *weft__tcb_result(void *tcb)
+{
+	return AT(tcb, PD_RESULT, void *);
+}
 
 /* See tcb.h.  As start_thread: the locale's character tables. */
 void weft__tcb_start(void)

@@ -71,6 +71,16 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
  * from a block), malloc cache and arena. */
 void weft__tcb_rehome(void *tcb, void *os_tcb);
 
+/* Block tcb's cancellation word (glibc's cancelhandling, cancel.h). */
+_Atomic int *weft__tcb_cancel_word(void *tcb);
+
+/* Makes buf (a __pthread_unwind_buf_t, set with __sigsetjmp) the landing
+ * of block tcb's unwind (glibc's cleanup_jmp_buf): where pthread_exit's
+ * and cancellation's unwind ends, with no cleanup handler below it. */
+void weft__tcb_landing(void *tcb, void *buf);
+
+/* The result glibc's pthread_exit stored in block tcb. */
+void *weft__tcb_result(void *tcb);
 
 /* Runs the thread-start work glibc does on a new thread itself (the
  * locale's character tables).  Call first thing from the coroutine whose

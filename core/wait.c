@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "handoff.h"
 #include "fd.h"
@@ -353,15 +354,19 @@ void weft__wait_free(struct weft__sched *s)
 /* ---- the public face ---- */
 
 /* Parks co until the monotonic deadline has passed; see core.h. */
-void weft__sleep_until(struct weft__co *co, int64_t deadline)
+int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel)
 {
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 	/* Anything but the timer waking us early just means: sleep on. */
 	while (weft__now() < deadline) {
 		co->wait_what = "sleep";
+		if (cancel)
+			weft__cancel_mark(co);
 		weft__prepark(co);
-		weft__park(co, deadline);
+		if (weft__park(co, deadline) == ECANCELED)
+			return ECANCELED;
 	}
+	return 0;
 }
 
 /* Parks co until deadline or any wake; see core.h. */
@@ -376,7 +381,7 @@ int weft__nap(struct weft__co *co, int64_t deadline)
 int weft_sleep(int64_t ns)
 {
 	if (ns > 0)
-		weft__sleep_until(weft__self(), weft__deadline(ns));
+		weft__sleep_until(weft__self(), weft__deadline(ns), false);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "cancel.h"
 #include "ownfd.h"
 
 
@@ -62,6 +63,7 @@ int weft__epoll_pwait(int epfd, struct epoll_event *events, int max,
 						 sigmask);
 	int64_t deadline = weft__deadline(timeout < 0 ? -1 :
 					  timeout * 1000000LL);
+	weft__cancel_point(co);
 	int r = check(&c);
 	if (r != 0)
 		return r;
@@ -70,6 +72,8 @@ int weft__epoll_pwait(int epfd, struct epoll_event *events, int max,
 				     { .fd = sfd, .events = WEFT_READ } };
 	r = weft__poll_park(co, w, sfd >= 0 ? 2 : 1, 0, deadline, check, &c);
 	weft__sigfd_close(sfd);
+	if (r < 0 && errno == ECANCELED)
+		weft__cancel_act(co);
 	return r;
 }
 

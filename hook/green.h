@@ -20,6 +20,7 @@
 
 #include <time.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "gthread.h"
 #include "real.h"
@@ -76,11 +77,6 @@ pthread_t weft__green_os_thread(struct weft__green *g);
 int weft__green_sched_init(struct weft__green *g, struct weft__co *self,
 			   const pthread_attr_t *attr);
 
-/* Ends the calling green thread g with result, as pthread_exit: its
- * thread-exit work runs, its record goes if it is detached (pthread.c). */
-void weft__green_end(struct weft__green *g, void *result)
-	__attribute__((noreturn));
-
 /* The weft mutex in pm's memory, or NULL if pm is glibc's (robust,
  * process-shared, or destroyed, for which glibc answers EINVAL).  A kind
  * glibc gave that weft lacks (adaptive) is made normal in place.
@@ -99,34 +95,9 @@ bool weft__green_clock_ok(clockid_t clock);
 int weft__green_deadline(clockid_t clock, const struct timespec *abs,
 			 int64_t *deadline);
 
-/* ---- cancellation (pthread_cancel.c) ----
- *
- * pthread_cancel is deferred: it marks the green thread, which acts on it
- * (ends as if by pthread_exit(PTHREAD_CANCELED)) at the next cancellation
- * point it reaches in these files: pthread_join, pthread_timedjoin_np,
- * pthread_cond_wait/timedwait/clockwait, sem_wait/timedwait/clockwait.
- * A green thread parked at one of those on the canceller's OS thread is
- * woken to act at once.  Cleanup handlers are not run. */
-
-/* Marks a green thread waiting in pthread_join, a wait without a
- * queue, in its record's wait_head (pthread.c). */
-extern void *weft__joining_mark;
-#define WEFT__JOINING (&weft__joining_mark)
-
-/* Called by a green thread co about to wait in the queue (lock, head) of
- * a cancellation point.  Ends co at once if a cancel is pending (and does
- * not return); otherwise records where it waits and returns its record,
- * or NULL for coroutines that are not green threads (roots). */
-struct weft__green *weft__green_enter(struct weft__co *co, int *lock,
-				      void **head);
-
-/* Called when the wait begun by weft__green_enter is over with reason r:
- * ends the thread if r is ECANCELED (a cancel woke it), else returns.
- * g may be NULL. */
-void weft__green_leave(struct weft__green *g, int r);
-
-/* pthread_testcancel for green threads: ends the calling green thread if
- * a cancel is pending.  Returns otherwise (also outside green threads). */
-void weft__green_testcancel(void);
+/* Cancellation: see core/cancel.h.  The cancellation points here
+ * (pthread_join, pthread_timedjoin_np, the condition waits, sem_wait and
+ * its timed forms) bracket their wait with weft__cancel_enter and
+ * weft__cancel_leave. */
 
 #endif

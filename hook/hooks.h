@@ -21,7 +21,10 @@ int weft__fcntl_lock(int fd, int cmd, void *lock);
  * time-out, returns non-zero (returned, with its errno), or the deadline
  * passes (0 is returned); the first `droppable` nodes are re-checked every
  * 10 ms and dropped when they wake it for nothing (poll.c).  -1/ENOMEM if
- * the wait cannot be set up. */
+ * the wait cannot be set up.  A cancellation point's wait: -1/ECANCELED
+ * when a cancel ends it, on which the caller releases what it holds and
+ * calls weft__cancel_act (core/cancel.h); the caller checks for a cancel
+ * already due on entry (weft__cancel_point). */
 int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 		    int droppable, int64_t deadline, int (*check)(void *),
 		    void *arg);

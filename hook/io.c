@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "cancel.h"
 
 /* See io.h. */
 unsigned weft__fd_classify(int fd, struct weft__fd *f)
@@ -59,12 +60,15 @@ unsigned weft__fd_classify(int fd, struct weft__fd *f)
 }
 
 /* See io.h. */
-bool weft__io_begin(struct weft__io *io, int fd, int events, const char *call)
+bool weft__io_begin(struct weft__io *io, int fd, int events,
+		    const char *call, bool cancel)
 {
 	struct weft__co *co = weft__hooked();
 
 	if (co == NULL)
 		return false;
+	if (cancel)
+		weft__cancel_point(co);
 	struct weft__fd *f = weft__fd_get(fd);
 	if (f == NULL)
 		return false;
@@ -79,7 +83,7 @@ bool weft__io_begin(struct weft__io *io, int fd, int events, const char *call)
 		return false;
 	*io = (struct weft__io){ .co = co, .f = f, .fd = fd, .events = events,
 				 .flags = flags, .deadline = -2, .call = call,
-				 .errno_before = errno };
+				 .errno_before = errno, .cancel = cancel };
 	return true;
 }
 
@@ -111,13 +115,25 @@ void weft__iov_advance(struct iovec **cur, size_t *n, size_t len)
 	}
 }
 
+/* weft__wait_fd on io's fd, at a cancellation point if io is one: a
+ * cancel that ends the wait acts here, as nothing is held. */
+static int wait_fd(struct weft__io *io, int events, int64_t deadline)
+{
+	if (!io->cancel)
+		return weft__wait_fd(io->co, io->fd, events, deadline);
+	weft__cancel_enter(io->co);
+	int r = weft__wait_fd(io->co, io->fd, events, deadline);
+	weft__cancel_leave(io->co, r < 0 ? -r : 0);
+	return r;
+}
+
 /* See io.h. */
 int weft__io_wait(struct weft__io *io)
 {
 	deadline_of(io);
 	io->co->wait_what = io->call;
 	io->waited = true;
-	int r = weft__wait_fd(io->co, io->fd, io->events, io->deadline);
+	int r = wait_fd(io, io->events, io->deadline);
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
 	io->flags = weft__fd_flags(io->f);
@@ -359,7 +375,7 @@ int weft__io_nap(struct weft__io *io, int64_t ns)
 	io->co->wait_what = io->call;
 	/* Waiting for no event keeps the coroutine on the fd's queue, so a
 	 * close still wakes it with EBADF. */
-	if (weft__wait_fd(io->co, io->fd, 0, until) == -EBADF) {
+	if (wait_fd(io, 0, until) == -EBADF) {
 		errno = EBADF;
 		return -1;
 	}

@@ -40,17 +40,21 @@ struct weft__io {
 			    * be looked at before the kernel has checked it */
 	bool rest;         /* a socket write going on after a partial one,
 			    * which the kernel ends without SIGPIPE */
+	bool cancel;       /* a cancellation point (weft__io_begin) */
 };
 
 /* Decides whether a call on fd waiting for events may park.  Returns false
  * when the real call should be made unchanged: the caller is not a
  * coroutine, or the only one (blocking for real holds nobody up), or fd
  * is untracked, a regular file, or non-blocking in the program's eyes.
- * Otherwise fills *io and returns true.  Never sets errno. */
+ * Otherwise fills *io and returns true.  Never sets errno.  If cancel,
+ * the call is a cancellation point (cancel.h): a due cancel acts here
+ * first, and one that comes due while it waits ends the wait and acts.
+ * The caller must then hold nothing of its own across weft__io_wait. */
 bool weft__io_begin(struct weft__io *io, int fd, int events,
-		    const char *call);
+		    const char *call, bool cancel);
 #define weft__io_start(io, fd, events) \
-	weft__io_begin(io, fd, events, weft__call_name(__func__))
+	weft__io_begin(io, fd, events, weft__call_name(__func__), true)
 
 /* A wrapper's name without weft's prefix: "weft__recv" -> "recv". */
 static inline const char *weft__call_name(const char *func)

@@ -41,6 +41,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "cancel.h"
 
 /* Waiter nodes kept on the stack; more are allocated. */
 #define SMALL 64
@@ -88,10 +89,12 @@ int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 			if (until < 0 || soon < until)
 				until = soon;
 		}
+		weft__cancel_mark(co);
 		int got = n > 0 ? weft__wait_fds(co, w, n, until)
 				: nap(co, until);
-		if (got == -ENOMEM) {
-			errno = ENOMEM;
+		co->cancel_point = false;
+		if (got == -ENOMEM || got == -ECANCELED) {
+			errno = -got;
 			return -1;
 		}
 		int r = check(arg);
@@ -143,6 +146,8 @@ static int poll_parking(struct weft__co *co, struct pollfd *fds, nfds_t nfds,
 {
 	struct poll_call c = { fds, nfds, sigmask };
 	struct weft__waiter small[SMALL], *w = small;
+
+	weft__cancel_point(co);
 	int r = check(&c);
 
 	if (r != 0)
@@ -175,6 +180,8 @@ static int poll_parking(struct weft__co *co, struct pollfd *fds, nfds_t nfds,
 	weft__sigfd_close(sfd);
 	if (w != small)
 		free(w);
+	if (r < 0 && errno == ECANCELED)
+		weft__cancel_act(co);
 	return r;
 }
 

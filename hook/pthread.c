@@ -23,9 +23,6 @@ void weft__green_set(bool on)
 	weft__green = on;
 }
 
-/* Marks a green thread waiting in pthread_join, a wait without a queue. */
-void *weft__joining_mark;
-
 /* ---- beginning and end ---- */
 
 /* Ends g's bookkeeping as its thread ends: runs its key destructors now,
@@ -46,19 +43,20 @@ static void finish(struct weft__green *g)
 		weft__green_free(g);
 }
 
-/* See green.h. */
-void weft__green_end(struct weft__green *g, void *result)
-{
-	finish(g);
-	weft_exit(result);
-}
-
-/* A green thread's start: its function, then its bookkeeping's end. */
+/* A green thread's start: its function, then its bookkeeping's end.  Its
+ * landing (core/cancel.h) is here: pthread_exit and cancellation end the
+ * thread by unwinding to it. */
 static void *start(void *p)
 {
 	struct weft__green *g = p;
-	void *result = g->fn(g->arg);
+	struct weft__co *co = g->co;
+	__pthread_unwind_buf_t landing;
+	void *result;
 
+	if (WEFT__CANCEL_LANDING(co, &landing))
+		result = weft__cancel_result(co);
+	else
+		result = g->fn(g->arg);
 	finish(g);
 	return result;
 }
@@ -141,6 +139,7 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 		return r;
 	}
 	g->co = co;
+	weft__cancel_init(co);
 	g->id = weft__green_id(co);
 	g->guard = ca.guard;
 	weft__green_insert(g);
@@ -149,10 +148,11 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 	return 0;
 }
 
-/* pthread_exit: ends the calling green thread (its key destructors run;
- * cleanup handlers do not); in a root, waits for the thread's other
- * coroutines to end and then ends the thread for real, which for main
- * means the process exits with 0 once the last one has. */
+/* pthread_exit: ends the calling green thread as glibc would: its
+ * cleanup handlers and C++ destructors run as it unwinds, then its key
+ * and thread_local destructors (core/cancel.h); in a root, waits for the
+ * thread's other coroutines to end and then ends the thread for real,
+ * which for main means the process exits with 0 once the last one has. */
 void weft__pthread_exit(void *result)
 {
 	struct weft__co *co = weft__green_co();
@@ -161,9 +161,8 @@ void weft__pthread_exit(void *result)
 		weft__libc()->pthread_exit(result);
 		__builtin_unreachable();
 	}
-	struct weft__green *g = co->slot ? weft__green_find(weft__green_id(co)) : NULL;
-	if (g != NULL)
-		weft__green_end(g, result);
+	if (co->landing != NULL)
+		weft__cancel_exit(co, result);
 	weft_exit(result);
 }
 
@@ -174,13 +173,11 @@ void weft__pthread_exit(void *result)
 static int wait_end(struct weft__co *self, struct weft__co *co,
 		    int64_t deadline)
 {
-	struct weft__green *me = weft__green_enter(self, NULL, WEFT__JOINING);
-
+	weft__cancel_enter(self);
 	co->joining = true;
 	int r = weft__co_await_end(self, co, deadline);
 	co->joining = false;
-	weft__green_leave(me, r);
-	return r;
+	return weft__cancel_leave(self, r);
 }
 
 /* Joins green thread g: waits for its end (until abs on CLOCK_REALTIME
@@ -338,9 +335,12 @@ int weft__sched_yield(void)
 	const struct weft__real *libc = weft__libc();
 	struct weft__co *co = weft__running;
 
+	int wake = co ? atomic_load_explicit(&co->wake, memory_order_relaxed)
+		      : WEFT__AWAKE;
+
 	if (weft__green_on() && co != NULL && co->state == WEFT__RUNNING &&
-	    atomic_load_explicit(&co->wake, memory_order_relaxed) !=
-		    WEFT__ASLEEP && !weft__alone(co))
+	    wake != WEFT__ASLEEP && wake != WEFT__ASLEEP_CANCEL &&
+	    !weft__alone(co))
 		weft_yield();
 	return libc->sched_yield();
 }

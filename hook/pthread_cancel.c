@@ -1,85 +1,97 @@
-/* pthread_cancel.c - deferred cancellation of green threads (green.h). */
+/* pthread_cancel.c - cancellation of green threads (core/cancel.h).
+ *
+ * A green thread's cancellation state is glibc's word, in its own
+ * descriptor where it has a thread block: these wrappers change it as
+ * glibc's own calls would, and act through core/cancel.c.  Any other
+ * thread is glibc's.
+ */
+#include "cancel.h"
 #include "green.h"
-#include "waitq.h"
 
-/* Wakes g's thread to act on its cancel if it is parked at a
- * cancellation point on the caller's OS thread; a thread of another OS
- * thread acts when it next reaches one. */
-static void poke(struct weft__green *g)
+/* The calling green thread, or NULL: the call is glibc's. */
+static struct weft__co *caller(void)
 {
-	struct weft__co *co = g->co, *me = weft__running;
+	struct weft__co *co = weft__green_on() ? weft__running : NULL;
 
-	if (me == NULL || me == co || me->sched != co->sched)
-		return;
-	if (g->wait_head == WEFT__JOINING) {
-		if (co->state == WEFT__PARKED)
-			weft__wake(co, ECANCELED);
-		return;
-	}
-	int *lock = g->wait_lock;
-	if (lock == NULL)
-		return;
-	/* Only while it is still in the queue: past it (woken, taking its
-	 * mutex back) the wait is no longer the cancellation point. */
-	weft__spin_lock(lock);
-	for (struct weft__waiter *w = *g->wait_head; w != NULL; w = w->next) {
-		if (w->co == co) {
-			weft__wake(co, ECANCELED);
-			break;
-		}
-	}
-	weft__spin_unlock(lock);
+	return co != NULL && co->cancel_word != NULL ? co : NULL;
 }
 
-/* pthread_cancel: deferred cancellation of a green thread (see green.h).
- * Returns 0, also for a thread that has ended, as glibc. */
+/* pthread_cancel: asks green thread th to end at its next cancellation
+ * point (at once if it asks itself with asynchronous cancellation
+ * enabled); wakes it if it is parked at one.  Returns 0, also for a
+ * thread that has ended, as glibc. */
 int weft__pthread_cancel(pthread_t th)
 {
 	struct weft__green *g = weft__green_thread(th);
 
 	if (g == NULL)
 		return weft__libc()->pthread_cancel(th);
-	if (!g->ended && !atomic_exchange(&g->cancel, true))
-		poke(g);
+	struct weft__co *co = g->co;
+	if (g->ended || co->cancel_word == NULL)
+		return 0;
+	if (co == weft__running) {
+		int v = atomic_fetch_or(co->cancel_word, WEFT__CANCELING |
+						       WEFT__CANCELED);
+		if (v & WEFT__CANCEL_ASYNC)
+			weft__cancel_act(co);
+		return 0;
+	}
+	weft__cancel_send(co);
 	return 0;
 }
 
-/* See green.h. */
-struct weft__green *weft__green_enter(struct weft__co *co, int *lock,
-				      void **head)
+/* pthread_setcancelstate: in a green thread, its own state, as glibc
+ * sets it; enabling a pending asynchronous cancel acts at once.  Returns 0
+ * or EINVAL. */
+int weft__pthread_setcancelstate(int state, int *old)
 {
-	struct weft__green *g = co->slot ? weft__green_find(weft__green_id(co)) : NULL;
+	struct weft__co *co = caller();
 
-	if (g == NULL)
-		return NULL;
-	if (atomic_load(&g->cancel))
-		weft__green_end(g, PTHREAD_CANCELED);
-	g->wait_lock = lock;
-	g->wait_head = head;
-	return g;
+	if (co == NULL)
+		return weft__libc()->pthread_setcancelstate(state, old);
+	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
+		return EINVAL;
+	int v = state == PTHREAD_CANCEL_DISABLE ?
+		atomic_fetch_or(co->cancel_word, WEFT__CANCEL_OFF) :
+		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_OFF);
+	if (old != NULL)
+		*old = v & WEFT__CANCEL_OFF ? PTHREAD_CANCEL_DISABLE
+					    : PTHREAD_CANCEL_ENABLE;
+	if (v & WEFT__CANCEL_ASYNC)
+		weft__cancel_act(co);
+	return 0;
 }
 
-/* See green.h. */
-void weft__green_leave(struct weft__green *g, int r)
+/* pthread_setcanceltype: as pthread_setcancelstate, for the type. */
+int weft__pthread_setcanceltype(int type, int *old)
 {
-	if (g == NULL)
-		return;
-	g->wait_lock = NULL;
-	g->wait_head = NULL;
-	if (r == ECANCELED)
-		weft__green_end(g, PTHREAD_CANCELED);
+	struct weft__co *co = caller();
+
+	if (co == NULL)
+		return weft__libc()->pthread_setcanceltype(type, old);
+	if (type != PTHREAD_CANCEL_DEFERRED &&
+	    type != PTHREAD_CANCEL_ASYNCHRONOUS)
+		return EINVAL;
+	int v = type == PTHREAD_CANCEL_ASYNCHRONOUS ?
+		atomic_fetch_or(co->cancel_word, WEFT__CANCEL_ASYNC) :
+		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_ASYNC);
+	if (old != NULL)
+		*old = v & WEFT__CANCEL_ASYNC ? PTHREAD_CANCEL_ASYNCHRONOUS
+					      : PTHREAD_CANCEL_DEFERRED;
+	if (type == PTHREAD_CANCEL_ASYNCHRONOUS)
+		weft__cancel_act(co);
+	return 0;
 }
 
-/* See green.h. */
-void weft__green_testcancel(void)
+/* pthread_testcancel: a cancellation point and nothing else. */
+void weft__pthread_testcancel(void)
 {
-	struct weft__co *co = weft__running;
+	struct weft__co *co = caller();
 
-	if (!weft__green_on() || co == NULL || co->slot == NULL)
-		return;
-	struct weft__green *g = weft__green_find(weft__green_id(co));
-	if (g != NULL && atomic_load(&g->cancel))
-		weft__green_end(g, PTHREAD_CANCELED);
+	if (co == NULL)
+		weft__libc()->pthread_testcancel();
+	else
+		weft__cancel_point(co);
 }
 
 /* ---- the exported names ---- */
@@ -87,4 +99,19 @@ void weft__green_testcancel(void)
 WEFT_EXPORT int pthread_cancel(pthread_t th)
 {
 	return weft__pthread_cancel(th);
+}
+
+WEFT_EXPORT int pthread_setcancelstate(int state, int *old)
+{
+	return weft__pthread_setcancelstate(state, old);
+}
+
+WEFT_EXPORT int pthread_setcanceltype(int type, int *old)
+{
+	return weft__pthread_setcanceltype(type, old);
+}
+
+WEFT_EXPORT void pthread_testcancel(void)
+{
+	weft__pthread_testcancel();
 }

@@ -81,10 +81,9 @@ static int wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	if (m->kind_ != WEFT_MUTEX_NORMAL &&
 	    __atomic_load_n(&m->owner_, __ATOMIC_RELAXED) != co)
 		return EPERM;
-	struct weft__green *g = weft__green_enter(co, &c->lock_, &c->head_);
+	weft__cancel_enter(co);
 	int r = weft__cond_wait_until(c, m, deadline);
-	weft__green_leave(g, r);
-	return r;
+	return weft__cancel_leave(co, r);
 }
 
 /* Whether a wait on pc with pm goes to glibc: pc is glibc's, or pm is

@@ -154,7 +154,7 @@ static bool never_waits(int fd, int flags)
  * not where weft__io_begin says no. */
 static bool rx_start(struct rx *x, int fd, const char *call)
 {
-	return weft__io_begin(&x->io, fd, WEFT_READ, call) &&
+	return weft__io_begin(&x->io, fd, WEFT_READ, call, true) &&
 	       !never_waits(fd, x->flags);
 }
 

@@ -28,6 +28,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "cancel.h"
 
 #define SMALL 64 /* waiter nodes kept on the stack; more are allocated */
 #define NS_PER_S 1000000000LL
@@ -104,6 +105,7 @@ static int park(struct weft__co *co, struct select_call *c, int64_t deadline)
 	struct weft__waiter small[SMALL], *w = small;
 	int count = 0, n, droppable, r;
 
+	weft__cancel_point(co);
 	for (int fd = 0; fd < c->nfds; fd++)
 		for (int i = 0; i < 3; i++)
 			if (c->user[i] && FD_ISSET(fd, &c->orig[i])) {
@@ -125,6 +127,8 @@ static int park(struct weft__co *co, struct select_call *c, int64_t deadline)
 	weft__sigfd_close(sfd);
 	if (w != small)
 		free(w);
+	if (r < 0 && errno == ECANCELED)
+		weft__cancel_act(co);
 	return r;
 }
 

@@ -76,10 +76,9 @@ int weft__sem_destroy(sem_t *s)
 static int wait_until(weft_sem *s, int64_t deadline)
 {
 	struct weft__co *co = weft__green_co();
-	struct weft__green *g = weft__green_enter(co, &s->lock_, &s->head_);
-	int r = weft__sem_wait_until(s, deadline);
+	weft__cancel_enter(co);
+	int r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
 
-	weft__green_leave(g, r);
 	return r ? fail(r) : 0;
 }
 

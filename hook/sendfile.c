@@ -166,7 +166,7 @@ ssize_t weft__sendfile(int out, int in, off_t *off, size_t count)
 	ssize_t r = 0;
 
 	if (count == 0 || count > SSIZE_MAX ||
-	    !weft__io_start(&e.io, out, WEFT_WRITE))
+	    !weft__io_begin(&e.io, out, WEFT_WRITE, "sendfile", false))
 		return weft__libc()->sendfile(out, in, off, count);
 	while (done < want) {
 		r = try_sendfile(&e, in, off, want - done);
@@ -185,7 +185,7 @@ ssize_t weft__sendfile(int out, int in, off_t *off, size_t count)
 }
 
 /* Fills e for fd when the splice is ours (by the other end, by) but
- * weft__io_start said no to this end: it still waits in weft if the
+ * weft__io_begin said no to this end: it still waits in weft if the
  * program believes it blocking, even for a caller alone, since the other
  * end cannot block for real. */
 static void adopt(struct end *e, const struct weft__io *by, int fd,
@@ -302,8 +302,8 @@ ssize_t weft__splice(int in, off_t *off_in, int out, off_t *off_out,
 	size_t done = 0;
 	ssize_t r = 0;
 
-	e[0].ours = weft__io_start(&e[0].io, in, WEFT_READ);
-	e[1].ours = weft__io_start(&e[1].io, out, WEFT_WRITE);
+	e[0].ours = weft__io_begin(&e[0].io, in, WEFT_READ, "splice", false);
+	e[1].ours = weft__io_begin(&e[1].io, out, WEFT_WRITE, "splice", false);
 	if ((!e[0].ours && !e[1].ours) || len == 0 || (flags & ~SPLICE_FLAGS))
 		return weft__libc()->splice(in, off_in, out, off_out, len,
 					    flags);

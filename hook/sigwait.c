@@ -38,6 +38,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "cancel.h"
 #include "ownfd.h"
 
 
@@ -123,6 +124,8 @@ static int sigwait_parking(struct weft__co *co, const sigset_t *set,
 			   siginfo_t *info, int64_t deadline)
 {
 	const struct weft__real *libc = weft__libc();
+
+	weft__cancel_point(co);
 	int r = libc->sigtimedwait(set, info, &zero);
 
 	if (r >= 0 || errno != EAGAIN)
@@ -143,6 +146,8 @@ static int sigwait_parking(struct weft__co *co, const sigset_t *set,
 		r = -1;
 	}
 	weft__sigfd_close(fd);
+	if (r < 0 && errno == ECANCELED)
+		weft__cancel_act(co);
 	return r;
 }
 
@@ -197,14 +202,17 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	struct weft__waiter w[2];
 	int n = 0, got = 0;
 
+	weft__cancel_point(co);
 	if (libc->ppoll(NULL, 0, &zero, mask) < 0)
 		return -1;
 	bool any_open = sigmask_set(&open, mask, false);
 	bool any_held = sigmask_set(&held, mask, true);
 	if (!any_open && !any_held) {
-		/* No signal can end the wait (SIGKILL aside). */
-		for (;;)
-			weft__nap(co, -1);
+		/* No signal can end the wait (SIGKILL aside); a cancel can. */
+		for (;;) {
+			weft__cancel_mark(co);
+			weft__cancel_leave(co, weft__nap(co, -1));
+		}
 	}
 	int open_fd = any_open ? own_sigfd(co, &open) : -1;
 	int held_fd = any_held ? own_sigfd(co, &held) : -1;
@@ -218,12 +226,16 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	 * handler ran.  A held one is delivered by the ppoll, unless it was
 	 * ignored or another thread took it: then wait on. */
 	while (n == (any_open + any_held) &&
-	       (got = weft__wait_fds(co, w, n, -1)) >= 0 &&
+	       (weft__cancel_mark(co),
+		got = weft__wait_fds(co, w, n, -1)) >= 0 &&
 	       !(open_fd >= 0 && w[0].revents) &&
 	       libc->ppoll(NULL, 0, &zero, mask) == 0)
 		;
+	co->cancel_point = false;
 	weft__sigfd_close(open_fd);
 	weft__sigfd_close(held_fd);
+	if (got == -ECANCELED)
+		weft__cancel_act(co);
 	if (n != any_open + any_held || got < 0)
 		/* No fd to spare, no memory, or the program closed our fd:
 		 * the real call, which blocks the thread. */

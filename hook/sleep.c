@@ -15,6 +15,7 @@
 
 #include "hooks.h"
 #include "io.h"
+#include "cancel.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -43,14 +44,15 @@ bool weft__timespec_ns(const struct timespec *ts, int64_t *ns)
 }
 
 /* Parks co until deadline (monotonic ns) has passed; a deadline already
- * passed yields.  Keeps errno. */
+ * passed yields.  A cancellation point.  Keeps errno. */
 static void park_until(struct weft__co *co, int64_t deadline)
 {
 	int saved = errno;
 
+	weft__cancel_point(co);
 	if (weft__now() >= deadline)
 		weft_yield();
-	weft__sleep_until(co, deadline);
+	weft__cancel_leave(co, weft__sleep_until(co, deadline, true));
 	errno = saved;
 }
 

@@ -57,7 +57,7 @@ bool weft__stream_begin(struct weft__stream *s, FILE *fp, int events,
 	 * serves, needs no waiting: the real one answers. */
 	if (fp->_fileno < 0 || fp->_mode > 0 || (fp->_flags & never))
 		return false;
-	if (!weft__io_begin(&s->io, fp->_fileno, events, call))
+	if (!weft__io_begin(&s->io, fp->_fileno, events, call, false))
 		return false;
 	int saved = errno;
 	s->fp = fp;

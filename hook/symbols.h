@@ -225,6 +225,9 @@
 	X(int, pthread_kill, (pthread_t, int), WRAP)                          \
 	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), WRAP)    \
 	X(int, pthread_cancel, (pthread_t), WRAP)                             \
+	X(int, pthread_setcancelstate, (int, int *), WRAP)                    \
+	X(int, pthread_setcanceltype, (int, int *), WRAP)                     \
+	X(void, pthread_testcancel, (void), WRAP)                             \
 	X(int, sched_yield, (void), WRAP)                                     \
 	/* pthread_sched.c */                                                 \
 	X(int, pthread_setschedparam, (pthread_t, int,                        \

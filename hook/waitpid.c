@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "io.h"
 #include "offload.h"
 #include "ownfd.h"
@@ -107,11 +108,15 @@ static bool wait_exit(struct job *j, pid_t pid)
 	/* weft's own while it waits: at the top of the fd range, out of the
 	 * program's way (core/ownfd.h). */
 	fd = weft__ownfd_waited(fd, co);
+	weft__cancel_mark(co);
 	int ev = weft__wait_fd(co, fd, WEFT_READ, -1);
+	co->cancel_point = false;
 	bool answered = ev > 0 && try_now(j);
 	/* Closed under the number we know it by (nothing if a raw system
 	 * call closed it: the number is not ours now). */
 	weft__ownfd_waited_close(fd, co);
+	if (ev == -ECANCELED)
+		weft__cancel_act(co);
 	return answered;
 #else
 	(void)j, (void)pid;
@@ -126,6 +131,7 @@ static int wait_child(struct job *j, pid_t one)
 {
 	int saved = errno;
 
+	weft__cancel_point(weft__running);
 	if (try_now(j))
 		return j->r;
 	if (one > 0 && wait_exit(j, one)) {

@@ -172,7 +172,7 @@ static void check_mode(struct env *e)
 		int p[2];
 		ck_assert(co != NULL && !weft__alone(co));
 		ck_assert_int_eq(pipe(p), 0);
-		ck_assert(weft__io_begin(&io, p[0], WEFT_READ, "test"));
+		ck_assert(weft__io_begin(&io, p[0], WEFT_READ, "test", false));
 		close(p[0]);
 		close(p[1]);
 		break;
