@@ -40,6 +40,23 @@ int weft__pthread_cancel(pthread_t th)
 	return 0;
 }
 
+/* Sets (on) or clears bit in the calling green thread co's word, as
+ * glibc's pthread_setcancelstate and pthread_setcanceltype do: *old (if
+ * not NULL) gets was_set if the bit was set, else was_clear; an
+ * asynchronous cancel that is now due acts at once.  Returns 0. */
+static int set_bit(struct weft__co *co, int bit, bool on, int *old,
+		   int was_set, int was_clear)
+{
+	int v = on ? atomic_fetch_or(co->cancel_word, bit)
+		   : atomic_fetch_and(co->cancel_word, ~bit);
+
+	if (old != NULL)
+		*old = v & bit ? was_set : was_clear;
+	if ((v | (on ? bit : 0)) & WEFT__CANCEL_ASYNC)
+		weft__cancel_act(co);
+	return 0;
+}
+
 /* pthread_setcancelstate: in a green thread, its own state, as glibc
  * sets it; enabling a pending asynchronous cancel acts at once.  Returns 0
  * or EINVAL. */
@@ -51,18 +68,12 @@ int weft__pthread_setcancelstate(int state, int *old)
 		return weft__libc()->pthread_setcancelstate(state, old);
 	if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE)
 		return EINVAL;
-	int v = state == PTHREAD_CANCEL_DISABLE ?
-		atomic_fetch_or(co->cancel_word, WEFT__CANCEL_OFF) :
-		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_OFF);
-	if (old != NULL)
-		*old = v & WEFT__CANCEL_OFF ? PTHREAD_CANCEL_DISABLE
-					    : PTHREAD_CANCEL_ENABLE;
-	if (v & WEFT__CANCEL_ASYNC)
-		weft__cancel_act(co);
-	return 0;
+	return set_bit(co, WEFT__CANCEL_OFF, state == PTHREAD_CANCEL_DISABLE,
+		       old, PTHREAD_CANCEL_DISABLE, PTHREAD_CANCEL_ENABLE);
 }
 
-/* pthread_setcanceltype: as pthread_setcancelstate, for the type. */
+/* pthread_setcanceltype: as pthread_setcancelstate, for the type;
+ * turning asynchronous acts at once on a pending cancel. */
 int weft__pthread_setcanceltype(int type, int *old)
 {
 	struct weft__co *co = caller();
@@ -72,15 +83,9 @@ int weft__pthread_setcanceltype(int type, int *old)
 	if (type != PTHREAD_CANCEL_DEFERRED &&
 	    type != PTHREAD_CANCEL_ASYNCHRONOUS)
 		return EINVAL;
-	int v = type == PTHREAD_CANCEL_ASYNCHRONOUS ?
-		atomic_fetch_or(co->cancel_word, WEFT__CANCEL_ASYNC) :
-		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_ASYNC);
-	if (old != NULL)
-		*old = v & WEFT__CANCEL_ASYNC ? PTHREAD_CANCEL_ASYNCHRONOUS
-					      : PTHREAD_CANCEL_DEFERRED;
-	if (type == PTHREAD_CANCEL_ASYNCHRONOUS)
-		weft__cancel_act(co);
-	return 0;
+	return set_bit(co, WEFT__CANCEL_ASYNC,
+		       type == PTHREAD_CANCEL_ASYNCHRONOUS, old,
+		       PTHREAD_CANCEL_ASYNCHRONOUS, PTHREAD_CANCEL_DEFERRED);
 }
 
 /* pthread_testcancel: a cancellation point and nothing else. */

@@ -25,13 +25,7 @@ for label in native weft; do
 	spawn "$scratch/$label.out" "$scratch/$label.err" "${cmd[@]}" "$prog" 300
 	pid=$spawned
 	[ "$label" = weft ] && sample "$pid" "$scratch/samples"
-	for ((i = 0; i < 600; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null # still running after 30 s: a lost cancel
-	wait "$pid"
-	status=$?
+	end_within "$pid" 30
 	if [ "$status" != 0 ]; then
 		show "$scratch/$label.err" "cancel's stderr ($label)"
 		[ "$status" = 137 ] && fail "$label: cancel hung (killed after 30 s)"

@@ -102,6 +102,20 @@ spawn() {
 }
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on.
+# Waits up to $2 seconds for $1, a process spawn started, to end, and
+# kills it (-9) if it has not: a frozen program.  Sets $status to its exit
+# status (137 when killed).
+end_within() {
+	local pid=$1 i
+	for ((i = 0; i < $2 * 20; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid"
+	status=$?
+}
+
 free_port() {
 	"$py" -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -32,13 +32,7 @@ for label in native weft; do
 		"${cmd[@]}" "$prog" 16 300
 	pid=$spawned
 	[ "$label" = weft ] && sample "$pid" "$scratch/samples"
-	for ((i = 0; i < 1200; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	kill -9 "$pid" 2>/dev/null # still running after 60 s: frozen
-	wait "$pid"
-	status=$?
+	end_within "$pid" 60
 	if [ "$status" != 0 ]; then
 		show "$scratch/$label.out" "glib_mutex's output ($label)"
 		show "$scratch/$label.err" "glib_mutex's stderr ($label)"
