@@ -56,6 +56,26 @@ void weft__cancel_prepark(struct weft__co *co)
 	atomic_exchange(&co->wake, WEFT__ASLEEP_CANCEL);
 	if (weft__cancel_due(co))
 		weft__wake(co, ECANCELED);
+	else if (atomic_load(&co->sig_ready) != 0)
+		weft__wake(co, EINTR);
+}
+
+/* Wakes co with reason if it is parked at a cancellation point. */
+static void wake_marked(struct weft__co *co, int reason)
+{
+	int asleep = WEFT__ASLEEP_CANCEL;
+
+	if (atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN)) {
+		co->wake_reason = reason;
+		weft__ready(co);
+	}
+}
+
+/* See cancel.h: the same handshake as a cancel's. */
+void weft__interrupt(struct weft__co *co, int sig)
+{
+	atomic_fetch_or(&co->sig_ready, (uint64_t)1 << (sig - 1));
+	wake_marked(co, EINTR);
 }
 
 /* See cancel.h.  The word changes as glibc's pthread_cancel changes it;
@@ -64,14 +84,9 @@ void weft__cancel_send(struct weft__co *co)
 {
 	int add = WEFT__CANCELING | WEFT__CANCELED;
 	int old = atomic_fetch_or(co->cancel_word, add);
-	int asleep = WEFT__ASLEEP_CANCEL;
 
-	if ((old & add) == add || !weft__cancel_due(co))
-		return;
-	if (atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN)) {
-		co->wake_reason = ECANCELED;
-		weft__ready(co);
-	}
+	if ((old & add) != add && weft__cancel_due(co))
+		wake_marked(co, ECANCELED);
 }
 
 /* See cancel.h. */

@@ -17,6 +17,9 @@
  * weft__cancel_act.  A wait that is no cancellation point (a mutex, a
  * stdio refill under the FILE lock) is never ended by a cancel.
  *
+ * A signal sent to a green thread (hook/pthread_signal.c) ends the same
+ * parks, with EINTR (weft__interrupt).
+ *
  * Acting is glibc's own where the thread has a block: the forced unwind of
  * pthread_exit(PTHREAD_CANCELED) runs the cleanup handlers
  * (pthread_cleanup_push) and C++ destructors, down to the landing weft set
@@ -101,8 +104,16 @@ static inline int weft__cancel_leave(struct weft__co *co, int r)
 
 /* weft__prepark's way for a park marked at a cancellation point: marks
  * co parked there (WEFT__ASLEEP_CANCEL), and wakes it at once with
- * ECANCELED if a cancel is due. */
+ * ECANCELED if a cancel is due, or with EINTR if a signal is ready for
+ * it (co->sig_ready). */
 void weft__cancel_prepark(struct weft__co *co);
+
+/* Marks signal sig ready for co (sent to it, not blocked) and, if co is
+ * parked at a cancellation point, wakes it there with EINTR, so that it
+ * runs the handler: the wrapper then returns EINTR or restarts, as the
+ * kernel would (any thread may call).  A park elsewhere is not ended:
+ * co takes the signal at its next cancellation point. */
+void weft__interrupt(struct weft__co *co, int sig);
 
 /* Asks green thread co (not the caller) to end at its next cancellation
  * point, as glibc's pthread_cancel: sets CANCELING and CANCELED in its

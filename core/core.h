@@ -74,6 +74,9 @@ struct weft__co {
 	                                  it cannot be cancelled (cancel.h) */
 	_Atomic int own_cancel_word;   /* that word, without a block */
 	bool cancel_point;             /* its parks end cancellation points */
+	_Atomic uint64_t sig_ready;    /* signals sent to it and not blocked,
+	                                  bit sig - 1: they end such a park
+	                                  too (cancel.h) */
 	void *landing;                 /* where its unwind ends (cancel.h) */
 	char *limit;                   /* lowest safe sp, or NULL (roots) */
 	void *(*fn)(void *);           /* the function, or: */
@@ -293,9 +296,9 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline);
 
 /* Parks co until the monotonic clock reaches deadline (ns); wakes that
- * come earlier are slept through, except, if cancel, a cancel's (each
- * park ends a cancellation point, cancel.h).  Returns 0, or ECANCELED.
- * errno is kept. */
+ * come earlier are slept through, except, if cancel, a cancel's or a
+ * signal's (each park ends a cancellation point, cancel.h).  Returns 0,
+ * ECANCELED or EINTR.  errno is kept. */
 int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel);
 
 /* weft__wait_fds for one fd: returns the ready events (> 0) or -errno. */

@@ -29,6 +29,9 @@ struct weft__green {
 	void *(*fn)(void *);
 	void *arg;
 	sigset_t mask;         /* its signal mask, as the program set it */
+	_Atomic uint64_t mask_bits; /* signals 1-64 of mask, bit sig - 1,
+	                               for senders on other threads */
+	_Atomic uint64_t pending;   /* signals sent to it, not yet handled */
 	_Atomic bool cancel;   /* pthread_cancel asked for its end */
 	bool ended;            /* its function returned, or it exited */
 	int *wait_lock;        /* at a cancellation point: the wait queue's */

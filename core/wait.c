@@ -363,8 +363,9 @@ int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel)
 		if (cancel)
 			weft__cancel_mark(co);
 		weft__prepark(co);
-		if (weft__park(co, deadline) == ECANCELED)
-			return ECANCELED;
+		int r = weft__park(co, deadline);
+		if (r == ECANCELED || r == EINTR)
+			return r;
 	}
 	return 0;
 }

@@ -95,6 +95,18 @@ bool weft__green_clock_ok(clockid_t clock);
 int weft__green_deadline(clockid_t clock, const struct timespec *abs,
 			 int64_t *deadline);
 
+/* ---- signals (pthread_signal.c) ---- */
+
+/* Publishes g->mask, just changed, to senders on other threads. */
+void weft__green_mask_set(struct weft__green *g);
+
+/* Runs the handlers of the signals sent to co, the calling coroutine,
+ * that its mask lets through (see pthread_signal.c), after a wait of a
+ * cancellation point ended with EINTR.  Returns -1 if none ran (the wait
+ * goes on), 1 if every one that ran has SA_RESTART (a call the kernel
+ * restarts goes on), 0 otherwise (the call returns EINTR). */
+int weft__green_signals(struct weft__co *co);
+
 /* Cancellation: see core/cancel.h.  The cancellation points here
  * (pthread_join, pthread_timedjoin_np, the condition waits, sem_wait and
  * its timed forms) bracket their wait with weft__cancel_enter and

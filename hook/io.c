@@ -11,6 +11,7 @@
 
 #include "io.h"
 #include "cancel.h"
+#include "green.h"
 
 /* See io.h. */
 unsigned weft__fd_classify(int fd, struct weft__fd *f)
@@ -137,7 +138,9 @@ int weft__io_wait(struct weft__io *io)
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
 	io->flags = weft__fd_flags(io->f);
-	if (r > 0) {
+	/* A signal sent to this green thread: its handlers ran; the call
+	 * restarts if they all have SA_RESTART (or none ran). */
+	if (r > 0 || (r == -EINTR && weft__green_signals(io->co) != 0)) {
 		errno = io->errno_before; /* not the attempt's EAGAIN */
 		return 0;
 	}
@@ -375,8 +378,9 @@ int weft__io_nap(struct weft__io *io, int64_t ns)
 	io->co->wait_what = io->call;
 	/* Waiting for no event keeps the coroutine on the fd's queue, so a
 	 * close still wakes it with EBADF. */
-	if (wait_fd(io, 0, until) == -EBADF) {
-		errno = EBADF;
+	int r = wait_fd(io, 0, until);
+	if (r == -EBADF || (r == -EINTR && weft__green_signals(io->co) == 0)) {
+		errno = -r;
 		return -1;
 	}
 	if (io->deadline >= 0 && weft__now() >= io->deadline) {

@@ -42,6 +42,7 @@
 #include "hooks.h"
 #include "io.h"
 #include "cancel.h"
+#include "green.h"
 
 /* Waiter nodes kept on the stack; more are allocated. */
 #define SMALL 64
@@ -93,7 +94,10 @@ int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 		int got = n > 0 ? weft__wait_fds(co, w, n, until)
 				: nap(co, until);
 		co->cancel_point = false;
-		if (got == -ENOMEM || got == -ECANCELED) {
+		/* Handlers of signals sent to this green thread ran: never
+		 * restarted, whatever SA_RESTART says (signal(7)). */
+		if (got == -ENOMEM || got == -ECANCELED ||
+		    (got == -EINTR && weft__green_signals(co) >= 0)) {
 			errno = -got;
 			return -1;
 		}

@@ -127,6 +127,7 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 		pthread_attr_getdetachstate(attr, &state);
 		pthread_attr_getsigmask_np(attr, &g->mask); /* if it has one */
 	}
+	weft__green_mask_set(g);
 	ca.detached = state == PTHREAD_CREATE_DETACHED;
 	int err = weft__green_sched_init(g, self, attr);
 	struct weft__co *co = err ? NULL : weft__co_new(start, g, &ca);
@@ -173,11 +174,18 @@ void weft__pthread_exit(void *result)
 static int wait_end(struct weft__co *self, struct weft__co *co,
 		    int64_t deadline)
 {
-	weft__cancel_enter(self);
-	co->joining = true;
-	int r = weft__co_await_end(self, co, deadline);
-	co->joining = false;
-	return weft__cancel_leave(self, r);
+	int r;
+
+	/* A signal sent to this green thread: its handlers run, and the
+	 * join goes on (it never gives EINTR). */
+	do {
+		weft__cancel_enter(self);
+		co->joining = true;
+		r = weft__co_await_end(self, co, deadline);
+		co->joining = false;
+		weft__cancel_leave(self, r);
+	} while (r == EINTR && (weft__green_signals(self), true));
+	return r;
 }
 
 /* Joins green thread g: waits for its end (until abs on CLOCK_REALTIME

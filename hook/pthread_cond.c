@@ -82,8 +82,13 @@ static int wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	    __atomic_load_n(&m->owner_, __ATOMIC_RELAXED) != co)
 		return EPERM;
 	weft__cancel_enter(co);
-	int r = weft__cond_wait_until(c, m, deadline);
-	return weft__cancel_leave(co, r);
+	int r = weft__cancel_leave(co, weft__cond_wait_until(c, m, deadline));
+	if (r != EINTR)
+		return r;
+	/* A signal sent to this green thread: its handlers run with the
+	 * mutex held, and the wait returns 0, as POSIX allows. */
+	weft__green_signals(co);
+	return 0;
 }
 
 /* Whether a wait on pc with pm goes to glibc: pc is glibc's, or pm is

@@ -76,9 +76,15 @@ int weft__sem_destroy(sem_t *s)
 static int wait_until(weft_sem *s, int64_t deadline)
 {
 	struct weft__co *co = weft__green_co();
-	weft__cancel_enter(co);
-	int r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
+	int r;
 
+	/* A handler of a signal sent to this green thread interrupts it
+	 * unless it has SA_RESTART: glibc's futex wait is restarted then,
+	 * whatever signal(7) says of sem_wait. */
+	do {
+		weft__cancel_enter(co);
+		r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
+	} while (r == EINTR && weft__green_signals(co) != 0);
 	return r ? fail(r) : 0;
 }
 

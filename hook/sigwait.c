@@ -39,6 +39,7 @@
 #include "hooks.h"
 #include "io.h"
 #include "cancel.h"
+#include "green.h"
 #include "ownfd.h"
 
 
@@ -211,7 +212,11 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 		/* No signal can end the wait (SIGKILL aside); a cancel can. */
 		for (;;) {
 			weft__cancel_mark(co);
-			weft__cancel_leave(co, weft__nap(co, -1));
+			if (weft__cancel_leave(co, weft__nap(co, -1)) == EINTR &&
+			    weft__green_signals(co) >= 0) {
+				errno = EINTR;
+				return -1;
+			}
 		}
 	}
 	int open_fd = any_open ? own_sigfd(co, &open) : -1;
@@ -227,15 +232,20 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	 * ignored or another thread took it: then wait on. */
 	while (n == (any_open + any_held) &&
 	       (weft__cancel_mark(co),
-		got = weft__wait_fds(co, w, n, -1)) >= 0 &&
-	       !(open_fd >= 0 && w[0].revents) &&
-	       libc->ppoll(NULL, 0, &zero, mask) == 0)
+		got = weft__wait_fds(co, w, n, -1), got >= 0 || got == -EINTR) &&
+	       (got == -EINTR ? weft__green_signals(co) < 0 :
+		!(open_fd >= 0 && w[0].revents) &&
+		libc->ppoll(NULL, 0, &zero, mask) == 0))
 		;
 	co->cancel_point = false;
 	weft__sigfd_close(open_fd);
 	weft__sigfd_close(held_fd);
 	if (got == -ECANCELED)
 		weft__cancel_act(co);
+	if (got == -EINTR) { /* a handler sent to this green thread ran */
+		errno = EINTR;
+		return -1;
+	}
 	if (n != any_open + any_held || got < 0)
 		/* No fd to spare, no memory, or the program closed our fd:
 		 * the real call, which blocks the thread. */

@@ -1,10 +1,11 @@
 /* sleep.c - sleep, usleep, nanosleep, clock_nanosleep.
  *
  * In a coroutine that is not alone, a sleep parks the coroutine until its
- * time is up.  A parked sleep is not cut short by a signal (the handler
- * runs wherever the thread is), so it never returns EINTR and never
- * writes the time left; alone, the real call sleeps the thread, with
- * EINTR and the time left as libc gives them.  A sleep of zero yields:
+ * time is up.  A signal sent to the green thread (pthread_kill) cuts it
+ * short after its handler ran, with EINTR and the time left; one the
+ * kernel delivers to the OS thread does not (its handler runs wherever
+ * the thread is).  Alone, the real call sleeps the thread, with EINTR and
+ * the time left as libc gives them.  A sleep of zero yields:
  * programs that sleep(0) or nanosleep a zero time in a loop, waiting for
  * another thread to act, need the other coroutines to run.
  */
@@ -16,6 +17,7 @@
 #include "hooks.h"
 #include "io.h"
 #include "cancel.h"
+#include "green.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -44,46 +46,65 @@ bool weft__timespec_ns(const struct timespec *ts, int64_t *ns)
 }
 
 /* Parks co until deadline (monotonic ns) has passed; a deadline already
- * passed yields.  A cancellation point.  Keeps errno. */
-static void park_until(struct weft__co *co, int64_t deadline)
+ * passed yields.  A cancellation point.  Returns 0, or the time left
+ * (at least 1 ns) when handlers of a signal sent to this green thread ran
+ * (a sleep is never restarted).  Keeps errno. */
+static int64_t park_until(struct weft__co *co, int64_t deadline)
 {
-	int saved = errno;
+	int saved = errno, r;
 
 	weft__cancel_point(co);
 	if (weft__now() >= deadline)
 		weft_yield();
-	weft__cancel_leave(co, weft__sleep_until(co, deadline, true));
+	do
+		r = weft__cancel_leave(co, weft__sleep_until(co, deadline,
+							     true));
+	while (r == EINTR && weft__green_signals(co) < 0);
 	errno = saved;
+	if (r != EINTR)
+		return 0;
+	int64_t left = deadline - weft__now();
+	return left > 0 ? left : 1;
 }
 
-/* sleep that parks instead of blocking.  Returns 0: a parked sleep is
- * never interrupted. */
+/* Writes ns into *ts, if ts is not NULL. */
+static void put_left(struct timespec *ts, int64_t ns)
+{
+	if (ts != NULL)
+		*ts = (struct timespec){ ns / NS_PER_S, ns % NS_PER_S };
+}
+
+/* sleep that parks instead of blocking.  Returns 0, or the seconds left
+ * (rounded as glibc rounds them) when a handler interrupted it. */
 unsigned weft__sleep(unsigned seconds)
 {
 	struct weft__co *co = weft__hooked();
 
 	if (co == NULL || weft__alone(co))
 		return weft__libc()->sleep(seconds);
-	park_until(co, weft__deadline(seconds * NS_PER_S));
-	return 0;
+	int64_t left = park_until(co, weft__deadline(seconds * NS_PER_S));
+	/* glibc: the seconds left, one more from half a second up. */
+	return (unsigned)(left / NS_PER_S + (left % NS_PER_S >= NS_PER_S / 2));
 }
 
-/* usleep that parks instead of blocking.  Returns 0: glibc accepts any
- * count, a million microseconds or more too. */
+/* usleep that parks instead of blocking.  Returns 0 (glibc accepts any
+ * count, a million microseconds or more too), or -1 with EINTR. */
 int weft__usleep(useconds_t usec)
 {
 	struct weft__co *co = weft__hooked();
 
 	if (co == NULL || weft__alone(co))
 		return weft__libc()->usleep(usec);
-	park_until(co, weft__deadline(usec * 1000LL));
-	return 0;
+	if (park_until(co, weft__deadline(usec * 1000LL)) == 0)
+		return 0;
+	errno = EINTR;
+	return -1;
 }
 
 /* nanosleep that parks instead of blocking.  Returns 0, or what the real
  * call gives for a time the kernel rejects (-1 with EFAULT or EINVAL, at
- * once).  rem is written only on EINTR, which a parked sleep never
- * gives. */
+ * once), or -1 with EINTR, the time left in rem, when a handler of a
+ * signal sent to this green thread ran. */
 int weft__nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	struct weft__co *co = weft__hooked();
@@ -91,8 +112,12 @@ int weft__nanosleep(const struct timespec *req, struct timespec *rem)
 
 	if (co == NULL || weft__alone(co) || !weft__timespec_ns(req, &ns))
 		return weft__libc()->nanosleep(req, rem);
-	park_until(co, weft__deadline(ns));
-	return 0;
+	int64_t left = park_until(co, weft__deadline(ns));
+	if (left == 0)
+		return 0;
+	put_left(rem, left);
+	errno = EINTR;
+	return -1;
 }
 
 /* The time on clock, in ns. */
@@ -135,8 +160,14 @@ int weft__clock_nanosleep(clockid_t clock, int flags,
 	int64_t left = target - clock_ns(on);
 	if (left <= 0)
 		weft_yield();
-	for (; left > 0; left = target - clock_ns(on))
-		park_until(co, weft__deadline(left));
+	for (; left > 0; left = target - clock_ns(on)) {
+		if (park_until(co, weft__deadline(left)) == 0)
+			continue;
+		if (!(flags & TIMER_ABSTIME))
+			put_left(rem, target - clock_ns(on) > 0 ?
+					      target - clock_ns(on) : 0);
+		return EINTR;
+	}
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "green.h"
 #include "io.h"
 #include "offload.h"
 #include "ownfd.h"
@@ -108,15 +109,25 @@ static bool wait_exit(struct job *j, pid_t pid)
 	/* weft's own while it waits: at the top of the fd range, out of the
 	 * program's way (core/ownfd.h). */
 	fd = weft__ownfd_waited(fd, co);
-	weft__cancel_mark(co);
-	int ev = weft__wait_fd(co, fd, WEFT_READ, -1);
-	co->cancel_point = false;
+	int ev, ran = -1;
+	/* A signal sent to this green thread: its handlers run; the wait
+	 * goes on if they all have SA_RESTART, else ends with EINTR. */
+	do {
+		weft__cancel_mark(co);
+		ev = weft__wait_fd(co, fd, WEFT_READ, -1);
+		co->cancel_point = false;
+	} while (ev == -EINTR && (ran = weft__green_signals(co)) != 0);
 	bool answered = ev > 0 && try_now(j);
 	/* Closed under the number we know it by (nothing if a raw system
 	 * call closed it: the number is not ours now). */
 	weft__ownfd_waited_close(fd, co);
 	if (ev == -ECANCELED)
 		weft__cancel_act(co);
+	if (ev == -EINTR) {
+		j->r = -1;
+		errno = EINTR;
+		return true;
+	}
 	return answered;
 #else
 	(void)j, (void)pid;

@@ -723,22 +723,29 @@ START_TEST(sigmask_in_main_is_the_real_one)
 END_TEST
 
 static volatile pid_t handled_on;
+static pthread_t handled_by;
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	handled_on = tid();
+	handled_by = pthread_self();
 }
 
-START_TEST(pthread_kill_probes_and_delivers_to_the_os_thread)
+/* A signal with a handler goes to the green thread itself: the handler
+ * runs as it, and ends its sleep (see test_signal.c). */
+START_TEST(pthread_kill_probes_and_delivers_to_the_thread)
 {
 	weft__green_set(true);
 	signal(SIGUSR1, on_usr1);
-	pthread_t t = tl_pthread(sleep_ms, (void *)20, NULL);
+	pthread_t t = tl_pthread(sleep_ms, (void *)20000, NULL);
 
 	ck_assert_int_eq(pthread_kill(t, 0), 0);
 	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-	ck_assert_int_eq(handled_on, tid());
+	while (handled_on == 0)
+		usleep(1000);
+	ck_assert(pthread_equal(handled_by, t));
+	ck_assert_int_eq(handled_on, tid()); /* one OS thread here */
 	ck_assert_int_eq(pthread_kill(t, 1000), EINVAL);
 	while (pthread_kill(t, 0) == 0)
 		usleep(1000);
@@ -1016,7 +1023,7 @@ Suite *suite_green(void)
 	tcase_add_test(tc, setname_and_getname_round_trip);
 	tcase_add_test(tc, sigmask_in_a_thread_leaves_the_os_thread_s_mask_alone);
 	tcase_add_test(tc, sigmask_in_main_is_the_real_one);
-	tcase_add_test(tc, pthread_kill_probes_and_delivers_to_the_os_thread);
+	tcase_add_test(tc, pthread_kill_probes_and_delivers_to_the_thread);
 	tcase_add_test(tc, sched_yield_lets_the_other_threads_run);
 	tcase_add_test(tc, sched_yield_alone_is_the_real_call);
 	tcase_add_test(tc, cancel_ends_threads_parked_at_cancellation_points);

@@ -508,7 +508,7 @@ static void *signalled(void *p)
 
 	*ready = os_tid();
 	while (atomic_load(&handled_on) == 0)
-		weft_sleep(MS);
+		usleep(1000); /* where the signal sent to it is taken */
 	return NULL;
 }
 

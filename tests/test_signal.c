@@ -1,0 +1,313 @@
+/* test_signal.c - a signal sent to one thread with pthread_kill, each test
+ * run natively (loop 0: real threads) and with green threads (loop 1, on
+ * a pool of two schedulers), expecting the same: the handler runs as the
+ * target thread, with its mask; a call it interrupts returns EINTR, or
+ * goes on under SA_RESTART where the kernel restarts it (read, and
+ * sem_wait, whose futex wait glibc's restarts; never poll, the sleeps); sleep gives the seconds left; a blocked signal
+ * waits for the unblock, and is handled before pthread_sigmask returns;
+ * SA_SIGINFO and SA_RESETHAND hold.
+ *
+ * A signal may reach a real thread before it is in the call: its handler
+ * runs and the call then waits.  So the tests send again every few
+ * milliseconds until the call has returned.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "weft.h"
+#include "../hook/green.h"
+#include "testlib.h"
+
+static void mode(int green)
+{
+	if (green) {
+		weft__green_set(true);
+		ck_assert_int_eq(weft_cpus(2), 2);
+	}
+}
+
+static _Atomic int handled;
+static _Atomic pthread_t handled_by;
+static _Atomic int last_code, last_pid;
+
+static void on_usr1(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig, (void)uc;
+	atomic_store(&handled_by, pthread_self());
+	atomic_store(&last_code, si->si_code);
+	atomic_store(&last_pid, si->si_pid);
+	atomic_fetch_add(&handled, 1);
+}
+
+static void catch_usr1(int flags)
+{
+	struct sigaction sa = { .sa_sigaction = on_usr1,
+				.sa_flags = SA_SIGINFO | flags };
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+}
+
+/* ---- a call interrupted ---------------------------------------------- */
+
+enum call { READ, ACCEPT, POLL, SEM, NANOSLEEP, SLEEP, CALLS };
+
+struct blocked {
+	enum call what;
+	int fd;
+	sem_t *sem;
+	_Atomic bool started, done;
+	long r;
+	int err;
+	struct timespec rem;
+};
+
+static void *block_in(void *p)
+{
+	struct blocked *b = p;
+	char c;
+	struct pollfd pfd = { .fd = -1 };
+
+	atomic_store(&b->started, true);
+	switch (b->what) {
+	case READ:
+		b->r = read(b->fd, &c, 1);
+		break;
+	case ACCEPT:
+		b->r = accept(b->fd, NULL, NULL);
+		break;
+	case POLL:
+		b->r = poll(&pfd, 1, -1);
+		break;
+	case SEM:
+		b->r = sem_wait(b->sem);
+		break;
+	case NANOSLEEP:
+		b->r = nanosleep(&(struct timespec){ .tv_sec = 20 }, &b->rem);
+		break;
+	case SLEEP:
+		b->r = sleep(20);
+		break;
+	case CALLS:
+		break;
+	}
+	b->err = errno;
+	atomic_store(&b->done, true);
+	return NULL;
+}
+
+/* Sends SIGUSR1 to t until b's call returns (at most 10 s). */
+static void interrupt(pthread_t t, struct blocked *b)
+{
+	while (!atomic_load(&b->started))
+		usleep(1000);
+	for (int i = 0; i < 2000 && !atomic_load(&b->done); i++) {
+		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+		usleep(5000);
+	}
+	ck_assert(atomic_load(&b->done));
+}
+
+static int listener(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(s, 4), 0);
+	return s;
+}
+
+/* Each call, interrupted by a handler without SA_RESTART: -1 EINTR (sleep:
+ * the seconds left), the handler run as the thread. */
+START_TEST(a_handler_without_restart_interrupts_the_call)
+{
+	int p[2];
+	sem_t sem;
+
+	mode(_i);
+	catch_usr1(0);
+	tl_make_pipe(p);
+	sem_init(&sem, 0, 0);
+	int ls = listener();
+	for (int what = 0; what < CALLS; what++) {
+		struct blocked b = { .what = what, .sem = &sem,
+				     .fd = what == ACCEPT ? ls : p[0] };
+		atomic_store(&handled, 0);
+		pthread_t t = tl_pthread(block_in, &b, NULL);
+		interrupt(t, &b);
+		tl_pthread_join(t);
+		ck_assert(pthread_equal(atomic_load(&handled_by), t));
+		ck_assert_int_ge(atomic_load(&handled), 1);
+		ck_assert_int_eq(atomic_load(&last_code), SI_TKILL);
+		ck_assert_int_eq(atomic_load(&last_pid), getpid());
+		if (what == SLEEP) {
+			ck_assert_int_gt(b.r, 0);
+			ck_assert_int_le(b.r, 20);
+			continue;
+		}
+		ck_assert_int_eq(b.r, -1);
+		ck_assert_int_eq(b.err, EINTR);
+		if (what == NANOSLEEP) {
+			ck_assert_int_le(b.rem.tv_sec, 20);
+			ck_assert(b.rem.tv_sec > 0 || b.rem.tv_nsec > 0);
+		}
+	}
+	close(ls);
+}
+END_TEST
+
+/* Under SA_RESTART a read and a sem_wait go on; poll does not. */
+START_TEST(sa_restart_restarts_read_and_sem_wait_but_not_poll)
+{
+	int p[2];
+	sem_t sem;
+
+	mode(_i);
+	catch_usr1(SA_RESTART);
+	tl_make_pipe(p);
+	sem_init(&sem, 0, 0);
+	for (int what = READ; what <= SEM; what++) {
+		if (what != READ && what != SEM)
+			continue;
+		struct blocked b = { .what = what, .fd = p[0], .sem = &sem };
+		atomic_store(&handled, 0);
+		pthread_t t = tl_pthread(block_in, &b, NULL);
+		while (!atomic_load(&b.started))
+			usleep(1000);
+		for (int i = 0; i < 5; i++) {
+			ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+			usleep(5000);
+		}
+		while (atomic_load(&handled) == 0)
+			usleep(1000);
+		ck_assert(!atomic_load(&b.done));
+		if (what == READ)
+			ck_assert_int_eq(write(p[1], "x", 1), 1);
+		else
+			ck_assert_int_eq(sem_post(&sem), 0);
+		tl_pthread_join(t);
+		ck_assert_int_eq(b.r, what == READ ? 1 : 0);
+	}
+	struct blocked b = { .what = POLL };
+	pthread_t t = tl_pthread(block_in, &b, NULL);
+	interrupt(t, &b);
+	tl_pthread_join(t);
+	ck_assert_int_eq(b.r, -1);
+	ck_assert_int_eq(b.err, EINTR);
+}
+END_TEST
+
+/* ---- masks ----------------------------------------------------------- */
+
+struct masked {
+	int fd;
+	_Atomic bool blocked;
+	_Atomic bool go;
+	int handled_while_blocked, handled_after_unblock;
+	long r;
+	int err;
+};
+
+static void *block_then_unblock(void *p)
+{
+	struct masked *m = p;
+	sigset_t set;
+	char c;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	atomic_store(&m->blocked, true);
+	while (!atomic_load(&m->go))
+		usleep(1000);
+	m->handled_while_blocked = atomic_load(&handled);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	m->handled_after_unblock = atomic_load(&handled);
+	m->r = read(m->fd, &c, 1); /* nothing pending now: waits */
+	m->err = errno;
+	return NULL;
+}
+
+START_TEST(a_blocked_signal_waits_for_the_unblock)
+{
+	struct masked m = { 0 };
+	int p[2];
+
+	mode(_i);
+	catch_usr1(0);
+	tl_make_pipe(p);
+	m.fd = p[0];
+	atomic_store(&handled, 0);
+	pthread_t t = tl_pthread(block_then_unblock, &m, NULL);
+	while (!atomic_load(&m.blocked))
+		usleep(1000);
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	usleep(20000);
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	atomic_store(&m.go, true);
+	usleep(20000);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	tl_pthread_join(t);
+	ck_assert_int_eq(m.handled_while_blocked, 0);
+	ck_assert_int_eq(m.handled_after_unblock, 1);
+	ck_assert_int_eq(m.r, 1);
+}
+END_TEST
+
+/* ---- SA_RESETHAND ---------------------------------------------------- */
+
+START_TEST(sa_resethand_leaves_the_default_behind)
+{
+	int p[2];
+	struct sigaction now;
+
+	mode(_i);
+	catch_usr1(SA_RESETHAND);
+	tl_make_pipe(p);
+	struct blocked b = { .what = READ, .fd = p[0] };
+	atomic_store(&handled, 0);
+	pthread_t t = tl_pthread(block_in, &b, NULL);
+	while (!atomic_load(&b.started))
+		usleep(1000);
+	usleep(20000);
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	while (!atomic_load(&b.done))
+		usleep(1000);
+	tl_pthread_join(t);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert_int_eq(sigaction(SIGUSR1, NULL, &now), 0);
+	ck_assert(now.sa_handler == SIG_DFL);
+}
+END_TEST
+
+Suite *suite_signal(void)
+{
+	Suite *s = suite_create("signal");
+	TCase *tc = tcase_create("signal");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, a_handler_without_restart_interrupts_the_call,
+			    0, 2);
+	tcase_add_loop_test(tc,
+			    sa_restart_restarts_read_and_sem_wait_but_not_poll,
+			    0, 2);
+	tcase_add_loop_test(tc, a_blocked_signal_waits_for_the_unblock, 0, 2);
+	tcase_add_loop_test(tc, sa_resethand_leaves_the_default_behind, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
