@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "offload.h"
 #include "real.h"
 #include "weft.h"
 #include "testlib.h"
@@ -295,6 +297,57 @@ START_TEST(cond_timedwait_times_out_with_the_mutex_held_again)
 }
 END_TEST
 
+/* Coroutines that wait on sh's condition until sh->flag, then count
+ * themselves in woken. */
+struct cond_waiters {
+	struct shared *sh;
+	atomic_int woken;
+};
+
+static void *wait_for_flag(void *arg)
+{
+	struct cond_waiters *w = arg;
+	struct shared *sh = w->sh;
+
+	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), 0);
+	while (!sh->flag)
+		ck_assert_int_eq(pthread_cond_wait(&sh->cond, &sh->mutex), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
+	atomic_fetch_add(&w->woken, 1);
+	return NULL;
+}
+
+/* More condition waits than the offload pool has threads, and a signaller
+ * that must itself wait on the pool (a semaphore another process posts)
+ * before it signals: the waits' slices let its job through, where waits
+ * that held their threads until a wake-up would never be woken. */
+START_TEST(cond_waits_leave_the_pool_to_a_signaller_that_needs_it)
+{
+	struct cond_waiters w = { .sh = shared_new(PTHREAD_MUTEX_NORMAL,
+						   false) };
+	struct shared *sh = w.sh;
+	weft_co *co[WEFT__OFFLOAD_DEFAULT + 1];
+	int n = (int)(sizeof co / sizeof co[0]);
+
+	for (int i = 0; i < n; i++)
+		ck_assert_ptr_nonnull(co[i] = weft_spawn(wait_for_flag, &w, 0));
+	weft_sleep(100 * MS); /* every waiter is in the pool's queue */
+	int64_t t0 = tl_mono_ns();
+	pid_t pid = child(sh, POST_SEM, 50);
+	ck_assert_int_eq(sem_wait(&sh->sem), 0);
+	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), 0);
+	sh->flag = 1;
+	ck_assert_int_eq(pthread_cond_broadcast(&sh->cond), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(weft_join(co[i], NULL), 0);
+	ck_assert_int_eq(atomic_load(&w.woken), n);
+	/* Within a slice or two; without them, the test's time-out. */
+	ck_assert_int_lt(tl_mono_ns() - t0, 10 * SEC);
+	tl_reaped_ok(pid);
+}
+END_TEST
+
 /* ---- rwlocks ---- */
 
 START_TEST(rwlock_rdlock_parks_while_another_process_writes)
@@ -466,6 +519,8 @@ Suite *suite_pshared(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, cond_wait_parks_until_another_process_signals);
 	tcase_add_test(tc, cond_timedwait_times_out_with_the_mutex_held_again);
+	tcase_add_test(tc,
+		cond_waits_leave_the_pool_to_a_signaller_that_needs_it);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("rwlock");
