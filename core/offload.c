@@ -22,14 +22,24 @@
  * takes them as a green thread does: on its first such lock it gets a
  * scheduler of its own and waits on it, woken from the holder's thread.
  *
+ * Waits are the other pool (weft__offload_wait): a wait on an object
+ * another process may hold (a process-shared condition variable, rwlock
+ * or barrier) lasts as long as that process likes, so it can neither
+ * share the jobs' few threads nor queue behind them.  It gets a thread to
+ * itself for as long as it waits, an idle one or a new one; the waits'
+ * threads have no limit, and one idle for LINGER ends.  The two pools
+ * share the lock, the worker's loop and the fork handling.
+ *
  * fork: the child has none of the parent's threads.  A handler run in the
- * child forgets the workers and the queue (a job in flight belongs to a
- * coroutine of the parent, which the child does not have), and the pool
+ * child forgets the workers and the queues (a job in flight belongs to a
+ * coroutine of the parent, which the child does not have), and each pool
  * starts afresh when next needed.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core.h"
 #include "handoff.h"
@@ -43,13 +53,30 @@ struct job {
 	_Atomic bool done;
 };
 
+/* How long a waits' worker with nothing to do stays: long enough that a
+ * program waiting again and again reuses its threads, short enough that
+ * a burst of waits leaves no crowd of idle threads behind. */
+#define LINGER_S 10
+
+/* A pool: its queue and its workers.  Guarded by lock. */
+struct pool {
+	pthread_cond_t more;    /* a job was queued */
+	struct job *head, *tail; /* waiting jobs, oldest first */
+	unsigned queued;        /* jobs in the queue */
+	unsigned threads;       /* workers started */
+	unsigned idle;          /* workers running no job (waiting for
+	                           one, or starting up) */
+	unsigned limit;         /* most workers; 0 until first use */
+	bool linger;            /* idle workers end after LINGER_S */
+	const char *name;       /* its threads' name */
+};
+
+#define POOL(n, l) { .more = PTHREAD_COND_INITIALIZER, .linger = (l), \
+		     .name = (n) }
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t more = PTHREAD_COND_INITIALIZER;
-static struct job *head, *tail; /* waiting jobs, oldest first */
-static unsigned queued;         /* jobs in the queue */
-static unsigned threads;        /* workers started */
-static unsigned idle;           /* workers waiting for a job */
-static unsigned limit;          /* most workers; 0 until first use */
+static struct pool jobs = POOL("weft-offload", false);
+static struct pool waits = POOL("weft-wait", true);
 static bool atfork_set;
 
 /* WEFT_OFFLOAD_THREADS, or the default if it is unset or bad (said once
@@ -63,30 +90,52 @@ static unsigned read_limit(void)
 /* See offload.h. */
 void weft__offload_config(void)
 {
-	if (limit == 0)
-		limit = read_limit();
+	if (jobs.limit == 0)
+		jobs.limit = read_limit();
 }
 
-/* A worker: runs jobs for ever.  It wakes the job's coroutine before
- * marking the job done, both under the lock, and touches the job no more
- * once it is marked: the coroutine may return (and its stack move on) as
- * soon as it sees the mark. */
-static void *worker(void *unused)
+/* Waits for a job to be queued in p; false if the worker should end
+ * instead (p lingers, and none came for LINGER_S).  Called under the
+ * lock. */
+static bool await_job(struct pool *p)
 {
-	(void)unused;
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += LINGER_S;
+	while (p->head == NULL) {
+		if (!p->linger) {
+			pthread_cond_wait(&p->more, &lock);
+		} else if (pthread_cond_clockwait(&p->more, &lock,
+						  CLOCK_MONOTONIC,
+						  &until) == ETIMEDOUT &&
+			   p->head == NULL) {
+			p->idle--;
+			p->threads--;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A worker of pool p: runs its jobs until it has lingered long enough,
+ * or for ever.  It wakes the job's coroutine before marking the job done,
+ * both under the lock, and touches the job no more once it is marked:
+ * the coroutine may return (and its stack move on) as soon as it sees
+ * the mark. */
+static void *worker(void *pool)
+{
+	struct pool *p = pool;
+
 	weft__inside = true;
 	pthread_mutex_lock(&lock);
-	for (;;) {
-		while (head == NULL) {
-			idle++;
-			pthread_cond_wait(&more, &lock);
-			idle--;
-		}
-		struct job *job = head;
-		head = job->next;
-		if (head == NULL)
-			tail = NULL;
-		queued--;
+	while (await_job(p)) {
+		struct job *job = p->head;
+		p->head = job->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->queued--;
+		p->idle--;
 		pthread_mutex_unlock(&lock);
 		/* The job is the program's code: the locks it takes (an
 		 * allocator's, in a name lookup) are the program's too, and
@@ -97,13 +146,15 @@ static void *worker(void *unused)
 		pthread_mutex_lock(&lock);
 		weft__wake(job->co, 0);
 		atomic_store_explicit(&job->done, true, memory_order_release);
+		p->idle++;
 	}
+	pthread_mutex_unlock(&lock);
 	return NULL;
 }
 
-/* Starts one more worker, with every signal blocked from its first
+/* Starts one more worker of p, with every signal blocked from its first
  * instruction.  Called under the lock, as weft (see pool_lock). */
-static void start_worker(void)
+static void start_worker(struct pool *p)
 {
 	pthread_attr_t attr;
 	pthread_t tid;
@@ -114,21 +165,28 @@ static void start_worker(void)
 	sigfillset(&all);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setsigmask_np(&attr, &all);
-	if (pthread_create(&tid, &attr, worker, NULL) == 0) {
-		threads++;
+	if (pthread_create(&tid, &attr, worker, p) == 0) {
+		p->threads++;
+		p->idle++;
 		/* Not its maker's name (a pool thread's, or the program's). */
-		pthread_setname_np(tid, "weft-offload");
+		pthread_setname_np(tid, p->name);
 	}
 	pthread_attr_destroy(&attr);
 }
 
 /* In a fork child: the workers stayed behind in the parent. */
-static void forget_pool(void)
+static void forget_pool(struct pool *p)
+{
+	p->more = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+	p->head = p->tail = NULL;
+	p->queued = p->threads = p->idle = 0;
+}
+
+static void forget_pools(void)
 {
 	lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-	more = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
-	head = tail = NULL;
-	queued = threads = idle = 0;
+	forget_pool(&jobs);
+	forget_pool(&waits);
 }
 
 /* Takes the pool's lock from a coroutine, as weft's own call. */
@@ -150,30 +208,35 @@ static void pool_unlock(struct weft__co *co, bool was)
 	weft__running = co;
 }
 
-/* Queues job, starting a worker if every one is busy.  Returns false if
- * there is no worker to run it.  Called under the lock. */
-static bool submit(struct job *job)
+/* Queues job in p, starting a worker if every one is busy.  Returns
+ * false if there is no worker to run it.  Called under the lock. */
+static bool submit(struct pool *p, struct job *job)
 {
-	if (limit == 0)
-		limit = read_limit();
+	if (jobs.limit == 0)
+		jobs.limit = read_limit();
+	if (waits.limit == 0)
+		waits.limit = UINT_MAX;
 	if (!atfork_set)
-		atfork_set = pthread_atfork(NULL, NULL, forget_pool) == 0;
-	if (queued >= idle && threads < limit)
-		start_worker();
-	if (threads == 0)
+		atfork_set = pthread_atfork(NULL, NULL, forget_pools) == 0;
+	if (p->queued >= p->idle && p->threads < p->limit)
+		start_worker(p);
+	/* A wait must not queue behind another: if no thread could be
+	 * started for it, its caller waits itself. */
+	if (p->threads == 0 || (p == &waits && p->queued >= p->idle))
 		return false;
-	if (tail)
-		tail->next = job;
+	if (p->tail)
+		p->tail->next = job;
 	else
-		head = job;
-	tail = job;
-	queued++;
-	pthread_cond_signal(&more);
+		p->head = job;
+	p->tail = job;
+	p->queued++;
+	pthread_cond_signal(&p->more);
 	return true;
 }
 
-/* See offload.h. */
-int weft__offload(void (*fn)(void *), void *arg)
+/* Runs fn(arg) on a worker of p while the calling coroutine parks; see
+ * weft__offload. */
+static int run_on(struct pool *p, void (*fn)(void *), void *arg)
 {
 	struct weft__co *co = weft__running;
 
@@ -186,7 +249,7 @@ int weft__offload(void (*fn)(void *), void *arg)
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
 	bool was = pool_lock();
-	bool queued_ok = submit(&job);
+	bool queued_ok = submit(p, &job);
 	/* Parked before the lock is let go: a worker may take the job and
 	 * wake us at once. */
 	if (queued_ok)
@@ -213,4 +276,16 @@ int weft__offload(void (*fn)(void *), void *arg)
 	}
 	errno = saved; /* other coroutines ran meanwhile */
 	return 0;
+}
+
+/* See offload.h. */
+int weft__offload(void (*fn)(void *), void *arg)
+{
+	return run_on(&jobs, fn, arg);
+}
+
+/* See offload.h. */
+int weft__offload_wait(void (*fn)(void *), void *arg)
+{
+	return run_on(&waits, fn, arg);
 }

@@ -1,7 +1,9 @@
-/* offload.h - a few real threads for calls that cannot be made
- * non-blocking: name resolution, file locks, waiting for children.
+/* offload.h - real threads for calls that cannot be made non-blocking:
+ * a few for jobs (name resolution, file locks, waiting for children),
+ * and one per wait for waits that last as long as another process likes
+ * (process-shared condition variables, rwlocks, barriers).
  *
- * The pool's threads are weft's own (weft__inside) and have no scheduler:
+ * Both pools' threads are weft's own (weft__inside) and have no scheduler:
  * weft__running stays NULL on them, so every wrapper they meet passes
  * straight through to libc.  They block every signal, so the program's
  * signals go to its own threads.  errno and h_errno are per thread: a job that cares must capture
@@ -25,6 +27,17 @@
  * thread exists and none can be started: fn has not run, and the caller
  * should run it itself.  errno is left alone on success. */
 int weft__offload(void (*fn)(void *), void *arg);
+
+/* As weft__offload, for fn that waits on something another process may
+ * hold for as long as it likes: fn gets a thread to itself, never queued
+ * behind other jobs or waits, so that any number of coroutines may wait
+ * at once while the others (and other processes) go on and can end their
+ * waits.  An idle thread takes it, or a new one is started, without
+ * WEFT_OFFLOAD_THREADS' limit; a thread idle for 10 s ends.  Returns 0
+ * once fn has run, or -1 with errno EAGAIN when no thread is idle and
+ * none can be started: fn has not run, and the caller should run it
+ * itself.  errno is left alone on success. */
+int weft__offload_wait(void (*fn)(void *), void *arg);
 
 /* Reads WEFT_OFFLOAD_THREADS now rather than at the first job, so that a
  * bad value is reported at start with the other variables.  Call only

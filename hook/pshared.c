@@ -4,51 +4,67 @@
  * robust mutexes and glibc's semaphores are glibc's (green.h); another
  * process may hold them, and glibc wakes their waiters with futex calls
  * weft never sees.  A coroutine that is not alone first tries without
- * waiting, on its own thread; only when it would block does it hand a
- * wait to the offload pool, where the kernel's wake-up reaches a real
- * thread at once, and park.  Each kind differs in what may be done on
- * another thread:
+ * waiting, on its own thread; only when it would block does it park,
+ * while a real thread sleeps in the kernel where the wake-up will come.
+ * How depends on what glibc lets be done away from the caller's thread:
  *
- *  - semaphores and readers of rwlocks have no owner: the pool makes the
- *    real timed call and takes the unit or the read lock for the caller;
- *  - a writer's rwlock records its owner's tid (__cur_writer), which
- *    glibc's unlock compares with the caller's: the pool takes the lock
- *    and the caller's tid is written in after;
  *  - a mutex records its owner (__owner, and the lock word of a robust
- *    one, which sits on its owner's robust list), so the pool never takes
- *    it: it waits on the lock word with FUTEX_WAIT, with the waiters bit
- *    set first so that the unlock wakes it, and the caller takes the lock
- *    with trylock on its own thread.  Once it has waited it leaves the
- *    waiters bit set, as glibc's own lock does, since others may still
- *    wait.  Priority-inheriting and priority-protected mutexes, whose
- *    lock words the kernel manages, still block the thread;
- *  - a condition variable's wait must release and retake the mutex: the
- *    pool waits with the caller's mutex, made its own for the time (the
- *    __owner field), and the caller's again after.  Robust and
- *    priority-aware mutexes, whose owner is more than a field, block;
+ *    one, which sits on its owner's robust list), so no other thread
+ *    takes it: the caller sets the waiters bit, so that the unlock wakes,
+ *    parks while a thread of weft's sleeps on the lock word
+ *    (weft__waitv), and takes the lock with trylock on its own thread.
+ *    Once it has waited it leaves the waiters bit set, as glibc's own
+ *    lock does, since others may still wait.  Priority-inheriting and
+ *    priority-protected mutexes, whose lock words the kernel manages,
+ *    still block the thread;
+ *  - a semaphore is a value and a count of waiters in one word
+ *    (struct glibc_sem): the caller counts itself in, as glibc's
+ *    sem_wait does, so that sem_post wakes, and parks on the value
+ *    (weft__waitv) while it is 0;
+ *  - a condition variable's wait must release and retake the mutex in
+ *    one call of glibc's, whose protocol (groups of waiters, signals
+ *    counted per group, a waiter that times out taking itself out) is
+ *    too intricate to redo here and changes between glibc versions: the
+ *    wait is made on a thread of its own (weft__offload_wait), with the
+ *    caller's mutex made that thread's for the time (the __owner field)
+ *    and the caller's again after.  Robust and priority-aware mutexes,
+ *    whose owner is more than a field, block;
+ *  - a rwlock's waiters register in it before they sleep, by glibc's
+ *    rules again: a thread of its own makes the real call.  A writer's
+ *    rwlock records its owner's tid (__cur_writer), which glibc's unlock
+ *    compares with the caller's: the caller's tid is written in after;
  *  - a barrier has no try: every wait of a glibc barrier of more than one
- *    goes to the pool.
+ *    gets a thread of its own.
  *
- * Each pool wait is cut into slices of 100 ms (a condition variable's of
- * a second), so that waits that last leave the pool to other jobs in
- * turn: the pool has WEFT_OFFLOAD_THREADS threads (4 unless set) and
- * serves jobs in order, so four waits that each held a thread until
- * their wake-up would stop every other job, and a program whose
- * signaller must first wait for a child, a file lock, a FIFO or a
- * semaphore (jobs of the same pool) would never signal.  The caller's
- * deadline is kept exactly on its own clock.  A condition wait whose
- * slice ends returns 0, a wake-up POSIX allows (see COND_SLICE).
- * Barrier waits cannot be cut: more than WEFT_OFFLOAD_THREADS of them at
- * once hold up the pool.  Owners are OS thread ids: as before, two green
- * threads of one OS thread look like one owner to glibc.
+ * Why these threads and not the offload pool, as before: the pool has
+ * WEFT_OFFLOAD_THREADS threads (4 unless set) and serves jobs in order,
+ * so five condition waits filled it while the signaller's own job (a
+ * semaphore another process posts) queued behind them, and the waits,
+ * retaking the mutex inside glibc's call, were never woken; cutting the
+ * waits into slices did not help, since glibc retakes the mutex after.  Why not block the green thread's own OS thread and let the
+ * monitor hand its scheduler to a spare: measured, every such wait stalls
+ * its scheduler's other coroutines for the monitor's 10 ms (64 waits
+ * begun at once took 0.5 s to all get in), and a scheduler holding a
+ * coroutine that cannot move (main, a weft_go one) would stop for the
+ * whole wait, its own signaller included.  Why futex_waitv for mutexes
+ * and semaphores: they are the waits that come by the thousand, and a
+ * thread per wait costs about 30 KiB and 30 us to start (waitv.c).
+ *
+ * Timed waits on a thread of their own are glibc's, with the caller's
+ * clock and deadline, and end only then or at a wake-up.  Timed waits on a futex word go in slices of
+ * 100 ms, the caller's deadline kept exactly on its own clock: the
+ * watchers sleep on the monotonic clock, and a slice bounds how late a
+ * deadline on CLOCK_REALTIME is seen once that clock is set.  Owners are
+ * OS thread ids: as before, two green threads of one OS thread look like
+ * one owner to glibc.
  */
 #include <linux/futex.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "io.h"
 #include "offload.h"
 #include "pshared.h"
+#include "waitv.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
 #define KIND_ROBUST  16
@@ -58,15 +74,7 @@
 
 #define COND_SHARED 1u /* glibc's __PTHREAD_COND_SHARED_MASK */
 
-#define SLICE      (100 * 1000000LL) /* ns */
-/* A condition variable's slice cannot be followed by another wait as the
- * others' are: glibc's waiter that times out leaves the waiters before it
- * takes the mutex back, so a signaller that takes the mutex first, sets
- * the predicate and signals wakes nobody, and a wait made again without
- * the caller looking at its predicate would sleep through that.  The
- * slice's end returns 0 instead, and the caller's loop looks; a second
- * keeps such wake-ups rare. */
-#define COND_SLICE (1000 * 1000000LL)
+#define SLICE (100 * 1000000LL) /* ns */
 
 /* glibc's barrier (nptl/pthreadP.h): the count it was made for. */
 struct glibc_barrier {
@@ -74,6 +82,21 @@ struct glibc_barrier {
 	int shared;
 	unsigned out;
 };
+
+/* glibc's semaphore where 64-bit atomics exist (nptl/internaltypes.h,
+ * struct new_sem): the value in data's low 32 bits, the count of waiters
+ * in its high ones; private is 0 for private futex calls, else
+ * FUTEX_PRIVATE_FLAG (process-shared and named semaphores). */
+struct glibc_sem {
+	uint64_t data;
+	int private;
+	int pad;
+};
+
+_Static_assert(sizeof(struct glibc_sem) <= sizeof(sem_t),
+	       "glibc's semaphore fits a sem_t");
+
+#define SEM_WAITER (1ull << 32)
 
 /* Whether a blocking call of the caller should park. */
 static bool ours(void)
@@ -95,71 +118,48 @@ static int64_t ns_of(const struct timespec *ts)
 	return ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-static struct timespec ts_of(int64_t ns)
-{
-	return (struct timespec){ .tv_sec = ns / 1000000000LL,
-				  .tv_nsec = ns % 1000000000LL };
-}
-
-/* The end of the next slice on clock: now + slice, or abs if that comes
- * first (then *last is set).  abs NULL: no deadline. */
-static struct timespec slice_end(clockid_t clock, const struct timespec *abs,
-				 int64_t slice, bool *last)
+/* The deadline of the next wait toward abs on clock, on weft's
+ * monotonic clock: a slice, or what is left if that is less; none (-1)
+ * for an untimed wait (abs NULL).  Returns false if abs has passed. */
+static bool next_deadline(clockid_t clock, const struct timespec *abs,
+			  int64_t *deadline)
 {
 	struct timespec now;
 
+	*deadline = -1;
+	if (abs == NULL)
+		return true;
 	clock_gettime(clock, &now);
-	int64_t end = ns_of(&now) + slice;
-	*last = abs != NULL && abs->tv_sec >= 0 && ns_of(abs) <= end;
-	if (abs != NULL && abs->tv_sec < 0)
-		*last = true;
-	return *last ? *abs : ts_of(end);
+	int64_t left = ns_of(abs) - ns_of(&now);
+	if (abs->tv_sec < 0 || left <= 0)
+		return false;
+	*deadline = weft__now() + (left < SLICE ? left : SLICE);
+	return true;
 }
 
-/* Runs fn(arg) on the pool, or here if the pool has no thread. */
-static void on_pool(void (*fn)(void *), void *arg)
+/* Runs fn(arg) on a thread of its own while the caller parks, or here if
+ * no thread can be had. */
+static void on_own_thread(void (*fn)(void *), void *arg)
 {
-	if (weft__offload(fn, arg) < 0)
+	weft__running->wait_what = "pshared";
+	if (weft__offload_wait(fn, arg) < 0)
 		fn(arg);
 }
 
 /* ---- mutexes ---- */
 
-/* FUTEX_WAIT on a lock word, shared: glibc's robust and process-shared
- * mutexes wake with shared futex calls. */
-struct futex_job {
-	unsigned *word;
-	unsigned val;
-	struct timespec rel;
-};
-
-static void futex_wait(void *p)
-{
-	struct futex_job *j = p;
-
-	weft__libc()->syscall(SYS_futex, j->word, FUTEX_WAIT, j->val, &j->rel,
-			      NULL, 0);
-}
-
-/* Waits on the pool, for at most a slice or until abs on clock, while
- * pm's lock word is v.  Returns false if abs has passed. */
+/* Parks while pm's lock word is v, for at most a slice or until abs on
+ * clock: glibc's robust and process-shared mutexes wake with shared
+ * futex calls.  Returns false if abs has passed. */
 static bool wait_word(pthread_mutex_t *pm, unsigned v, clockid_t clock,
 		      const struct timespec *abs)
 {
-	struct timespec now;
-	int64_t rel = SLICE;
+	int64_t deadline;
 
-	if (abs != NULL) {
-		clock_gettime(clock, &now);
-		int64_t left = ns_of(abs) - ns_of(&now);
-		if (abs->tv_sec < 0 || left <= 0)
-			return false;
-		if (left < rel)
-			rel = left;
-	}
-	struct futex_job j = { .word = (unsigned *)&pm->__data.__lock,
-			       .val = v, .rel = ts_of(rel) };
-	on_pool(futex_wait, &j);
+	if (!next_deadline(clock, abs, &deadline))
+		return false;
+	weft__running->wait_what = "pshared";
+	weft__waitv((const uint32_t *)&pm->__data.__lock, v, true, deadline);
 	return true;
 }
 
@@ -224,24 +224,6 @@ int weft__glibc_mutex_lock(pthread_mutex_t *pm, clockid_t clock,
 
 /* ---- condition variables ---- */
 
-struct cond_job {
-	pthread_cond_t *pc;
-	pthread_mutex_t *pm;
-	clockid_t clock;
-	struct timespec until;
-	int r;
-};
-
-/* The wait, with the caller's mutex made the pool thread's. */
-static void cond_wait(void *p)
-{
-	struct cond_job *j = p;
-
-	__atomic_store_n(&j->pm->__data.__owner, gettid(), __ATOMIC_RELAXED);
-	j->r = weft__libc()->pthread_cond_clockwait(j->pc, j->pm, j->clock,
-						    &j->until);
-}
-
 static int real_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 			  clockid_t clock, const struct timespec *abs)
 {
@@ -249,6 +231,23 @@ static int real_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 
 	return abs ? libc->pthread_cond_clockwait(pc, pm, clock, abs)
 		   : libc->pthread_cond_wait(pc, pm);
+}
+
+struct cond_job {
+	pthread_cond_t *pc;
+	pthread_mutex_t *pm;
+	clockid_t clock;
+	const struct timespec *abs;
+	int r;
+};
+
+/* The whole wait, with the caller's mutex made this thread's. */
+static void cond_wait(void *p)
+{
+	struct cond_job *j = p;
+
+	__atomic_store_n(&j->pm->__data.__owner, gettid(), __ATOMIC_RELAXED);
+	j->r = real_cond_wait(j->pc, j->pm, j->clock, j->abs);
 }
 
 /* See pshared.h. */
@@ -268,35 +267,13 @@ int weft__glibc_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 	if ((kind & 3) != PTHREAD_MUTEX_NORMAL &&
 	    __atomic_load_n(&pm->__data.__owner, __ATOMIC_RELAXED) != me)
 		return EPERM;
-	bool last;
-	struct cond_job j = { .pc = pc, .pm = pm,
-			      .clock = abs ? clock : WEFT__UNTIMED };
-	j.until = slice_end(j.clock, abs, COND_SLICE, &last);
-	on_pool(cond_wait, &j);
+	struct cond_job j = { .pc = pc, .pm = pm, .clock = clock, .abs = abs };
+	on_own_thread(cond_wait, &j);
 	__atomic_store_n(&pm->__data.__owner, me, __ATOMIC_RELAXED);
-	return j.r == ETIMEDOUT && !last ? 0 : j.r;
+	return j.r;
 }
 
 /* ---- rwlocks ---- */
-
-struct rwlock_job {
-	pthread_rwlock_t *prw;
-	bool write;
-	clockid_t clock;
-	struct timespec until;
-	int r;
-};
-
-static void rwlock_lock(void *p)
-{
-	struct rwlock_job *j = p;
-	const struct weft__real *libc = weft__libc();
-
-	j->r = j->write ? libc->pthread_rwlock_clockwrlock(j->prw, j->clock,
-							   &j->until)
-			: libc->pthread_rwlock_clockrdlock(j->prw, j->clock,
-							   &j->until);
-}
 
 static int real_rwlock(pthread_rwlock_t *prw, bool write, clockid_t clock,
 		       const struct timespec *abs)
@@ -308,6 +285,21 @@ static int real_rwlock(pthread_rwlock_t *prw, bool write, clockid_t clock,
 			     : libc->pthread_rwlock_clockrdlock(prw, clock, abs);
 	return write ? libc->pthread_rwlock_wrlock(prw)
 		     : libc->pthread_rwlock_rdlock(prw);
+}
+
+struct rwlock_job {
+	pthread_rwlock_t *prw;
+	bool write;
+	clockid_t clock;
+	const struct timespec *abs;
+	int r;
+};
+
+static void rwlock_lock(void *p)
+{
+	struct rwlock_job *j = p;
+
+	j->r = real_rwlock(j->prw, j->write, j->clock, j->abs);
 }
 
 /* See pshared.h. */
@@ -326,13 +318,9 @@ int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 	pid_t me = gettid();
 	if (__atomic_load_n(&prw->__data.__cur_writer, __ATOMIC_RELAXED) == me)
 		return EDEADLK;
-	struct rwlock_job j = { .prw = prw, .write = write,
-				.clock = abs ? clock : WEFT__UNTIMED };
-	bool last;
-	do {
-		j.until = slice_end(j.clock, abs, SLICE, &last);
-		on_pool(rwlock_lock, &j);
-	} while (j.r == ETIMEDOUT && !last);
+	struct rwlock_job j = { .prw = prw, .write = write, .clock = clock,
+				.abs = abs };
+	on_own_thread(rwlock_lock, &j);
 	/* glibc's unlock knows a writer by its tid. */
 	if (j.r == 0 && write)
 		__atomic_store_n(&prw->__data.__cur_writer, me,
@@ -342,27 +330,16 @@ int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 
 /* ---- semaphores ---- */
 
-struct sem_job {
-	sem_t *s;
-	clockid_t clock;
-	struct timespec until;
-	int r, err;
-};
-
-static void sem_wait_job(void *p)
-{
-	struct sem_job *j = p;
-
-	errno = 0;
-	j->r = weft__libc()->sem_clockwait(j->s, j->clock, &j->until);
-	j->err = errno;
-}
-
-/* See pshared.h. */
+/* See pshared.h.  The slow path of glibc's sem_wait
+ * (__new_sem_wait_slow64), with the futex wait made by weft__waitv. */
 int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 			 const struct timespec *abs)
 {
 	const struct weft__real *libc = weft__libc();
+	struct glibc_sem *gs = (struct glibc_sem *)s;
+	/* The value's half of data. */
+	const uint32_t *value = (const uint32_t *)&gs->data +
+		(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
 
 	if ((abs && !time_ok(clock, abs)) || !ours())
 		return abs ? libc->sem_clockwait(s, clock, abs)
@@ -372,14 +349,32 @@ int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 		return 0;
 	if (errno != EAGAIN)
 		return -1;
-	struct sem_job j = { .s = s, .clock = abs ? clock : WEFT__UNTIMED };
-	bool last;
-	do {
-		j.until = slice_end(j.clock, abs, SLICE, &last);
-		on_pool(sem_wait_job, &j);
-	} while (j.r < 0 && j.err == ETIMEDOUT && !last);
-	errno = j.r < 0 ? j.err : saved;
-	return j.r;
+	bool shared = __atomic_load_n(&gs->private, __ATOMIC_RELAXED) != 0;
+	/* Counted as a waiter, so that sem_post wakes. */
+	uint64_t d = __atomic_fetch_add(&gs->data, SEM_WAITER,
+					__ATOMIC_RELAXED);
+	for (;;) {
+		int64_t deadline;
+		if ((uint32_t)d != 0) {
+			/* A unit: take it, and stop being a waiter. */
+			if (__atomic_compare_exchange_n(&gs->data, &d,
+							d - 1 - SEM_WAITER,
+							true, __ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED)) {
+				errno = saved;
+				return 0;
+			}
+		} else if (next_deadline(clock, abs, &deadline)) {
+			weft__running->wait_what = "pshared";
+			weft__waitv(value, 0, shared, deadline);
+			d = __atomic_load_n(&gs->data, __ATOMIC_RELAXED);
+		} else {
+			__atomic_fetch_sub(&gs->data, SEM_WAITER,
+					   __ATOMIC_RELAXED);
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
 }
 
 /* ---- barriers ---- */
@@ -404,6 +399,6 @@ int weft__glibc_barrier_wait(pthread_barrier_t *pb)
 	if (__atomic_load_n(&b->count, __ATOMIC_RELAXED) <= 1 || !ours())
 		return weft__libc()->pthread_barrier_wait(pb);
 	struct barrier_job j = { .pb = pb };
-	on_pool(barrier_wait, &j);
+	on_own_thread(barrier_wait, &j);
 	return j.r;
 }

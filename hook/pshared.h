@@ -10,9 +10,6 @@
 #include <semaphore.h>
 #include <time.h>
 
-/* The clock of an untimed call (abs NULL). */
-#define WEFT__UNTIMED CLOCK_MONOTONIC
-
 /* pthread_mutex_lock (abs NULL) or clocklock on a glibc mutex; a
  * coroutine that is not alone parks while a process-shared or robust one
  * is held.  Returns what glibc's call returns. */
@@ -21,14 +18,14 @@ int weft__glibc_mutex_lock(pthread_mutex_t *pm, clockid_t clock,
 
 /* pthread_cond_wait (abs NULL) or clockwait on a glibc condition
  * variable; parks when it is process-shared and pm is neither robust nor
- * priority-aware.  Returns what glibc's call returns, or 0 early: a
- * parked wait wakes by itself every second, as POSIX lets a wait. */
+ * priority-aware, while glibc's wait is made on a thread of its own.
+ * Returns what glibc's call returns. */
 int weft__glibc_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 			  clockid_t clock, const struct timespec *abs);
 
 /* pthread_rwlock_rdlock or wrlock (abs NULL) or their clock variants on
- * a glibc rwlock; parks when it is process-shared.  Returns what glibc's
- * call returns. */
+ * a glibc rwlock; parks when it is process-shared, while glibc's call is
+ * made on a thread of its own.  Returns what glibc's call returns. */
 int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 			    clockid_t clock, const struct timespec *abs);
 
@@ -37,8 +34,8 @@ int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 			 const struct timespec *abs);
 
-/* pthread_barrier_wait on a glibc barrier; its wait goes to the offload
- * pool.  Returns what glibc's call returns. */
+/* pthread_barrier_wait on a glibc barrier; parks while glibc's wait is
+ * made on a thread of its own.  Returns what glibc's call returns. */
 int weft__glibc_barrier_wait(pthread_barrier_t *pb);
 
 #endif

@@ -1,6 +1,6 @@
 /* test_pshared.c - process-shared mutexes, condition variables, rwlocks,
  * semaphores and barriers: a contended wait parks while the others run,
- * with glibc's results. */
+ * with glibc's results, and any number of coroutines wait at once. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "offload.h"
 #include "real.h"
 #include "weft.h"
 #include "testlib.h"
@@ -69,6 +70,7 @@ struct act_job {
 	struct shared *sh;
 	enum act act;
 	int ms;
+	int units;   /* POST_SEM: how many to post */
 };
 
 /* A child's body (tl_fork_ready): does the act, closes ready once it
@@ -114,7 +116,8 @@ static int act_child(void *arg, int ready)
 		r |= libc->pthread_rwlock_unlock(&sh->rwlock);
 		break;
 	case POST_SEM:
-		r |= libc->sem_post(&sh->sem);
+		for (int i = 0; i < j->units; i++)
+			r |= libc->sem_post(&sh->sem);
 		break;
 	case WAIT_BARRIER:
 		r = libc->pthread_barrier_wait(&sh->barrier);
@@ -129,7 +132,7 @@ static int act_child(void *arg, int ready)
  * child holds it (at once for the acts that only give). */
 static pid_t child(struct shared *sh, enum act act, int ms)
 {
-	struct act_job j = { .sh = sh, .act = act, .ms = ms };
+	struct act_job j = { .sh = sh, .act = act, .ms = ms, .units = 1 };
 
 	return tl_fork_ready(act_child, &j);
 }
@@ -278,10 +281,9 @@ START_TEST(cond_timedwait_times_out_with_the_mutex_held_again)
 	weft_go(tl_tick_first, &t);
 	ck_assert_int_eq(pthread_mutex_lock(&sh->mutex), 0);
 	struct timespec abs = in_ms(CLOCK_REALTIME, 50);
-	int r;
-	while ((r = pthread_cond_timedwait(&sh->cond, &sh->mutex, &abs)) == 0)
-		;
-	ck_assert_int_eq(r, ETIMEDOUT);
+	/* One wait, to the deadline, as glibc's: no early wake-up. */
+	ck_assert_int_eq(pthread_cond_timedwait(&sh->cond, &sh->mutex, &abs),
+			 ETIMEDOUT);
 	ck_assert_int_gt(t.ticks, 0);
 	ck_assert_int_eq(pthread_mutex_unlock(&sh->mutex), 0);
 	/* Not held: glibc's EPERM, with no wait. */
@@ -387,6 +389,7 @@ START_TEST(sem_timedwait_times_out_and_keeps_glibcs_errors)
 	errno = 0;
 	ck_assert_int_eq(sem_clockwait(&sh->sem, CLOCK_MONOTONIC, &abs), -1);
 	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(((const uint32_t *)&sh->sem)[1], 0); /* no waiter */
 	struct timespec bad = { .tv_sec = 0, .tv_nsec = -5 };
 	errno = 0;
 	ck_assert_int_eq(sem_timedwait(&sh->sem, &bad), -1);
@@ -445,6 +448,106 @@ START_TEST(barrier_wait_parks_until_another_process_comes)
 }
 END_TEST
 
+/* ---- many waits at once ---- */
+
+/* More than the offload pool's threads and a futex_waitv watcher's words
+ * (core/waitv.c), waiting on the object of sh that act names. */
+#define MANY (WEFT__OFFLOAD_DEFAULT + 40)
+
+struct many {
+	struct shared *sh;
+	enum act act;
+	int inside;          /* holders of the mutex */
+	atomic_int waiting;  /* in the condition wait */
+};
+
+static void *one_of_many(void *arg)
+{
+	struct many *m = arg;
+	struct shared *sh = m->sh;
+	int r;
+
+	if (m->act == HOLD_MUTEX) {
+		r = pthread_mutex_lock(&sh->mutex);
+		ck_assert_int_eq(m->inside++, 0);
+		weft_yield(); /* the others try meanwhile */
+		m->inside--;
+		r |= pthread_mutex_unlock(&sh->mutex);
+	} else if (m->act == HOLD_WRLOCK) {
+		r = pthread_rwlock_rdlock(&sh->rwlock) |
+		    pthread_rwlock_unlock(&sh->rwlock);
+	} else if (m->act == POST_SEM) {
+		r = sem_wait(&sh->sem);
+	} else if (m->act == WAIT_BARRIER) {
+		r = pthread_barrier_wait(&sh->barrier);
+		r = r == PTHREAD_BARRIER_SERIAL_THREAD ? 0 : r;
+	} else {
+		r = pthread_mutex_lock(&sh->mutex);
+		atomic_fetch_add(&m->waiting, 1);
+		while (r == 0 && !sh->flag)
+			r = pthread_cond_wait(&sh->cond, &sh->mutex);
+		r |= pthread_mutex_unlock(&sh->mutex);
+	}
+	ck_assert_int_eq(r, 0);
+	return NULL;
+}
+
+/* The other side: another process holds the object for 100 ms, posts
+ * MANY units or comes to the barrier last; or the signaller, once all
+ * wait (counted, mutex held, then parked), waits on the offload pool and
+ * for another process's unit, then broadcasts.  Returns a child to reap. */
+static pid_t other_side(struct many *m)
+{
+	struct act_job j = { m->sh, m->act, 100, MANY }; /* ms, units */
+
+	if (m->act != SIGNAL_COND)
+		return tl_fork_ready(act_child, &j);
+	while (atomic_load(&m->waiting) < MANY)
+		weft_yield();
+	pid_t pid = child(m->sh, POST_SEM, 50);
+	ck_assert_int_eq(weft__offload(tl_note_run, &(int){ 0 }), 0);
+	ck_assert_int_eq(sem_wait(&m->sh->sem), 0);
+	ck_assert_int_eq(pthread_mutex_lock(&m->sh->mutex), 0);
+	m->sh->flag = 1;
+	ck_assert_int_eq(pthread_cond_broadcast(&m->sh->cond), 0);
+	ck_assert_int_eq(pthread_mutex_unlock(&m->sh->mutex), 0);
+	return pid;
+}
+
+static const enum act many_acts[] = { SIGNAL_COND, HOLD_MUTEX, HOLD_WRLOCK,
+				      POST_SEM, WAIT_BARRIER };
+
+/* However many wait (on a thread each, or sharing watchers), all end,
+ * the others and the offload pool free meanwhile, objects left as found. */
+START_TEST(waits_of_many_coroutines_at_once_all_end)
+{
+	struct many m = { .sh = shared_new(PTHREAD_MUTEX_NORMAL, false),
+			  .act = many_acts[_i] };
+	struct tl_ticker t = { 0 };
+	weft_co *co[MANY];
+	pthread_barrierattr_t ba;
+
+	pthread_barrierattr_init(&ba);
+	pthread_barrierattr_setpshared(&ba, PTHREAD_PROCESS_SHARED);
+	ck_assert_int_eq(pthread_barrier_destroy(&m.sh->barrier), 0);
+	ck_assert(pthread_barrier_init(&m.sh->barrier, &ba, MANY + 1) == 0);
+	weft_go(tl_tick_first, &t);
+	for (int i = 0; i < MANY; i++)
+		ck_assert_ptr_nonnull(co[i] = weft_spawn(one_of_many, &m, 0));
+	pid_t pid = other_side(&m);
+	for (int i = 0; i < MANY; i++)
+		ck_assert_int_eq(weft_join(co[i], NULL), 0);
+	t.stop = 1;
+	ck_assert_int_gt(t.ticks, 0);
+	tl_reaped_ok(pid);
+	/* Free, no unit left, no waiter in glibc's count (the high half). */
+	ck_assert_int_eq(pthread_mutex_trylock(&m.sh->mutex), 0);
+	ck_assert_int_eq(pthread_rwlock_trywrlock(&m.sh->rwlock), 0);
+	ck_assert_int_eq(sem_trywait(&m.sh->sem), -1);
+	ck_assert_int_eq(((const uint32_t *)&m.sh->sem)[1], 0);
+}
+END_TEST
+
 Suite *suite_pshared(void)
 {
 	Suite *s = suite_create("pshared");
@@ -485,6 +588,12 @@ Suite *suite_pshared(void)
 	tc = tcase_create("barrier");
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, barrier_wait_parks_until_another_process_comes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("many");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, waits_of_many_coroutines_at_once_all_end, 0,
+			    sizeof many_acts / sizeof many_acts[0]);
 	suite_add_tcase(s, tc);
 	return s;
 }
