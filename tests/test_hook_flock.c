@@ -398,7 +398,9 @@ START_TEST(fcntl_SETLKW_on_an_fd_closed_while_waiting_fails_with_EBADF)
 	struct flock fl = range(F_WRLCK, 0, 0);
 	struct closer c = { fd, 0 };
 
-	pid_t pid = locker(path, POSIX_WR, 200);
+	/* Held long enough that the close comes first even under valgrind
+	 * on a loaded machine (200 ms was not, once in CI's valgrind run). */
+	pid_t pid = locker(path, POSIX_WR, RUNNING_ON_VALGRIND ? 3000 : 1000);
 	weft_go(close_later, &c);
 	errno = 0;
 	ck_assert_int_eq(fcntl(fd, F_SETLKW, &fl), -1);
