@@ -117,14 +117,12 @@ static __attribute__((noreturn)) void serve(struct weft__m *m,
 					    struct weft__sched *s)
 {
 	for (;;) {
-		m->s = s;
 		atomic_store(&m->in, 1); /* the idle context is weft's */
 		weft__hop(m->flow, &s->idle);
 		/* s was taken from this thread, and the coroutine that held
 		 * it here is back: it goes to s's new thread. */
 		struct weft__co *co = m->rejoining;
 		m->rejoining = NULL;
-		m->s = NULL;
 		weft__sched_detach();
 		atomic_store(&m->take, WEFT__GATE_OPEN);
 		atomic_store(&m->in, 0);
