@@ -529,7 +529,8 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	}
 }
 
-/* See sched.h. */
+/* See sched.h.  weft__this_sched, weft__running and s->current still say
+ * that the flow runs s: weft__sched_attach, which must come next, sets them. */
 struct weft__sched *weft__sched_member(struct weft__co *flow)
 {
 	struct weft__sched *s = sched_make(flow);
@@ -538,9 +539,6 @@ struct weft__sched *weft__sched_member(struct weft__co *flow)
 		weft__live_unlink(s, flow);
 		s->live--;
 		s->root = NULL;
-		s->current = NULL;
-		weft__this_sched = NULL;
-		weft__running = NULL;
 	}
 	return s;
 }

@@ -96,7 +96,8 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s);
 
 /* Makes a scheduler for a thread of weft's own whose flow is `flow`
  * (handoff.c): the flow is no coroutine of it.  Returns it, or NULL with
- * errno ENOMEM. */
+ * errno ENOMEM.  The caller attaches it to the thread next
+ * (weft__sched_attach), before anything else runs there. */
 struct weft__sched *weft__sched_member(struct weft__co *flow);
 
 /* This OS thread (record m) takes s over: s's thread-bound fields become
