@@ -82,7 +82,7 @@ void weft__sched_attach(struct weft__sched *s, struct weft__m *m)
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 	s->idle.tcb = s->os_tcb;
-	s->current = NULL;
+	atomic_store_explicit(&s->current, NULL, memory_order_relaxed);
 	weft__running = NULL;
 	weft__this_sched = s;
 	atomic_store_explicit(&s->m, m, memory_order_release);

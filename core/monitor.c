@@ -138,7 +138,7 @@ static void look_at(struct weft__sched *s, struct look *l, int64_t now)
 	}
 	/* Taken: the coroutine on m cannot come back into weft before the
 	 * spare runs s, so it can be named safely. */
-	record(s, m, s->current, l->since, now);
+	record(s, m, weft__current_of(s), l->since, now);
 	*l = (struct look){ .m = spare, .switches = sw, .since = now };
 	weft__spare_give(spare, s);
 }

@@ -199,7 +199,7 @@ static __attribute__((noinline)) void rehome(struct weft__sched *s,
 static void run(struct weft__sched *s, struct weft__co *from,
 		struct weft__co *to)
 {
-	s->current = to;
+	atomic_store_explicit(&s->current, to, memory_order_relaxed);
 	atomic_store_explicit(&s->switches, atomic_load_explicit(&s->switches,
 		memory_order_relaxed) + 1, memory_order_relaxed);
 	to->state = WEFT__RUNNING;
@@ -234,7 +234,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		}
 		run(s, from, to);
 	} else {
-		s->current = NULL;
+		atomic_store_explicit(&s->current, NULL, memory_order_relaxed);
 		*s->os_running = NULL;
 		from->saved_errno = *s->errno_p;
 		if (weft__cpu_counting())
@@ -374,7 +374,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 		root->tsan_fiber = weft__tsan_thread();
 	}
 	s->root = root;
-	s->current = root;
+	atomic_store_explicit(&s->current, root, memory_order_relaxed);
 	weft__live_link(s, root);
 
 	weft__stack_thread_init();
@@ -424,7 +424,7 @@ void weft__sched_forget(void)
 	weft__ownfd_forked(old);
 	if (old == NULL)
 		return;
-	struct weft__co *co = old->current;
+	struct weft__co *co = weft__current_of(old);
 	/* Closes the child's copies of the loop's epoll fd and eventfd; the
 	 * parent's epoll instance keeps its registrations (libev never
 	 * issues EPOLL_CTL_DEL when tearing down). */
@@ -467,11 +467,11 @@ struct weft__co *weft__self(void)
 			weft__die("cannot start a scheduler: out of memory");
 		return s->root;
 	}
-	if (s->current == NULL)
+	if (weft__current_of(s) == NULL)
 		weft__die("a weft call that may block was made from inside"
 			  " the scheduler (an event callback, or a signal"
 			  " handler that interrupted it)");
-	return s->current;
+	return weft__current_of(s);
 }
 
 /* The idle context, if the caller is the scheduler's own loop (a libev
@@ -482,14 +482,14 @@ struct weft__co *weft__loop_context(void)
 
 	if (weft__likely(weft__running != NULL) || s == NULL)
 		return NULL;
-	return s->current == NULL ? &s->idle : NULL;
+	return weft__current_of(s) == NULL ? &s->idle : NULL;
 }
 
 /* The coroutine this thread is running, for the fault handler: unlike
  * weft__running it stays set while weft's own code runs. */
 struct weft__co *weft__current(void)
 {
-	return weft__this_sched ? weft__this_sched->current : NULL;
+	return weft__this_sched ? weft__current_of(weft__this_sched) : NULL;
 }
 
 /* Sets up a coroutine's scheduling fields and queues it on s: at once if

@@ -19,7 +19,12 @@ struct weft__loopx;
 
 struct weft__sched {
 	struct ev_loop *loop;
-	struct weft__co *current;        /* running, or NULL in idle */
+	/* Running, or NULL in idle.  Written by the thread serving s;
+	 * read by it and by the monitor once it has taken s, when the
+	 * thread is out of the gate and no longer writes it.  Relaxed:
+	 * what orders that read is the gate's barrier (handoff.h), which
+	 * C11 cannot express; atomic only so that it is no data race. */
+	struct weft__co *_Atomic current;
 	struct weft__co *root;           /* the thread's original flow */
 	struct weft__co *run_head, *run_tail;
 	struct weft__co idle;            /* the context running the loop */
@@ -56,6 +61,13 @@ struct weft__sched {
 	                                    change threads while any live */
 	uint64_t handoffs;               /* times it changed threads */
 };
+
+/* The coroutine s runs, or NULL in idle: s->current, as its own thread
+ * and the monitor read it (see there). */
+static inline struct weft__co *weft__current_of(struct weft__sched *s)
+{
+	return atomic_load_explicit(&s->current, memory_order_relaxed);
+}
 
 /* Switches from `from` to `to` on this OS thread, with the sanitizers
  * told and `to`'s thread pointer installed.  Returns when `from` is
