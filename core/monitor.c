@@ -76,7 +76,7 @@ static void record(struct weft__sched *s, struct weft__m *m,
 	weft__spin_lock(&recent_lock);
 	recent[handoffs % RECENT] = h;
 	handoffs++;
-	s->handoffs++;
+	atomic_fetch_add_explicit(&s->handoffs, 1, memory_order_relaxed);
 	weft__spin_unlock(&recent_lock);
 }
 

@@ -59,7 +59,10 @@ struct weft__sched {
 	_Atomic long pinned;             /* live coroutines that share their
 	                                    OS thread's block: it cannot
 	                                    change threads while any live */
-	uint64_t handoffs;               /* times it changed threads */
+	/* Times it changed threads: counted by the monitor, read by the
+	 * statistics on any thread.  Relaxed: a count, ordered with
+	 * nothing. */
+	_Atomic uint64_t handoffs;
 };
 
 /* The coroutine s runs, or NULL in idle: s->current, as its own thread

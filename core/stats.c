@@ -51,7 +51,8 @@ static void add_sched(struct weft__sched *s, void *arg)
 		st->scheds[i].created = s->created;
 		st->scheds[i].switches = s->switches;
 		st->scheds[i].peak_live = s->peak_live;
-		st->scheds[i].handoffs = s->handoffs;
+		st->scheds[i].handoffs = atomic_load_explicit(&s->handoffs,
+							memory_order_relaxed);
 	}
 }
 
