@@ -78,7 +78,7 @@ static void futex_wake(_Atomic int *word)
 void weft__sched_attach(struct weft__sched *s, struct weft__m *m)
 {
 	s->errno_p = &errno;
-	s->tid = m->tid;
+	atomic_store_explicit(&s->tid, m->tid, memory_order_relaxed);
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 	s->idle.tcb = s->os_tcb;

@@ -344,7 +344,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
 	s->errno_p = &errno;
-	s->tid = (int)syscall(SYS_gettid);
+	atomic_init(&s->tid, (int)syscall(SYS_gettid)); /* not shared yet */
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 	s->m = weft__m_here();
@@ -551,7 +551,7 @@ struct ev_loop *weft__loop(struct weft__sched *s)
 /* See core.h. */
 int weft__sched_tid(const struct weft__sched *s)
 {
-	return s->tid;
+	return atomic_load_explicit(&s->tid, memory_order_relaxed);
 }
 
 /* See core.h: its OS thread's block is that thread's descriptor. */

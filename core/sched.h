@@ -53,7 +53,12 @@ struct weft__sched {
 	size_t fdw_chunks;
 	struct weft__loopx *loopx;       /* its loop's own fds (loop.c) */
 	bool pooled;                     /* a member of the pool (pool.h) */
-	int tid;                         /* its OS thread's */
+	/* Its OS thread's: a pool member's changes at a hand-off
+	 * (weft__sched_attach), and other threads read it (statistics,
+	 * dumps, weft__loop_ask).  Relaxed: a reader may get the thread s
+	 * left a moment ago, which is no worse an answer, as that thread is
+	 * never ended (handoff.c). */
+	_Atomic int tid;
 	_Atomic long load;               /* its coroutines, for pool picks */
 	struct weft__m *_Atomic m;       /* the OS thread serving it */
 	_Atomic long pinned;             /* live coroutines that share their
