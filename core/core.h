@@ -149,7 +149,8 @@ struct weft__co *weft__self(void);
 /* This scheduler's event loop. */
 struct ev_loop *weft__loop(struct weft__sched *s);
 
-/* The tid of the OS thread scheduler s runs on. */
+/* The tid of the OS thread scheduler s runs on; from any thread, where a
+ * pool member's may be that of the thread it left a moment ago. */
 int weft__sched_tid(const struct weft__sched *s);
 
 /* The pthread_t of the OS thread coroutine co runs on (in a green

@@ -68,7 +68,12 @@ void weft__co_exit(struct weft__co *co)
 	weft__live_unlink(s, co);
 	if (joiner)
 		weft__wake(joiner, 0);
-	weft__reap(s); /* one slot each: the last end must be done */
+	/* One slot each.  The end before this one was finished by whatever
+	 * ran next on s: on its thread (switch_out, idle_main, co_main), or
+	 * on its new thread after a hand-off (weft__gate_slow). */
+	if (weft__unlikely(s->zombie != NULL || s->ended != NULL))
+		weft__die("internal error: a coroutine ended before the"
+			  " last end was finished");
 	if (detached)
 		s->zombie = co;
 	else

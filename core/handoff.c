@@ -74,15 +74,20 @@ static void futex_wake(_Atomic int *word)
 }
 
 /* See sched.h.  The idle context takes the thread's block: the one
- * context of s that is no coroutine's, and bound to no thread. */
+ * context of s that is no coroutine's, and bound to no thread.  The
+ * thread enters the gate before s->m names it, and leaves it only when a
+ * coroutine of s does: the monitor, which finds a member's thread
+ * through s->m, must not take s from a thread on its way to run s (it
+ * would give s to a spare while this thread ran it too). */
 void weft__sched_attach(struct weft__sched *s, struct weft__m *m)
 {
+	atomic_store(&m->in, 1);
 	s->errno_p = &errno;
-	s->tid = m->tid;
+	atomic_store_explicit(&s->tid, m->tid, memory_order_relaxed);
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 	s->idle.tcb = s->os_tcb;
-	s->current = NULL;
+	atomic_store_explicit(&s->current, NULL, memory_order_relaxed);
 	weft__running = NULL;
 	weft__this_sched = s;
 	atomic_store_explicit(&s->m, m, memory_order_release);
@@ -117,17 +122,16 @@ static __attribute__((noreturn)) void serve(struct weft__m *m,
 					    struct weft__sched *s)
 {
 	for (;;) {
-		m->s = s;
-		atomic_store(&m->in, 1); /* the idle context is weft's */
 		weft__hop(m->flow, &s->idle);
 		/* s was taken from this thread, and the coroutine that held
 		 * it here is back: it goes to s's new thread. */
 		struct weft__co *co = m->rejoining;
 		m->rejoining = NULL;
-		m->s = NULL;
 		weft__sched_detach();
 		atomic_store(&m->take, WEFT__GATE_OPEN);
-		atomic_store(&m->in, 0);
+		/* The thread stays inside the gate, where that coroutine left
+		 * it: s->m names it until the spare attaches s, and the
+		 * monitor must not take s from it again. */
 		weft__ready(co);
 		s = spare_wait(m);
 		weft__sched_attach(s, m);

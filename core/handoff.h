@@ -39,7 +39,6 @@ enum { WEFT__GATE_OPEN, WEFT__GATE_ASKED, WEFT__GATE_TAKEN };
 struct weft__m {
 	_Atomic int in;                  /* inside the gate */
 	_Atomic int take;                /* WEFT__GATE_*, set by the monitor */
-	struct weft__sched *s;           /* the scheduler it serves, or NULL */
 	struct weft__co *flow;           /* its own flow, while it serves */
 	struct weft__co *rejoining;      /* the coroutine that came back */
 	int tid;

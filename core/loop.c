@@ -279,7 +279,7 @@ int weft__loop_ask(struct weft__sched *s, int fd, weft__ownfd_fn *fn,
 			errno = EBUSY;
 			return -1;
 		}
-	} else if (lx == NULL || !alive(s->tid)) {
+	} else if (lx == NULL || !alive(weft__sched_tid(s))) {
 		/* Its thread is gone, and nothing uses its loop. */
 		weft__ownfd_forget(fd);
 		return 0;
@@ -308,7 +308,8 @@ int weft__loop_ask(struct weft__sched *s, int fd, weft__ownfd_fn *fn,
 		nap();
 		if (i % 16 == 0)
 			poke(s); /* its loop may have changed meanwhile */
-		if (weft__now() < until && (i % 256 || alive(s->tid)))
+		if (weft__now() < until &&
+		    (i % 256 || alive(weft__sched_tid(s))))
 			continue;
 		int posted = POSTED;
 		if (atomic_compare_exchange_strong(&r->state, &posted,

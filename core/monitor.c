@@ -7,6 +7,15 @@
  * than the one running) and all of them may change threads (none shares
  * its thread's block).
  *
+ * The monitor looks every WEFT_MONITOR_MS / 2 while some member is busy:
+ * it could be taken, and it switched since the last look or its thread
+ * is out of the gate.  While none is (an idle process: every member waits
+ * in its loop, or has too little to run to be worth taking), it doubles
+ * its nap at each look, up to IDLE_NAP, so that an idle process is not
+ * woken 200 times a second.  The first look that finds a member busy
+ * brings the nap back: a process that stays busy is watched as closely as
+ * ever, and one that wakes up is watched again within IDLE_NAP.
+ *
  * Taking it (take) is the gate's other side, see handoff.h: ask, make
  * every thread pass a barrier, and take only if the thread is still
  * outside.  A spare is got first, so that a scheduler taken is never left
@@ -30,6 +39,7 @@
 #include "waitq.h"
 
 #define RECENT 16
+#define IDLE_NAP 100000000     /* ns: the longest nap while idle */
 
 /* What the monitor saw of a member at its last look. */
 struct look {
@@ -76,7 +86,7 @@ static void record(struct weft__sched *s, struct weft__m *m,
 	weft__spin_lock(&recent_lock);
 	recent[handoffs % RECENT] = h;
 	handoffs++;
-	s->handoffs++;
+	atomic_fetch_add_explicit(&s->handoffs, 1, memory_order_relaxed);
 	weft__spin_unlock(&recent_lock);
 }
 
@@ -114,50 +124,57 @@ static bool take(struct weft__m *m)
 					      WEFT__GATE_TAKEN);
 }
 
-/* Looks at member s (l: the last look), and hands it off if it is held. */
-static void look_at(struct weft__sched *s, struct look *l, int64_t now)
+/* Looks at member s (l: the last look), and hands it off if it is held.
+ * Returns whether s is busy (see the top). */
+static bool look_at(struct weft__sched *s, struct look *l, int64_t now)
 {
 	struct weft__m *m = atomic_load_explicit(&s->m, memory_order_acquire);
 	uint64_t sw = atomic_load_explicit(&s->switches, memory_order_relaxed);
+	bool takable =
+		atomic_load_explicit(&s->load, memory_order_relaxed) >= 2 &&
+		atomic_load_explicit(&s->pinned, memory_order_relaxed) == 0;
 
 	if (m != l->m || sw != l->switches) {
 		*l = (struct look){ .m = m, .switches = sw, .since = now };
-		return;
+		return takable;
 	}
-	if (now - l->since < threshold ||
-	    atomic_load_explicit(&m->in, memory_order_relaxed) ||
-	    atomic_load_explicit(&s->load, memory_order_relaxed) < 2 ||
-	    atomic_load_explicit(&s->pinned, memory_order_relaxed) != 0)
-		return;
+	if (!takable || atomic_load_explicit(&m->in, memory_order_relaxed))
+		return false;
+	if (now - l->since < threshold)
+		return true;
 	struct weft__m *spare = weft__spare_get();
 	if (spare == NULL)
-		return; /* one is on its way */
+		return true; /* one is on its way */
 	if (!take(m)) {
 		weft__spare_put(spare);
-		return;
+		return true;
 	}
 	/* Taken: the coroutine on m cannot come back into weft before the
 	 * spare runs s, so it can be named safely. */
-	record(s, m, s->current, l->since, now);
+	record(s, m, weft__current_of(s), l->since, now);
 	*l = (struct look){ .m = spare, .switches = sw, .since = now };
 	weft__spare_give(spare, s);
+	return true;
 }
 
 static void *monitor_main(void *arg)
 {
 	sigset_t all;
-	struct timespec nap = { threshold / 2 / 1000000000,
-				threshold / 2 % 1000000000 };
+	int64_t base = threshold / 2, nap = base;
+	int64_t most = base > IDLE_NAP ? base : IDLE_NAP;
 	(void)arg;
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
-		syscall(SYS_nanosleep, &nap, NULL);
+		struct timespec ts = { nap / 1000000000, nap % 1000000000 };
+		syscall(SYS_nanosleep, &ts, NULL);
 		int64_t now = weft__now();
+		bool busy = false;
 		struct weft__sched *s;
 		for (unsigned i = 0; (s = weft__pool_member(i)) != NULL; i++)
-			look_at(s, &looks[i], now);
+			busy |= look_at(s, &looks[i], now);
+		nap = busy ? base : nap * 2 < most ? nap * 2 : most;
 	}
 	return NULL;
 }

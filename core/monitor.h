@@ -1,13 +1,15 @@
 /* monitor.h - the monitor: a thread of weft's own that keeps any one
  * coroutine from holding up the others of its scheduler.
  *
- * Every WEFT_MONITOR_MS / 2 it looks at the pool's members.  A member
- * whose OS thread has run one coroutine, outside weft, for WEFT_MONITOR_MS
- * (10 by default) without a switch, while other coroutines wait on it, is
- * taken from that thread and given to a spare (handoff.h): the coroutine
- * goes on alone on the old thread, and the others on the new one.  This is
- * the safety net for what weft cannot park: a long computation, a raw
- * system call (io_uring_enter), a read of a file that misses the cache.
+ * Every WEFT_MONITOR_MS / 2 it looks at the pool's members; while the
+ * process is idle, less often, down to every 100 ms (monitor.c).  A
+ * member whose OS thread has run one coroutine, outside weft, for
+ * WEFT_MONITOR_MS (10 by default) without a switch, while other
+ * coroutines wait on it, is taken from that thread and given to a spare
+ * (handoff.h): the coroutine goes on alone on the old thread, and the
+ * others on the new one.  This is the safety net for what weft cannot
+ * park: a long computation, a raw system call (io_uring_enter), a read
+ * of a file that misses the cache.
  */
 #ifndef WEFT_MONITOR_H
 #define WEFT_MONITOR_H

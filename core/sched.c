@@ -200,7 +200,7 @@ static __attribute__((noinline)) void rehome(struct weft__sched *s,
 static void run(struct weft__sched *s, struct weft__co *from,
 		struct weft__co *to)
 {
-	s->current = to;
+	atomic_store_explicit(&s->current, to, memory_order_relaxed);
 	atomic_store_explicit(&s->switches, atomic_load_explicit(&s->switches,
 		memory_order_relaxed) + 1, memory_order_relaxed);
 	to->state = WEFT__RUNNING;
@@ -235,7 +235,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		}
 		run(s, from, to);
 	} else {
-		s->current = NULL;
+		atomic_store_explicit(&s->current, NULL, memory_order_relaxed);
 		*s->os_running = NULL;
 		from->saved_errno = *s->errno_p;
 		if (weft__cpu_counting())
@@ -351,7 +351,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	if (s->loop == NULL || s->idle_slot == NULL)
 		goto fail;
 	s->errno_p = &errno;
-	s->tid = (int)syscall(SYS_gettid);
+	atomic_init(&s->tid, (int)syscall(SYS_gettid)); /* not shared yet */
 	s->os_tcb = weft__tp();
 	s->os_running = &weft__running;
 	s->m = weft__m_here();
@@ -381,7 +381,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 		root->tsan_fiber = weft__tsan_thread();
 	}
 	s->root = root;
-	s->current = root;
+	atomic_store_explicit(&s->current, root, memory_order_relaxed);
 	weft__live_link(s, root);
 
 	weft__stack_thread_init();
@@ -431,7 +431,7 @@ void weft__sched_forget(void)
 	weft__ownfd_forked(old);
 	if (old == NULL)
 		return;
-	struct weft__co *co = old->current;
+	struct weft__co *co = weft__current_of(old);
 	/* Closes the child's copies of the loop's epoll fd and eventfd; the
 	 * parent's epoll instance keeps its registrations (libev never
 	 * issues EPOLL_CTL_DEL when tearing down). */
@@ -474,11 +474,11 @@ struct weft__co *weft__self(void)
 			weft__die("cannot start a scheduler: out of memory");
 		return s->root;
 	}
-	if (s->current == NULL)
+	if (weft__current_of(s) == NULL)
 		weft__die("a weft call that may block was made from inside"
 			  " the scheduler (an event callback, or a signal"
 			  " handler that interrupted it)");
-	return s->current;
+	return weft__current_of(s);
 }
 
 /* The idle context, if the caller is the scheduler's own loop (a libev
@@ -489,14 +489,14 @@ struct weft__co *weft__loop_context(void)
 
 	if (weft__likely(weft__running != NULL) || s == NULL)
 		return NULL;
-	return s->current == NULL ? &s->idle : NULL;
+	return weft__current_of(s) == NULL ? &s->idle : NULL;
 }
 
 /* The coroutine this thread is running, for the fault handler: unlike
  * weft__running it stays set while weft's own code runs. */
 struct weft__co *weft__current(void)
 {
-	return weft__this_sched ? weft__this_sched->current : NULL;
+	return weft__this_sched ? weft__current_of(weft__this_sched) : NULL;
 }
 
 /* Sets up a coroutine's scheduling fields and queues it on s: at once if
@@ -536,7 +536,8 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	}
 }
 
-/* See sched.h. */
+/* See sched.h.  weft__this_sched, weft__running and s->current still say
+ * that the flow runs s: weft__sched_attach, which must come next, sets them. */
 struct weft__sched *weft__sched_member(struct weft__co *flow)
 {
 	struct weft__sched *s = sched_make(flow);
@@ -545,9 +546,6 @@ struct weft__sched *weft__sched_member(struct weft__co *flow)
 		weft__live_unlink(s, flow);
 		s->live--;
 		s->root = NULL;
-		s->current = NULL;
-		weft__this_sched = NULL;
-		weft__running = NULL;
 	}
 	return s;
 }
@@ -560,7 +558,7 @@ struct ev_loop *weft__loop(struct weft__sched *s)
 /* See core.h. */
 int weft__sched_tid(const struct weft__sched *s)
 {
-	return s->tid;
+	return atomic_load_explicit(&s->tid, memory_order_relaxed);
 }
 
 /* See core.h: its OS thread's block is that thread's descriptor. */

@@ -19,7 +19,12 @@ struct weft__loopx;
 
 struct weft__sched {
 	struct ev_loop *loop;
-	struct weft__co *current;        /* running, or NULL in idle */
+	/* Running, or NULL in idle.  Written by the thread serving s;
+	 * read by it and by the monitor once it has taken s, when the
+	 * thread is out of the gate and no longer writes it.  Relaxed:
+	 * what orders that read is the gate's barrier (handoff.h), which
+	 * C11 cannot express; atomic only so that it is no data race. */
+	struct weft__co *_Atomic current;
 	struct weft__co *root;           /* the thread's original flow */
 	struct weft__co *run_head, *run_tail;
 	struct weft__co idle;            /* the context running the loop */
@@ -48,14 +53,29 @@ struct weft__sched {
 	size_t fdw_chunks;
 	struct weft__loopx *loopx;       /* its loop's own fds (loop.c) */
 	bool pooled;                     /* a member of the pool (pool.h) */
-	int tid;                         /* its OS thread's */
+	/* Its OS thread's: a pool member's changes at a hand-off
+	 * (weft__sched_attach), and other threads read it (statistics,
+	 * dumps, weft__loop_ask).  Relaxed: a reader may get the thread s
+	 * left a moment ago, which is no worse an answer, as that thread is
+	 * never ended (handoff.c). */
+	_Atomic int tid;
 	_Atomic long load;               /* its coroutines, for pool picks */
 	struct weft__m *_Atomic m;       /* the OS thread serving it */
 	_Atomic long pinned;             /* live coroutines that share their
 	                                    OS thread's block: it cannot
 	                                    change threads while any live */
-	uint64_t handoffs;               /* times it changed threads */
+	/* Times it changed threads: counted by the monitor, read by the
+	 * statistics on any thread.  Relaxed: a count, ordered with
+	 * nothing. */
+	_Atomic uint64_t handoffs;
 };
+
+/* The coroutine s runs, or NULL in idle: s->current, as its own thread
+ * and the monitor read it (see there). */
+static inline struct weft__co *weft__current_of(struct weft__sched *s)
+{
+	return atomic_load_explicit(&s->current, memory_order_relaxed);
+}
 
 /* Switches from `from` to `to` on this OS thread, with the sanitizers
  * told and `to`'s thread pointer installed.  Returns when `from` is
@@ -96,7 +116,8 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s);
 
 /* Makes a scheduler for a thread of weft's own whose flow is `flow`
  * (handoff.c): the flow is no coroutine of it.  Returns it, or NULL with
- * errno ENOMEM. */
+ * errno ENOMEM.  The caller attaches it to the thread next
+ * (weft__sched_attach), before anything else runs there. */
 struct weft__sched *weft__sched_member(struct weft__co *flow);
 
 /* This OS thread (record m) takes s over: s's thread-bound fields become

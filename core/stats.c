@@ -46,12 +46,13 @@ static void add_sched(struct weft__sched *s, void *arg)
 		st->peak_live = s->peak_live;
 	unsigned i = st->nscheds++;
 	if (i < sizeof st->scheds / sizeof st->scheds[0]) {
-		st->scheds[i].tid = s->tid;
+		st->scheds[i].tid = weft__sched_tid(s);
 		st->scheds[i].pooled = s->pooled;
 		st->scheds[i].created = s->created;
 		st->scheds[i].switches = s->switches;
 		st->scheds[i].peak_live = s->peak_live;
-		st->scheds[i].handoffs = s->handoffs;
+		st->scheds[i].handoffs = atomic_load_explicit(&s->handoffs,
+							memory_order_relaxed);
 	}
 }
 

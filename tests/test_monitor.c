@@ -177,7 +177,13 @@ START_TEST(a_thread_that_computes_does_not_hold_up_the_others)
 	check_itself(&h);
 	ck_assert_uint_eq(weft__monitor_recent(&last, 1, &total), 1);
 	ck_assert_uint_ge(total, 1);
-	ck_assert_int_eq(last.syscall, -1);
+	/* In no system call.  Valgrind runs one thread at a time; a thread
+	 * waiting its turn is in read(2) on valgrind's own pipe, and /proc
+	 * says so. */
+	if (RUNNING_ON_VALGRIND)
+		ck_assert(last.syscall == -1 || last.syscall == SYS_read);
+	else
+		ck_assert_int_eq(last.syscall, -1);
 	ck_assert_int_ge(last.ns, 10000000);
 }
 END_TEST
