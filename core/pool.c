@@ -210,3 +210,12 @@ int weft_cpus(unsigned n)
 	}
 	return (int)weft__pool_resize(n ? n : cpus_allowed());
 }
+
+/* See core.h.  A pool member may be given a new coroutine at any time:
+ * none of its coroutines is ever alone. */
+bool weft__alone(struct weft__co *co)
+{
+	struct weft__sched *s = co->sched;
+
+	return !s->pooled && s->live == 1;
+}

@@ -567,15 +567,6 @@ pthread_t weft__os_thread(const struct weft__co *co)
 	return (pthread_t)co->sched->os_tcb;
 }
 
-/* See core.h.  A pool member may be given a new coroutine at any time:
- * none of its coroutines is ever alone. */
-bool weft__alone(struct weft__co *co)
-{
-	struct weft__sched *s = co->sched;
-
-	return !s->pooled && s->live == 1;
-}
-
 /* ---- the public face ---- */
 
 /* See weft.h. */
