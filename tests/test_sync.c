@@ -23,6 +23,15 @@ static void assert_trace_is_0_to(const struct tl_trace *t, int n)
 		ck_assert_msg(t->v[i] == i, "position %d holds %d", i, t->v[i]);
 }
 
+/* Waits (sleeping 1 ms at a time, for at most 2 s) until t holds n
+ * entries: one sleep of 1 ms was not always enough under valgrind, where
+ * the sleep's timer may fire in the same poll as the remote wakes. */
+static void wait_for_trace(const struct tl_trace *t, int n)
+{
+	for (int i = 0; i < 2000 && *(volatile const int *)&t->n < n; i++)
+		weft_sleep(1 * MS);
+}
+
 /* Waits (sleeping 1 ms at a time, for at most 2 s) until *flag is set. */
 static void wait_for_flag(volatile int *flag)
 {
@@ -871,7 +880,7 @@ START_TEST(sem_post_serves_waiters_in_the_order_they_came)
 		ck_assert_int_eq(weft_sem_post(&s), 0);
 		weft_yield();
 	}
-	weft_sleep(1 * MS);
+	wait_for_trace(&t, N);
 	assert_trace_is_0_to(&t, N);
 	ck_assert_uint_eq(weft_sem_value(&s), 0);
 }
@@ -893,7 +902,7 @@ START_TEST(sem_posts_in_a_row_still_serve_waiters_in_order)
 	for (int i = 0; i < N + 2; i++)
 		ck_assert_int_eq(weft_sem_post(&s), 0);
 	ck_assert_uint_eq(weft_sem_value(&s), 2);
-	weft_sleep(1 * MS);
+	wait_for_trace(&t, N);
 	assert_trace_is_0_to(&t, N);
 	ck_assert_uint_eq(weft_sem_value(&s), 2);
 }
