@@ -171,18 +171,6 @@ static void *park_at(void *p)
 	return (void *)1; /* only if the cancel was lost */
 }
 
-static int listener(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(listen(s, 4), 0);
-	return s;
-}
-
 /* Parks a thread at each cancellation point, cancels each, and checks
  * that each ended through its handler. */
 START_TEST(a_cancel_ends_a_thread_parked_at_a_cancellation_point)
@@ -199,7 +187,7 @@ START_TEST(a_cancel_ends_a_thread_parked_at_a_cancellation_point)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
 	tl_make_full_socket(full);
 	sem_init(&sem, 0, 0);
-	int ls = listener();
+	int ls = tl_listener();
 	pthread_t sleeper = tl_pthread(park_at, &(struct parked){ .what = SLEEP },
 				       NULL);
 	int fds[POINTS] = { [READ] = pipe_r[0], [ACCEPT] = ls,

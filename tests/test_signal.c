@@ -120,18 +120,6 @@ static void interrupt(pthread_t t, struct blocked *b)
 	ck_assert(atomic_load(&b->done));
 }
 
-static int listener(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(listen(s, 4), 0);
-	return s;
-}
-
 /* Each call, interrupted by a handler without SA_RESTART: -1 EINTR (sleep:
  * the seconds left), the handler run as the thread. */
 START_TEST(a_handler_without_restart_interrupts_the_call)
@@ -143,7 +131,7 @@ START_TEST(a_handler_without_restart_interrupts_the_call)
 	catch_usr1(0);
 	tl_make_pipe(p);
 	sem_init(&sem, 0, 0);
-	int ls = listener();
+	int ls = tl_listener();
 	for (int what = 0; what < CALLS; what++) {
 		struct blocked b = { .what = what, .sem = &sem,
 				     .fd = what == ACCEPT ? ls : p[0] };

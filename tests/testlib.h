@@ -145,6 +145,10 @@ void tl_alarm_in(int ms);
 
 /* ==== Files and sockets ================================================= */
 
+/* A TCP socket listening on 127.0.0.1, on a port the kernel picked;
+ * fails the test if it cannot. */
+int tl_listener(void);
+
 /* Makes a pipe in p; fails the test if it cannot. */
 void tl_make_pipe(int p[2]);
 
