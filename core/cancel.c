@@ -47,19 +47,6 @@ void weft__cancel_act(struct weft__co *co)
 		weft__cancel_exit(co, PTHREAD_CANCELED);
 }
 
-/* See cancel.h.  The mark is made with a full barrier, then the word is
- * read: a canceller, which sets the word and then looks at the mark,
- * either wakes this park or is seen here. */
-void weft__cancel_prepark(struct weft__co *co)
-{
-	co->cancel_point = false; /* only this park */
-	atomic_exchange(&co->wake, WEFT__ASLEEP_CANCEL);
-	if (weft__cancel_due(co))
-		weft__wake(co, ECANCELED);
-	else if (atomic_load(&co->sig_ready) != 0)
-		weft__wake(co, EINTR);
-}
-
 /* Wakes co with reason if it is parked at a cancellation point. */
 static void wake_marked(struct weft__co *co, int reason)
 {
@@ -69,6 +56,19 @@ static void wake_marked(struct weft__co *co, int reason)
 		co->wake_reason = reason;
 		weft__ready(co);
 	}
+}
+
+/* See cancel.h.  The mark is made with a full barrier, then the word is
+ * read: a canceller, which sets the word and then looks at the mark,
+ * either wakes this park or is seen here. */
+void weft__cancel_prepark(struct weft__co *co)
+{
+	co->cancel_point = false; /* only this park */
+	atomic_exchange(&co->wake, WEFT__ASLEEP_CANCEL);
+	if (weft__cancel_due(co))
+		wake_marked(co, ECANCELED);
+	else if (atomic_load(&co->sig_ready) != 0)
+		wake_marked(co, EINTR);
 }
 
 /* See cancel.h: the same handshake as a cancel's. */

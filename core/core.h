@@ -296,10 +296,11 @@ void weft__stack_thread_init(void);
 int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline);
 
-/* Parks co until the monotonic clock reaches deadline (ns); wakes that
- * come earlier are slept through, except, if cancel, a cancel's or a
- * signal's (each park ends a cancellation point, cancel.h).  Returns 0,
- * ECANCELED or EINTR.  errno is kept. */
+/* Parks co until the monotonic clock reaches deadline (ns), and yields if
+ * it has passed already: the others run either way.  Wakes that come
+ * earlier are slept through, except, if cancel, a cancel's or a signal's
+ * (each park ends a cancellation point, cancel.h).  Returns 0, ECANCELED
+ * or EINTR.  errno is kept. */
 int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel);
 
 /* weft__wait_fds for one fd: returns the ready events (> 0) or -errno. */

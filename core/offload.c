@@ -153,7 +153,7 @@ static void *worker(void *pool)
 }
 
 /* Starts one more worker of p, with every signal blocked from its first
- * instruction.  Called under the lock, as weft (see pool_lock). */
+ * instruction.  Called under the lock, as weft (see weft__lock_as_weft). */
 static void start_worker(struct pool *p)
 {
 	pthread_attr_t attr;
@@ -189,21 +189,21 @@ static void forget_pools(void)
 	forget_pool(&waits);
 }
 
-/* Takes the pool's lock from a coroutine, as weft's own call. */
-static bool pool_lock(void)
+/* See offload.h. */
+bool weft__lock_as_weft(pthread_mutex_t *m)
 {
 	bool was = weft__inside;
 
 	weft__running = NULL;
 	weft__inside = true;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(m);
 	return was;
 }
 
-/* Lets the lock go and makes co the running coroutine again. */
-static void pool_unlock(struct weft__co *co, bool was)
+/* See offload.h. */
+void weft__unlock_as(pthread_mutex_t *m, struct weft__co *co, bool was)
 {
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(m);
 	weft__inside = was;
 	weft__running = co;
 }
@@ -248,13 +248,13 @@ static int run_on(struct pool *p, void (*fn)(void *), void *arg)
 	int saved = errno; /* starting a thread may change it */
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
-	bool was = pool_lock();
+	bool was = weft__lock_as_weft(&lock);
 	bool queued_ok = submit(p, &job);
 	/* Parked before the lock is let go: a worker may take the job and
 	 * wake us at once. */
 	if (queued_ok)
 		weft__prepark(co);
-	pool_unlock(co, was);
+	weft__unlock_as(&lock, co, was);
 	if (!queued_ok) {
 		errno = EAGAIN;
 		return -1;
@@ -265,12 +265,12 @@ static int run_on(struct pool *p, void (*fn)(void *), void *arg)
 	 * The worker wakes and marks under the lock, so a check made under
 	 * it sees either both or neither. */
 	while (!atomic_load_explicit(&job.done, memory_order_acquire)) {
-		was = pool_lock();
+		was = weft__lock_as_weft(&lock);
 		bool done = atomic_load_explicit(&job.done,
 						 memory_order_relaxed);
 		if (!done)
 			weft__prepark(co);
-		pool_unlock(co, was);
+		weft__unlock_as(&lock, co, was);
 		if (!done)
 			weft__park(co, -1);
 	}

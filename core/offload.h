@@ -12,6 +12,11 @@
 #ifndef WEFT_OFFLOAD_H
 #define WEFT_OFFLOAD_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
+struct weft__co;
+
 /* The pool's size when WEFT_OFFLOAD_THREADS is unset, and its bounds. */
 #define WEFT__OFFLOAD_DEFAULT 4
 #define WEFT__OFFLOAD_MAX     64
@@ -43,5 +48,13 @@ int weft__offload_wait(void (*fn)(void *), void *arg);
  * bad value is reported at start with the other variables.  Call only
  * while the process has one thread (preload/entry.c's constructor). */
 void weft__offload_config(void);
+
+/* Takes m from a coroutine as weft's own call: the coroutine is not
+ * running meanwhile (weft__running NULL, weft__inside set), so a green
+ * pthread_mutex_lock does not park it.  Returns weft__inside before, for
+ * weft__unlock_as(m, co, was), which lets m go and makes co the running
+ * coroutine again.  For weft's short critical sections only. */
+bool weft__lock_as_weft(pthread_mutex_t *m);
+void weft__unlock_as(pthread_mutex_t *m, struct weft__co *co, bool was);
 
 #endif

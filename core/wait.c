@@ -191,6 +191,7 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		r = -weft__park(co, deadline);
 		co->wait_fd = -1;
 	}
+	co->cancel_point = false; /* the mark is this wait's, parked or not */
 	int ready = 0;
 	for (int i = 0; i < queued; i++) {
 		dequeue(s, &w[i]);
@@ -357,6 +358,12 @@ void weft__wait_free(struct weft__sched *s)
 int weft__sleep_until(struct weft__co *co, int64_t deadline, bool cancel)
 {
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	/* A sleep lets the others run, however short: one whose time had
+	 * passed before it could park (valgrind, a preempted thread) yields. */
+	if (weft__now() >= deadline) {
+		weft_yield();
+		return 0;
+	}
 	/* Anything but the timer waking us early just means: sleep on. */
 	while (weft__now() < deadline) {
 		co->wait_what = "sleep";

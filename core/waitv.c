@@ -289,25 +289,6 @@ static bool place(struct entry *e)
 
 /* ---- the waiting side ---- */
 
-/* Takes the lock from a coroutine, as weft's own call (see offload.c). */
-static bool lock_as_weft(void)
-{
-	bool was = weft__inside;
-
-	weft__running = NULL;
-	weft__inside = true;
-	pthread_mutex_lock(&lock);
-	return was;
-}
-
-/* Lets the lock go and makes co the running coroutine again. */
-static void unlock_as(struct weft__co *co, bool was)
-{
-	pthread_mutex_unlock(&lock);
-	weft__inside = was;
-	weft__running = co;
-}
-
 /* FUTEX_WAIT on e's word by the calling thread, as weft's own call (a
  * coroutine's syscall() would park in weft's futex table instead, see
  * hook/syscall.c).  Sets e->result. */
@@ -344,7 +325,7 @@ static void wait_here(void *arg)
 static bool watched(struct weft__co *co, struct entry *e)
 {
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
-	bool was = lock_as_weft();
+	bool was = weft__lock_as_weft(&lock);
 	bool placed = place(e);
 
 	/* Parked before the lock is let go: the watcher may end the wait at
@@ -354,19 +335,19 @@ static bool watched(struct weft__co *co, struct entry *e)
 			co->wait_what = "futex";
 		weft__prepark(co);
 	}
-	unlock_as(co, was);
+	weft__unlock_as(&lock, co, was);
 	if (!placed)
 		return false;
 	weft__park(co, -1);
 	/* As offload.c: should anything else wake us, wait on, since the
 	 * entry is ours to keep until the watcher is done with it. */
 	while (!atomic_load_explicit(&e->done, memory_order_acquire)) {
-		was = lock_as_weft();
+		was = weft__lock_as_weft(&lock);
 		bool done = atomic_load_explicit(&e->done,
 						 memory_order_relaxed);
 		if (!done)
 			weft__prepark(co);
-		unlock_as(co, was);
+		weft__unlock_as(&lock, co, was);
 		if (!done)
 			weft__park(co, -1);
 	}

@@ -116,16 +116,28 @@ void weft__iov_advance(struct iovec **cur, size_t *n, size_t len)
 	}
 }
 
-/* weft__wait_fd on io's fd, at a cancellation point if io is one: a
- * cancel that ends the wait acts here, as nothing is held. */
+/* weft__wait_fd on io's fd, the wait of a cancellation point if io is
+ * one (weft__io_begin acted on a cancel already due): a cancel that ends
+ * the wait acts here, as nothing is held. */
 static int wait_fd(struct weft__io *io, int events, int64_t deadline)
 {
-	if (!io->cancel)
-		return weft__wait_fd(io->co, io->fd, events, deadline);
-	weft__cancel_enter(io->co);
+	if (io->cancel)
+		weft__cancel_mark(io->co);
 	int r = weft__wait_fd(io->co, io->fd, events, deadline);
-	weft__cancel_leave(io->co, r < 0 ? -r : 0);
+	if (r == -ECANCELED)
+		weft__cancel_act(io->co);
 	return r;
+}
+
+/* After a wait a signal sent to this green thread ended: runs its
+ * handlers, and says whether the call goes on: none ran, or all have
+ * SA_RESTART and the socket has no time-out (signal(7): a call with one
+ * fails with EINTR whatever the flag). */
+static bool restarts(struct weft__io *io)
+{
+	int ran = weft__green_signals(io->co);
+
+	return ran < 0 || (ran == 1 && io->deadline < 0);
 }
 
 /* See io.h. */
@@ -138,9 +150,7 @@ int weft__io_wait(struct weft__io *io)
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
 	io->flags = weft__fd_flags(io->f);
-	/* A signal sent to this green thread: its handlers ran; the call
-	 * restarts if they all have SA_RESTART (or none ran). */
-	if (r > 0 || (r == -EINTR && weft__green_signals(io->co) != 0)) {
+	if (r > 0 || (r == -EINTR && restarts(io))) {
 		errno = io->errno_before; /* not the attempt's EAGAIN */
 		return 0;
 	}
@@ -379,7 +389,7 @@ int weft__io_nap(struct weft__io *io, int64_t ns)
 	/* Waiting for no event keeps the coroutine on the fd's queue, so a
 	 * close still wakes it with EBADF. */
 	int r = wait_fd(io, 0, until);
-	if (r == -EBADF || (r == -EINTR && weft__green_signals(io->co) == 0)) {
+	if (r == -EBADF || (r == -EINTR && !restarts(io))) {
 		errno = -r;
 		return -1;
 	}

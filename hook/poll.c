@@ -93,7 +93,6 @@ int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 		weft__cancel_mark(co);
 		int got = n > 0 ? weft__wait_fds(co, w, n, until)
 				: nap(co, until);
-		co->cancel_point = false;
 		/* Handlers of signals sent to this green thread ran: never
 		 * restarted, whatever SA_RESTART says (signal(7)). */
 		if (got == -ENOMEM || got == -ECANCELED ||

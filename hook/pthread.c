@@ -174,18 +174,17 @@ void weft__pthread_exit(void *result)
 static int wait_end(struct weft__co *self, struct weft__co *co,
 		    int64_t deadline)
 {
-	int r;
-
-	/* A signal sent to this green thread: its handlers run, and the
-	 * join goes on (it never gives EINTR). */
-	do {
+	for (;;) {
 		weft__cancel_enter(self);
 		co->joining = true;
-		r = weft__co_await_end(self, co, deadline);
+		int r = weft__co_await_end(self, co, deadline);
 		co->joining = false;
-		weft__cancel_leave(self, r);
-	} while (r == EINTR && (weft__green_signals(self), true));
-	return r;
+		if (weft__cancel_leave(self, r) != EINTR)
+			return r;
+		/* A signal sent to this green thread: its handlers run, and
+		 * the join goes on (it never gives EINTR). */
+		weft__green_signals(self);
+	}
 }
 
 /* Joins green thread g: waits for its end (until abs on CLOCK_REALTIME

@@ -85,8 +85,9 @@ static int wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	int r = weft__cancel_leave(co, weft__cond_wait_until(c, m, deadline));
 	if (r != EINTR)
 		return r;
-	/* A signal sent to this green thread: its handlers run with the
-	 * mutex held, and the wait returns 0, as POSIX allows. */
+	/* A signal sent to this green thread: the wait returns 0, as POSIX
+	 * allows, and its handlers run with the mutex taken back (natively
+	 * they run while it is released). */
 	weft__green_signals(co);
 	return 0;
 }

@@ -58,8 +58,8 @@ static bool handled(int sig, struct sigaction *sa)
 	       sa->sa_handler != SIG_IGN;
 }
 
-/* Sends sig to green thread g (not the caller): pending there, and ready
- * (the park it may be in ended) unless it blocks it. */
+/* Sends sig to green thread g: pending there, and ready (the park it
+ * may be in ended) unless it blocks it. */
 static void post(struct weft__green *g, int sig)
 {
 	atomic_fetch_or(&g->pending, bit_of(sig));
@@ -136,10 +136,10 @@ int weft__green_signals(struct weft__co *co)
 }
 
 /* pthread_kill: signal 0 probes (ESRCH once the thread has ended).  A
- * signal with a handler, to another green thread, is that thread's to
- * handle (see the top of this file); any other goes to the OS thread the
- * coroutine runs on, whose handler runs in whichever coroutine is running
- * there: the caller, when it signals itself.  EINVAL for signals glibc
+ * signal with a handler, to a green thread, is that thread's to handle
+ * (see the top of this file): the caller's own, unless its mask blocks
+ * it, before this returns.  Any other goes to the OS thread the coroutine
+ * runs on, whose disposition is the process's.  EINVAL for signals glibc
  * refuses (invalid, or its own SIGCANCEL and SIGSETXID). */
 int weft__pthread_kill(pthread_t th, int sig)
 {
@@ -156,9 +156,10 @@ int weft__pthread_kill(pthread_t th, int sig)
 		return ESRCH;
 	if (sig == 0)
 		return 0;
-	if (g != NULL && co != weft__running && sig <= 64 &&
-	    handled(sig, &sa)) {
+	if (g != NULL && sig <= 64 && handled(sig, &sa)) {
 		post(g, sig);
+		if (co == weft__running) /* as the kernel: before it returns */
+			weft__green_signals(co);
 		return 0;
 	}
 	return weft__libc()->pthread_kill(weft__green_os_thread(g), sig);

@@ -230,19 +230,23 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	/* A wake by a signal the thread lets through comes after its
 	 * handler ran.  A held one is delivered by the ppoll, unless it was
 	 * ignored or another thread took it: then wait on. */
-	while (n == (any_open + any_held) &&
-	       (weft__cancel_mark(co),
-		got = weft__wait_fds(co, w, n, -1), got >= 0 || got == -EINTR) &&
-	       (got == -EINTR ? weft__green_signals(co) < 0 :
-		!(open_fd >= 0 && w[0].revents) &&
-		libc->ppoll(NULL, 0, &zero, mask) == 0))
-		;
-	co->cancel_point = false;
+	while (n == any_open + any_held) {
+		weft__cancel_mark(co);
+		got = weft__wait_fds(co, w, n, -1);
+		if (got == -EINTR) { /* sent to this green thread */
+			if (weft__green_signals(co) >= 0)
+				break; /* a handler ran */
+			continue;
+		}
+		if (got < 0 || (open_fd >= 0 && w[0].revents) ||
+		    libc->ppoll(NULL, 0, &zero, mask) != 0)
+			break;
+	}
 	weft__sigfd_close(open_fd);
 	weft__sigfd_close(held_fd);
 	if (got == -ECANCELED)
 		weft__cancel_act(co);
-	if (got == -EINTR) { /* a handler sent to this green thread ran */
+	if (got == -EINTR) {
 		errno = EINTR;
 		return -1;
 	}

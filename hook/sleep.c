@@ -45,8 +45,8 @@ bool weft__timespec_ns(const struct timespec *ts, int64_t *ns)
 	return true;
 }
 
-/* Parks co until deadline (monotonic ns) has passed; a deadline already
- * passed yields.  A cancellation point.  Returns 0, or the time left
+/* Parks co until deadline (monotonic ns) has passed (one already passed
+ * yields, see weft__sleep_until).  A cancellation point.  Returns 0, or the time left
  * (at least 1 ns) when handlers of a signal sent to this green thread ran
  * (a sleep is never restarted).  Keeps errno. */
 static int64_t park_until(struct weft__co *co, int64_t deadline)
@@ -54,8 +54,6 @@ static int64_t park_until(struct weft__co *co, int64_t deadline)
 	int saved = errno, r;
 
 	weft__cancel_point(co);
-	if (weft__now() >= deadline)
-		weft_yield();
 	do
 		r = weft__cancel_leave(co, weft__sleep_until(co, deadline,
 							     true));
@@ -74,8 +72,8 @@ static void put_left(struct timespec *ts, int64_t ns)
 		*ts = (struct timespec){ ns / NS_PER_S, ns % NS_PER_S };
 }
 
-/* sleep that parks instead of blocking.  Returns 0, or the seconds left
- * (rounded as glibc rounds them) when a handler interrupted it. */
+/* sleep that parks instead of blocking.  Returns 0, or, when a handler
+ * interrupted it, the whole seconds left with errno EINTR, as glibc. */
 unsigned weft__sleep(unsigned seconds)
 {
 	struct weft__co *co = weft__hooked();
@@ -83,8 +81,10 @@ unsigned weft__sleep(unsigned seconds)
 	if (co == NULL || weft__alone(co))
 		return weft__libc()->sleep(seconds);
 	int64_t left = park_until(co, weft__deadline(seconds * NS_PER_S));
-	/* glibc: the seconds left, one more from half a second up. */
-	return (unsigned)(left / NS_PER_S + (left % NS_PER_S >= NS_PER_S / 2));
+	if (left == 0)
+		return 0;
+	errno = EINTR; /* glibc: nanosleep's, left as it is */
+	return (unsigned)(left / NS_PER_S); /* whole seconds, as glibc */
 }
 
 /* usleep that parks instead of blocking.  Returns 0 (glibc accepts any

@@ -109,14 +109,13 @@ static bool wait_exit(struct job *j, pid_t pid)
 	/* weft's own while it waits: at the top of the fd range, out of the
 	 * program's way (core/ownfd.h). */
 	fd = weft__ownfd_waited(fd, co);
-	int ev, ran = -1;
+	int ev;
 	/* A signal sent to this green thread: its handlers run; the wait
 	 * goes on if they all have SA_RESTART, else ends with EINTR. */
 	do {
 		weft__cancel_mark(co);
 		ev = weft__wait_fd(co, fd, WEFT_READ, -1);
-		co->cancel_point = false;
-	} while (ev == -EINTR && (ran = weft__green_signals(co)) != 0);
+	} while (ev == -EINTR && weft__green_signals(co) != 0);
 	bool answered = ev > 0 && try_now(j);
 	/* Closed under the number we know it by (nothing if a raw system
 	 * call closed it: the number is not ours now). */

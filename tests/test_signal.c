@@ -257,6 +257,63 @@ START_TEST(a_blocked_signal_waits_for_the_unblock)
 }
 END_TEST
 
+struct self_kill {
+	int while_blocked, after_unblock;
+};
+
+/* No Check assertion in the thread: its results go back to the test. */
+static void *kill_self_blocked(void *p)
+{
+	struct self_kill *k = p;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_kill(pthread_self(), SIGUSR1);
+	k->while_blocked = atomic_load(&handled);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	k->after_unblock = atomic_load(&handled);
+	return NULL;
+}
+
+/* A thread signalling itself: held while its mask blocks the signal,
+ * handled before the unblocking pthread_sigmask returns. */
+START_TEST(a_thread_that_signals_itself_keeps_its_mask)
+{
+	struct self_kill k = { -1, -1 };
+
+	mode(_i);
+	catch_usr1(0);
+	atomic_store(&handled, 0);
+	tl_pthread_join(tl_pthread(kill_self_blocked, &k, NULL));
+	ck_assert_int_eq(k.while_blocked, 0);
+	ck_assert_int_eq(k.after_unblock, 1);
+}
+END_TEST
+
+/* A socket read with SO_RCVTIMEO is not restarted, SA_RESTART or not. */
+START_TEST(a_socket_time_out_ends_a_restart)
+{
+	int sv[2];
+	struct timeval tv = { .tv_sec = 20 };
+
+	mode(_i);
+	catch_usr1(SA_RESTART);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
+				    sizeof tv), 0);
+	struct blocked b = { .what = READ, .fd = sv[0] };
+	pthread_t t = tl_pthread(block_in, &b, NULL);
+	interrupt(t, &b);
+	tl_pthread_join(t);
+	ck_assert_int_eq(b.r, -1);
+	ck_assert_int_eq(b.err, EINTR);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 /* ---- SA_RESETHAND ---------------------------------------------------- */
 
 START_TEST(sa_resethand_leaves_the_default_behind)
@@ -295,6 +352,9 @@ Suite *suite_signal(void)
 			    sa_restart_restarts_read_and_sem_wait_but_not_poll,
 			    0, 2);
 	tcase_add_loop_test(tc, a_blocked_signal_waits_for_the_unblock, 0, 2);
+	tcase_add_loop_test(tc, a_thread_that_signals_itself_keeps_its_mask,
+			    0, 2);
+	tcase_add_loop_test(tc, a_socket_time_out_ends_a_restart, 0, 2);
 	tcase_add_loop_test(tc, sa_resethand_leaves_the_default_behind, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
