@@ -74,6 +74,8 @@ struct weft__co {
 	                                  it cannot be cancelled (cancel.h) */
 	_Atomic int own_cancel_word;   /* that word, without a block */
 	bool cancel_point;             /* its parks end cancellation points */
+	struct weft__sigs *sigs;       /* a program thread's signal state
+	                                  (sigs.h), or NULL */
 	_Atomic uint64_t sig_ready;    /* signals sent to it and not blocked,
 	                                  bit sig - 1: they end such a park
 	                                  too (cancel.h) */
@@ -124,6 +126,12 @@ extern __thread struct weft__co *weft__running
  * wrappers that would otherwise act on such calls (green pthread calls)
  * pass them through. */
 extern __thread bool weft__inside
+	__attribute__((tls_model("initial-exec")));
+
+/* Spin locks (waitq.h) the code running on this thread block holds: a
+ * signal handler must not run program code that may take one of them
+ * (core/sigroute.c). */
+extern __thread unsigned weft__spins_held
 	__attribute__((tls_model("initial-exec")));
 
 /* WEFT_OFF=1: every wrapper passes through (read once at start). */

@@ -99,6 +99,16 @@ void weft__green_remove_locked(struct weft__green *g)
 }
 
 /* See gthread.h. */
+struct weft__green *weft__green_first_locked(
+	bool (*fn)(struct weft__green *, void *), void *arg)
+{
+	for (size_t i = 0; i < reg_cap; i++)
+		if (reg[i] != NULL && reg[i] != TOMB && fn(reg[i], arg))
+			return reg[i];
+	return NULL;
+}
+
+/* See gthread.h. */
 struct weft__green *weft__green_find(pthread_t id)
 {
 	weft__spin_lock(&weft__green_lock);

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 
 #include "core.h"
+#include "sigs.h"
 
 /* A green thread's record. */
 struct weft__green {
@@ -28,10 +29,7 @@ struct weft__green {
 	size_t guard;          /* the guard size its attributes asked */
 	void *(*fn)(void *);
 	void *arg;
-	sigset_t mask;         /* its signal mask, as the program set it */
-	_Atomic uint64_t mask_bits; /* signals 1-64 of mask, bit sig - 1,
-	                               for senders on other threads */
-	_Atomic uint64_t pending;   /* signals sent to it, not yet handled */
+	struct weft__sigs sigs; /* its signal mask and pending set */
 	_Atomic bool cancel;   /* pthread_cancel asked for its end */
 	bool ended;            /* its function returned, or it exited */
 	int *wait_lock;        /* at a cancellation point: the wait queue's */
@@ -66,6 +64,11 @@ struct weft__green *weft__green_find_locked(pthread_t id);
 /* Removes g, with weft__green_lock held; g is then the caller's to free
  * (weft__green_free). */
 void weft__green_remove_locked(struct weft__green *g);
+
+/* The first green thread for which fn(g, arg) is true, or NULL; with
+ * weft__green_lock held. */
+struct weft__green *weft__green_first_locked(
+	bool (*fn)(struct weft__green *, void *), void *arg);
 
 /* Frees a record no longer in the registry (nothing if g is NULL). */
 void weft__green_free(struct weft__green *g);

@@ -26,6 +26,7 @@
 #include "handoff.h"
 #include "pool.h"
 #include "sched.h"
+#include "sigs.h"
 #include "tcb.h"
 #include "waitq.h"
 
@@ -179,7 +180,9 @@ static int spawn(void *arg, const char *name)
 	pthread_t tid;
 	int err;
 
-	if (!atomic_load(&have_mask)) { /* the first caller's: the pool's */
+	if (weft__sig_routing) { /* its loop sets it (core/sigs.h) */
+		sigfillset(&mask);
+	} else if (!atomic_load(&have_mask)) { /* the first caller's */
 		pthread_sigmask(SIG_SETMASK, NULL, &mask);
 		atomic_store(&have_mask, true);
 	}

@@ -97,7 +97,7 @@ unsigned weft__monitor_recent(struct weft__held *out, unsigned max,
 	unsigned n = 0;
 
 	*total = 0;
-	if (__atomic_exchange_n(&recent_lock, 1, __ATOMIC_ACQUIRE))
+	if (!weft__spin_trylock(&recent_lock))
 		return 0; /* a signal handler interrupted the reader */
 	for (uint64_t i = handoffs; i > 0 && n < max && n < RECENT; i--)
 		out[n++] = recent[(i - 1) % RECENT];

@@ -36,6 +36,7 @@
 #include "core.h"
 #include "handoff.h"
 #include "pool.h"
+#include "sigs.h"
 #include "sched.h"
 #include "tcb.h"
 #include "waitq.h"
@@ -46,6 +47,7 @@
 __thread struct weft__co *weft__running
 	__attribute__((tls_model("initial-exec")));
 __thread bool weft__inside __attribute__((tls_model("initial-exec")));
+__thread unsigned weft__spins_held __attribute__((tls_model("initial-exec")));
 bool weft__off;
 
 __thread struct weft__sched *weft__this_sched
@@ -254,6 +256,7 @@ static void idle_main(void *arg)
 	weft__asan_arrive(NULL);
 	for (;;) {
 		reap(s);
+		weft__sig_os_follow();
 		ev_run(s->loop, s->run_head ? EVRUN_NOWAIT : EVRUN_ONCE);
 		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);
@@ -381,6 +384,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 		root->tsan_fiber = weft__tsan_thread();
 	}
 	s->root = root;
+	weft__sig_attach_main(root);
 	atomic_store_explicit(&s->current, root, memory_order_relaxed);
 	weft__live_link(s, root);
 
@@ -422,6 +426,7 @@ void weft__sched_forget(void)
 
 	weft__scheds_forget(); /* other threads' did not come along */
 	weft__pool_forget();
+	weft__sig_forget();
 	weft__stats_reset();
 	weft__this_sched = NULL;
 	weft__running = NULL;

@@ -40,7 +40,7 @@ void weft__sched_each(void (*fn)(struct weft__sched *s, void *arg), void *arg)
 bool weft__sched_each_try(void (*fn)(struct weft__sched *s, void *arg),
 			  void *arg)
 {
-	if (__atomic_exchange_n(&scheds_lock, 1, __ATOMIC_ACQUIRE))
+	if (!weft__spin_trylock(&scheds_lock))
 		return false;
 	for (struct weft__sched *s = scheds; s; s = s->next)
 		fn(s, arg);

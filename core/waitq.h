@@ -26,6 +26,7 @@ static inline void weft__spin_lock(int *lock)
 {
 	unsigned spins = 0;
 
+	weft__spins_held++;
 	while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(lock, __ATOMIC_RELAXED)) {
 			/* The holder was preempted: give the CPU back, with
@@ -40,9 +41,20 @@ static inline void weft__spin_lock(int *lock)
 	}
 }
 
+/* Takes lock if it is free; false if it is held (by a thread a signal
+ * handler interrupted, perhaps). */
+static inline bool weft__spin_trylock(int *lock)
+{
+	if (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+		return false;
+	weft__spins_held++;
+	return true;
+}
+
 static inline void weft__spin_unlock(int *lock)
 {
 	__atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+	weft__spins_held--;
 }
 
 /* A queue is a head and a tail pointer living in some object (a mutex,

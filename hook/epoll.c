@@ -57,6 +57,15 @@ int weft__epoll_pwait(int epfd, struct epoll_event *events, int max,
 {
 	struct weft__co *co = weft__hooked();
 	struct epoll_call c = { epfd, events, max, sigmask };
+	struct weft__sigswap sw;
+
+	if (weft__sigmask_swap(co, sigmask, &sw)) {
+		int r = sw.ran ? (errno = EINTR, -1)
+			       : weft__epoll_pwait(epfd, events, max, timeout,
+						   NULL);
+		weft__sigmask_back(co, &sw);
+		return r;
+	}
 
 	if (co == NULL || timeout == 0 || weft__alone(co))
 		return weft__libc()->epoll_pwait(epfd, events, max, timeout,

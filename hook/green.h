@@ -24,6 +24,7 @@
 #include "core.h"
 #include "gthread.h"
 #include "real.h"
+#include "sigs.h"
 #include "sync.h"
 
 /* True when pthread calls act on coroutines; see weft__green_set. */
@@ -95,17 +96,15 @@ bool weft__green_clock_ok(clockid_t clock);
 int weft__green_deadline(clockid_t clock, const struct timespec *abs,
 			 int64_t *deadline);
 
-/* ---- signals (pthread_signal.c) ---- */
+/* ---- signals (pthread_signal.c; the state is core/sigs.h's) ---- */
 
-/* Publishes g->mask, just changed, to senders on other threads. */
-void weft__green_mask_set(struct weft__green *g);
+/* Gives new green thread g (g->co made) its signal state, as self, its
+ * creator, makes it with attr (NULL: the defaults). */
+void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
+			    const pthread_attr_t *attr);
 
-/* Runs the handlers of the signals sent to co, the calling coroutine,
- * that its mask lets through (see pthread_signal.c), after a wait of a
- * cancellation point ended with EINTR.  Returns -1 if none ran (the wait
- * goes on), 1 if every one that ran has SA_RESTART (a call the kernel
- * restarts goes on), 0 otherwise (the call returns EINTR). */
-int weft__green_signals(struct weft__co *co);
+/* sigprocmask: pthread_sigmask's, with -1 and errno. */
+int weft__sigprocmask(int how, const sigset_t *set, sigset_t *old);
 
 /* Cancellation: see core/cancel.h.  The cancellation points here
  * (pthread_join, pthread_timedjoin_np, the condition waits, sem_wait and

@@ -29,6 +29,23 @@ int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 		    int droppable, int64_t deadline, int (*check)(void *),
 		    void *arg);
 
+/* ppoll, pselect, epoll_pwait and sigsuspend in a program thread while
+ * weft routes signals (core/sigs.h): the call's mask is the thread's own
+ * for its length, so that what it lets through reaches the thread, and
+ * the call itself goes on without one.  A signal pending that it lets
+ * through is handled as the mask is set, as the kernel does (ran then).
+ * weft__sigmask_swap returns false, changing nothing, for any other
+ * caller; weft__sigmask_back gives the thread its mask back, keeping
+ * errno (sigwait.c). */
+struct weft__sigswap {
+	sigset_t saved;
+	unsigned calls;          /* the thread's handler count before */
+	bool ran;                /* a handler ran as the mask was set */
+};
+bool weft__sigmask_swap(struct weft__co *co, const sigset_t *mask,
+			struct weft__sigswap *sw);
+void weft__sigmask_back(struct weft__co *co, struct weft__sigswap *sw);
+
 /* A signalfd for the signals mask lets through that the thread's mask
  * holds pending, or -1 (sigwait.c); keeps errno. */
 int weft__sigmask_fd(const sigset_t *mask);

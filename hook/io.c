@@ -135,7 +135,7 @@ static int wait_fd(struct weft__io *io, int events, int64_t deadline)
  * fails with EINTR whatever the flag). */
 static bool restarts(struct weft__io *io)
 {
-	int ran = weft__green_signals(io->co);
+	int ran = weft__sig_run(io->co);
 
 	return ran < 0 || (ran == 1 && io->deadline < 0);
 }

@@ -96,7 +96,7 @@ int weft__poll_park(struct weft__co *co, struct weft__waiter *w, int n,
 		/* Handlers of signals sent to this green thread ran: never
 		 * restarted, whatever SA_RESTART says (signal(7)). */
 		if (got == -ENOMEM || got == -ECANCELED ||
-		    (got == -EINTR && weft__green_signals(co) >= 0)) {
+		    (got == -EINTR && weft__sig_run(co) >= 0)) {
 			errno = -got;
 			return -1;
 		}
@@ -219,8 +219,15 @@ int weft__ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *ts,
 		const sigset_t *sigmask)
 {
 	struct weft__co *co = weft__hooked();
+	struct weft__sigswap sw;
 	int64_t ns = -1;
 
+	if (weft__sigmask_swap(co, sigmask, &sw)) {
+		int r = sw.ran ? (errno = EINTR, -1) : weft__ppoll(fds, nfds, ts,
+								 NULL);
+		weft__sigmask_back(co, &sw);
+		return r;
+	}
 	if (co == NULL || weft__alone(co) ||
 	    (ts && (ns = timespec_ns(ts)) <= 0))
 		return weft__libc()->ppoll(fds, nfds, ts, sigmask);

@@ -21,6 +21,9 @@ bool weft__green;
 void weft__green_set(bool on)
 {
 	weft__green = on;
+	if (on)
+		weft__sig_routing_on(weft__libc()->sigaction,
+				     weft__libc()->syscall);
 }
 
 /* ---- beginning and end ---- */
@@ -33,6 +36,7 @@ static void finish(struct weft__green *g)
 	struct weft__co *co = g->co;
 
 	weft__co_finish(co);
+	weft__sig_end(&g->sigs);
 	weft__spin_lock(&weft__green_lock);
 	g->ended = true;
 	bool gone = co->detached;
@@ -87,17 +91,6 @@ static void attr_stack(const pthread_attr_t *attr, struct weft__co_attr *ca)
 		pthread_attr_destroy(&dflt);
 }
 
-/* The signal mask a thread created by self starts with: self's. */
-static void creator_mask(struct weft__co *self, sigset_t *mask)
-{
-	struct weft__green *g = self->slot ? weft__green_find(weft__green_id(self)) : NULL;
-
-	if (g != NULL)
-		*mask = g->mask;
-	else
-		weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, mask);
-}
-
 /* pthread_create: a coroutine with a thread block of its own, on a
  * scheduler of the pool (core/pool.h), joinable or detached and with the stack attr asks
  * for, as glibc would give it.  Returns 0, or EAGAIN (no memory for its
@@ -121,13 +114,9 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 	struct weft__co_attr ca = { .own_tcb = true };
 	g->fn = fn;
 	g->arg = arg;
-	creator_mask(self, &g->mask);
 	attr_stack(attr, &ca);
-	if (attr != NULL) {
+	if (attr != NULL)
 		pthread_attr_getdetachstate(attr, &state);
-		pthread_attr_getsigmask_np(attr, &g->mask); /* if it has one */
-	}
-	weft__green_mask_set(g);
 	ca.detached = state == PTHREAD_CREATE_DETACHED;
 	int err = weft__green_sched_init(g, self, attr);
 	struct weft__co *co = err ? NULL : weft__co_new(start, g, &ca);
@@ -140,6 +129,7 @@ int weft__pthread_create(pthread_t *tid, const pthread_attr_t *attr,
 		return r;
 	}
 	g->co = co;
+	weft__green_sigs_start(g, self, attr);
 	weft__cancel_init(co);
 	g->id = weft__green_id(co);
 	g->guard = ca.guard;
@@ -183,7 +173,7 @@ static int wait_end(struct weft__co *self, struct weft__co *co,
 			return r;
 		/* A signal sent to this green thread: its handlers run, and
 		 * the join goes on (it never gives EINTR). */
-		weft__green_signals(self);
+		weft__sig_run(self);
 	}
 }
 

@@ -88,7 +88,7 @@ static int wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	/* A signal sent to this green thread: the wait returns 0, as POSIX
 	 * allows, and its handlers run with the mutex taken back (natively
 	 * they run while it is released). */
-	weft__green_signals(co);
+	weft__sig_run(co);
 	return 0;
 }
 

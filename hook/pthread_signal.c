@@ -1,138 +1,59 @@
-/* pthread_signal.c - green threads' signal masks, pthread_kill, and the
- * delivery of signals sent to one green thread.
+/* pthread_signal.c - pthread_kill and pthread_sigmask for green threads
+ * (core/sigs.h holds the signal state they act on, and the routing).
  *
- * A green thread's mask is its own (the OS thread's stays as the root set
- * it: a background thread that blocks signals, as redis's bio threads
+ * A green thread's mask is its own (the OS thread's stays as the root
+ * set it: a background thread that blocks signals, as redis's bio threads
  * block SIGTERM, must not block them for every thread of the OS thread).
- * A signal pthread_kill sends to another green thread with a handler is
- * not sent to an OS thread: it is marked pending on the green thread,
- * which, unless it blocks it, runs the handler itself, as itself: at
- * once if it is parked at a cancellation point (the park ends with EINTR,
+ * A signal pthread_kill sends to a green thread with a handler is not
+ * sent to an OS thread: it is pending on the green thread, which, unless
+ * it blocks it, runs the handler itself, as itself: at once if it is
+ * parked at a cancellation point (the park ends with EINTR,
  * core/cancel.h), which then returns EINTR or restarts as signal(7) says,
  * else at its next cancellation point or unblocking.  A signal without a
  * handler (default or ignored) still goes to the OS thread, whose
  * disposition is the process's.
  */
 #include <signal.h>
-#include <ucontext.h>
-#include <unistd.h>
 
 #include "green.h"
 
-static uint64_t bit_of(int sig)
-{
-	return (uint64_t)1 << (sig - 1);
-}
-
-/* The signals 1-64 of set, bit sig - 1. */
-static uint64_t bits_of(const sigset_t *set)
-{
-	uint64_t bits = 0;
-
-	for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
-		if (sigismember(set, sig) == 1)
-			bits |= bit_of(sig);
-	return bits;
-}
-
-/* See green.h. */
-void weft__green_mask_set(struct weft__green *g)
-{
-	atomic_store(&g->mask_bits, bits_of(&g->mask));
-}
-
-/* The calling coroutine's green record, or NULL. */
-static struct weft__green *running_green(void)
+/* The calling coroutine's signal state if it is a program thread (a
+ * green thread, or main when routing is on), or NULL. */
+static struct weft__sigs *running_sigs(void)
 {
 	struct weft__co *co = weft__running;
 
-	if (!weft__green_on() || co == NULL || co->slot == NULL)
+	if (!weft__green_on() || co == NULL)
 		return NULL;
-	return weft__green_find(weft__green_id(co));
+	if (co->sigs == NULL && co->slot == NULL) /* main, made before */
+		weft__sig_attach_main(co);
+	return co->sigs;
 }
 
 /* Whether sig's disposition is a handler of the program's. */
-static bool handled(int sig, struct sigaction *sa)
+static bool handled(int sig)
 {
-	return sigaction(sig, NULL, sa) == 0 && sa->sa_handler != SIG_DFL &&
-	       sa->sa_handler != SIG_IGN;
+	struct sigaction sa;
+
+	return weft__sig_action_get(sig, &sa) == 0 &&
+	       sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
 }
 
-/* Sends sig to green thread g: pending there, and ready (the park it
- * may be in ended) unless it blocks it. */
-static void post(struct weft__green *g, int sig)
+/* See green.h.  Its mask is its creator's, or attr's if it has one. */
+void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
+			    const pthread_attr_t *attr)
 {
-	atomic_fetch_or(&g->pending, bit_of(sig));
-	if (!(atomic_load(&g->mask_bits) & bit_of(sig)))
-		weft__interrupt(g->co, sig);
-}
+	struct weft__sigs *s = &g->sigs;
 
-/* Recomputes what is ready for g's coroutine from its pending signals
- * and mask; returns it. */
-static uint64_t ready_of(struct weft__green *g)
-{
-	uint64_t ready = atomic_load(&g->pending) &
-			 ~atomic_load(&g->mask_bits);
-
-	atomic_store(&g->co->sig_ready, ready);
-	return ready;
-}
-
-/* Runs sig's handler sa in the calling green thread g, as the kernel
- * would: g's mask plus sa_mask (and sig, unless SA_NODEFER) meanwhile,
- * SA_RESETHAND and SA_SIGINFO honoured. */
-static void run_handler(struct weft__green *g, int sig, struct sigaction *sa)
-{
-	sigset_t saved = g->mask;
-	siginfo_t si = { .si_signo = sig, .si_code = SI_TKILL };
-	ucontext_t uc;
-
-	sigorset(&g->mask, &g->mask, &sa->sa_mask);
-	if (!(sa->sa_flags & SA_NODEFER))
-		sigaddset(&g->mask, sig);
-	weft__green_mask_set(g);
-	if (sa->sa_flags & SA_RESETHAND) {
-		struct sigaction dfl = { .sa_handler = SIG_DFL };
-		sigaction(sig, &dfl, NULL);
-	}
-	if (sa->sa_flags & SA_SIGINFO) {
-		si.si_pid = getpid();
-		si.si_uid = getuid();
-		getcontext(&uc);
-		sa->sa_sigaction(sig, &si, &uc);
-	} else {
-		sa->sa_handler(sig);
-	}
-	g->mask = saved;
-	weft__green_mask_set(g);
-}
-
-/* See green.h. */
-int weft__green_signals(struct weft__co *co)
-{
-	struct weft__green *g = co->slot ? weft__green_find(weft__green_id(co))
-					 : NULL;
-	int ran = -1;
-	uint64_t ready;
-
-	if (g == NULL) {
-		atomic_store(&co->sig_ready, 0);
-		return -1;
-	}
-	while ((ready = ready_of(g)) != 0) {
-		int sig = __builtin_ctzll(ready) + 1;
-		struct sigaction sa;
-		atomic_fetch_and(&g->pending, ~bit_of(sig));
-		ready_of(g);
-		if (!handled(sig, &sa)) {
-			/* Its handler went meanwhile: the process's way. */
-			weft__libc()->pthread_kill(weft__green_os_thread(g), sig);
-			continue;
-		}
-		run_handler(g, sig, &sa);
-		ran = ran != 0 && (sa.sa_flags & SA_RESTART) ? 1 : 0;
-	}
-	return ran;
+	if (self->sigs != NULL)
+		s->mask = self->sigs->mask;
+	else
+		weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
+	if (attr != NULL)
+		pthread_attr_getsigmask_np(attr, &s->mask);
+	s->co = g->co;
+	g->co->sigs = s;
+	weft__sig_mask_set(s);
 }
 
 /* pthread_kill: signal 0 probes (ESRCH once the thread has ended).  A
@@ -145,7 +66,6 @@ int weft__pthread_kill(pthread_t th, int sig)
 {
 	struct weft__green *g;
 	struct weft__co *co = weft__green_target(th, &g);
-	struct sigaction sa;
 
 	if (co == NULL)
 		return weft__libc()->pthread_kill(th, sig);
@@ -156,10 +76,10 @@ int weft__pthread_kill(pthread_t th, int sig)
 		return ESRCH;
 	if (sig == 0)
 		return 0;
-	if (g != NULL && sig <= 64 && handled(sig, &sa)) {
-		post(g, sig);
+	if (g != NULL && sig <= 64 && handled(sig)) {
+		weft__sig_post(&g->sigs, sig);
 		if (co == weft__running) /* as the kernel: before it returns */
-			weft__green_signals(co);
+			weft__sig_run(co);
 		return 0;
 	}
 	return weft__libc()->pthread_kill(weft__green_os_thread(g), sig);
@@ -185,28 +105,56 @@ static void apply_mask(int how, const sigset_t *set, const sigset_t *cur,
 	sigdelset(next, __SIGRTMIN + 1);
 }
 
-/* pthread_sigmask: in a green thread, the thread's own mask (the OS
- * thread's is shared by all its coroutines and stays as the root set it);
- * a signal sent to it that this unblocks is handled before it returns.
- * In a root, the real call.  Returns 0 or EINVAL (bad how). */
+/* pthread_sigmask: in a program thread (a green thread, or main), the
+ * thread's own mask; the OS thread's is weft's (core/sigs.h).  A signal
+ * sent to the thread, or pending for the process, that this unblocks is
+ * handled before it returns.  Elsewhere, the real call.  Returns 0 or
+ * EINVAL (bad how). */
 int weft__pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-	struct weft__green *g = running_green();
+	struct weft__sigs *s = running_sigs();
 
-	if (g == NULL)
+	if (s == NULL)
 		return weft__libc()->pthread_sigmask(how, set, old);
 	if (set != NULL && how != SIG_BLOCK && how != SIG_UNBLOCK &&
 	    how != SIG_SETMASK)
 		return EINVAL;
-	sigset_t cur = g->mask;
+	sigset_t cur = s->mask;
 	if (set != NULL) {
-		apply_mask(how, set, &cur, &g->mask);
-		weft__green_mask_set(g);
+		apply_mask(how, set, &cur, &s->mask);
+		weft__sig_mask_set(s);
 	}
 	if (old != NULL)
 		*old = cur;
-	if (set != NULL && ready_of(g) != 0)
-		weft__green_signals(g->co);
+	if (set != NULL)
+		weft__sig_run(s->co);
+	return 0;
+}
+
+/* sigprocmask: pthread_sigmask, with -1 and errno. */
+int weft__sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r = weft__pthread_sigmask(how, set, old);
+
+	if (r == 0)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+/* sigpending: in a program thread, the kernel's answer (the process's
+ * pending signals, and its OS thread's) with those sent to the thread. */
+static int pending_of(sigset_t *set)
+{
+	struct weft__sigs *s = running_sigs();
+	int r = weft__libc()->sigpending(set);
+
+	if (r != 0 || s == NULL)
+		return r;
+	uint64_t bits = atomic_load(&s->pending);
+	for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
+		if (bits & weft__sig_bit(sig))
+			sigaddset(set, sig);
 	return 0;
 }
 
@@ -220,4 +168,14 @@ WEFT_EXPORT int pthread_kill(pthread_t th, int sig)
 WEFT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	return weft__pthread_sigmask(how, set, old);
+}
+
+WEFT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return weft__sigprocmask(how, set, old);
+}
+
+WEFT_EXPORT int sigpending(sigset_t *set)
+{
+	return pending_of(set);
 }

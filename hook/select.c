@@ -234,8 +234,15 @@ int weft__pselect(int nfds, fd_set *r, fd_set *w, fd_set *e,
 		  const struct timespec *ts, const sigset_t *sigmask)
 {
 	struct weft__co *co = weft__hooked();
+	struct weft__sigswap sw;
 	int64_t deadline = -1;
 
+	if (weft__sigmask_swap(co, sigmask, &sw)) {
+		int n = sw.ran ? (errno = EINTR, -1) : weft__pselect(nfds, r, w, e,
+								   ts, NULL);
+		weft__sigmask_back(co, &sw);
+		return n;
+	}
 	if (pass(co, nfds, r, w, e) ||
 	    (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 ||
 		    ts->tv_nsec >= NS_PER_S ||

@@ -84,7 +84,7 @@ static int wait_until(weft_sem *s, int64_t deadline)
 	do {
 		weft__cancel_enter(co);
 		r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
-	} while (r == EINTR && weft__green_signals(co) != 0);
+	} while (r == EINTR && weft__sig_run(co) != 0);
 	return r ? fail(r) : 0;
 }
 

@@ -13,8 +13,11 @@
  * pause and sigsuspend wait for a signal whose handler runs.  Blocking the
  * thread for real would stop every other coroutine until a signal comes
  * (a server whose main thread waits in pause for SIGTERM would serve
- * nobody), so they park instead, without touching the program's signal
- * dispositions:
+ * nobody), so they park instead.  In a program thread while weft routes
+ * signals (green threads, core/sigs.h), the mask becomes the thread's own
+ * for the wait, which ends once a handler has run as the thread; the
+ * same swap serves ppoll, pselect and epoll_pwait.  Elsewhere (linked
+ * programs), without touching the program's signal dispositions:
  *  - the mask given to sigsuspend is installed for an instant by a real
  *    zero-time-out ppoll, which delivers a pending signal it lets through
  *    (its handler runs, EINTR), as sigsuspend would at its start, and
@@ -27,10 +30,10 @@
  *    the thread is.  If the thread was waiting in the event loop, the
  *    signalfd sees it pending first and the coroutine wakes after its
  *    handler ran; if another coroutine was running, there is nothing
- *    left to see and the wait goes on.  This is a limit: only
- *    intercepting sigaction could tell that a handler ran.  For the same
- *    reason, a stop signal that the thread lets through may end the wait
- *    although no handler ran.
+ *    left to see and the wait goes on (a limit of linked programs, whose
+ *    handlers weft does not stand in front of).  For the same reason, a
+ *    stop signal that the thread lets through may end the wait although
+ *    no handler ran.
  */
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -69,6 +72,35 @@ static bool sigmask_set(sigset_t *set, const sigset_t *mask, bool held)
 	}
 	errno = saved;
 	return any;
+}
+
+/* See hooks.h. */
+bool weft__sigmask_swap(struct weft__co *co, const sigset_t *mask,
+			struct weft__sigswap *sw)
+{
+	struct weft__sigs *s = co ? co->sigs : NULL;
+
+	if (!weft__sig_routing || s == NULL || mask == NULL)
+		return false;
+	sw->saved = s->mask;
+	sw->calls = atomic_load(&s->calls);
+	s->mask = *mask;
+	sigdelset(&s->mask, SIGKILL);
+	sigdelset(&s->mask, SIGSTOP);
+	weft__sig_mask_set(s); /* the kernel's pending ones come now */
+	weft__sig_run(co);     /* the thread's own */
+	sw->ran = atomic_load(&s->calls) != sw->calls;
+	return true;
+}
+
+/* See hooks.h. */
+void weft__sigmask_back(struct weft__co *co, struct weft__sigswap *sw)
+{
+	int saved = errno;
+
+	co->sigs->mask = sw->saved;
+	weft__sig_mask_set(co->sigs);
+	errno = saved;
 }
 
 /* A signalfd for set that co waits on, at the top of the fd range and
@@ -213,7 +245,7 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 		for (;;) {
 			weft__cancel_mark(co);
 			if (weft__cancel_leave(co, weft__nap(co, -1)) == EINTR &&
-			    weft__green_signals(co) >= 0) {
+			    weft__sig_run(co) >= 0) {
 				errno = EINTR;
 				return -1;
 			}
@@ -234,7 +266,7 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 		weft__cancel_mark(co);
 		got = weft__wait_fds(co, w, n, -1);
 		if (got == -EINTR) { /* sent to this green thread */
-			if (weft__green_signals(co) >= 0)
+			if (weft__sig_run(co) >= 0)
 				break; /* a handler ran */
 			continue;
 		}
@@ -258,13 +290,41 @@ static int suspend_parking(struct weft__co *co, const sigset_t *mask)
 	return -1;
 }
 
+/* sigsuspend in a program thread while weft routes signals: mask is the
+ * thread's for the wait, which ends once a handler has run as the thread
+ * (or a cancel acts).  Returns -1 with errno EINTR. */
+static int suspend_routed(struct weft__co *co, const sigset_t *mask)
+{
+	struct weft__sigswap sw;
+	int r = 0;
+
+	weft__cancel_point(co);
+	weft__sigmask_swap(co, mask, &sw);
+	while (atomic_load(&co->sigs->calls) == sw.calls && r != ECANCELED) {
+		weft__cancel_mark(co);
+		r = weft__nap(co, -1);
+		co->cancel_point = false;
+		if (r == EINTR)
+			weft__sig_run(co);
+	}
+	weft__sigmask_back(co, &sw);
+	if (r == ECANCELED)
+		weft__cancel_act(co);
+	errno = EINTR;
+	return -1;
+}
+
 /* sigsuspend that parks instead of blocking; see the top of the file. */
 int weft__sigsuspend(const sigset_t *mask)
 {
 	struct weft__co *co = weft__hooked();
 
 	/* NULL: the kernel's EFAULT (ppoll would take it as "no mask"). */
-	if (co == NULL || weft__alone(co) || mask == NULL)
+	if (co == NULL || mask == NULL)
+		return weft__libc()->sigsuspend(mask);
+	if (weft__sig_routing && co->sigs != NULL)
+		return suspend_routed(co, mask);
+	if (weft__alone(co))
 		return weft__libc()->sigsuspend(mask);
 	return suspend_parking(co, mask);
 }
@@ -275,6 +335,8 @@ int weft__pause(void)
 	struct weft__co *co = weft__hooked();
 	sigset_t mask;
 
+	if (co != NULL && weft__sig_routing && co->sigs != NULL)
+		return suspend_routed(co, &co->sigs->mask);
 	if (co == NULL || weft__alone(co) ||
 	    weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0)
 		return weft__libc()->pause();

@@ -57,7 +57,7 @@ static int64_t park_until(struct weft__co *co, int64_t deadline)
 	do
 		r = weft__cancel_leave(co, weft__sleep_until(co, deadline,
 							     true));
-	while (r == EINTR && weft__green_signals(co) < 0);
+	while (r == EINTR && weft__sig_run(co) < 0);
 	errno = saved;
 	if (r != EINTR)
 		return 0;

@@ -224,6 +224,20 @@
 	X(int, pthread_getname_np, (pthread_t, char *, size_t), WRAP)         \
 	X(int, pthread_kill, (pthread_t, int), WRAP)                          \
 	X(int, pthread_sigmask, (int, const sigset_t *, sigset_t *), WRAP)    \
+	/* sigaction.c */                                                     \
+	X(int, sigprocmask, (int, const sigset_t *, sigset_t *), WRAP)        \
+	X(int, sigaction, (int, const struct sigaction *, struct sigaction *),\
+	  WRAP)                                                               \
+	X(__sighandler_t, signal, (int, __sighandler_t), WRAP)                \
+	X(__sighandler_t, bsd_signal, (int, __sighandler_t), WRAP)            \
+	X(__sighandler_t, sysv_signal, (int, __sighandler_t), WRAP)           \
+	X(__sighandler_t, __sysv_signal, (int, __sighandler_t), WRAP)         \
+	X(int, siginterrupt, (int, int), WRAP)                                \
+	X(__sighandler_t, sigset, (int, __sighandler_t), WRAP)                \
+	X(int, sighold, (int), WRAP)                                          \
+	X(int, sigrelse, (int), WRAP)                                         \
+	X(int, sigignore, (int), WRAP)                                        \
+	X(int, sigpending, (sigset_t *), WRAP)                                \
 	X(int, pthread_cancel, (pthread_t), WRAP)                             \
 	X(int, pthread_setcancelstate, (int, int *), WRAP)                    \
 	X(int, pthread_setcanceltype, (int, int *), WRAP)                     \

@@ -115,7 +115,7 @@ static bool wait_exit(struct job *j, pid_t pid)
 	do {
 		weft__cancel_mark(co);
 		ev = weft__wait_fd(co, fd, WEFT_READ, -1);
-	} while (ev == -EINTR && weft__green_signals(co) != 0);
+	} while (ev == -EINTR && weft__sig_run(co) != 0);
 	bool answered = ev > 0 && try_now(j);
 	/* Closed under the number we know it by (nothing if a raw system
 	 * call closed it: the number is not ours now). */

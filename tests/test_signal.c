@@ -30,14 +30,6 @@
 #include "../hook/green.h"
 #include "testlib.h"
 
-static void mode(int green)
-{
-	if (green) {
-		weft__green_set(true);
-		ck_assert_int_eq(weft_cpus(2), 2);
-	}
-}
-
 static _Atomic int handled;
 static _Atomic pthread_t handled_by;
 static _Atomic int last_code, last_pid;
@@ -127,7 +119,7 @@ START_TEST(a_handler_without_restart_interrupts_the_call)
 	int p[2];
 	sem_t sem;
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(0);
 	tl_make_pipe(p);
 	sem_init(&sem, 0, 0);
@@ -165,7 +157,7 @@ START_TEST(sa_restart_restarts_read_and_sem_wait_but_not_poll)
 	int p[2];
 	sem_t sem;
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(SA_RESTART);
 	tl_make_pipe(p);
 	sem_init(&sem, 0, 0);
@@ -236,7 +228,7 @@ START_TEST(a_blocked_signal_waits_for_the_unblock)
 	struct masked m = { 0 };
 	int p[2];
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(0);
 	tl_make_pipe(p);
 	m.fd = p[0];
@@ -283,7 +275,7 @@ START_TEST(a_thread_that_signals_itself_keeps_its_mask)
 {
 	struct self_kill k = { -1, -1 };
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(0);
 	atomic_store(&handled, 0);
 	tl_pthread_join(tl_pthread(kill_self_blocked, &k, NULL));
@@ -298,7 +290,7 @@ START_TEST(a_socket_time_out_ends_a_restart)
 	int sv[2];
 	struct timeval tv = { .tv_sec = 20 };
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(SA_RESTART);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv,
@@ -321,7 +313,7 @@ START_TEST(sa_resethand_leaves_the_default_behind)
 	int p[2];
 	struct sigaction now;
 
-	mode(_i);
+	tl_threads_mode(_i);
 	catch_usr1(SA_RESETHAND);
 	tl_make_pipe(p);
 	struct blocked b = { .what = READ, .fd = p[0] };

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "green.h"
 #include "real.h"
 #include "testlib.h"
 
@@ -177,6 +178,15 @@ void tl_alarm_in(int ms)
 
 	tl_catch_signal(SIGALRM);
 	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+}
+
+/* See testlib.h. */
+void tl_threads_mode(int green)
+{
+	if (green) {
+		weft__green_set(true);
+		ck_assert_int_eq(weft_cpus(2), 2);
+	}
 }
 
 /* See testlib.h. */

@@ -145,6 +145,10 @@ void tl_alarm_in(int ms);
 
 /* ==== Files and sockets ================================================= */
 
+/* For loop tests that compare: 0 runs natively (real threads), 1 with
+ * green threads on a pool of two schedulers. */
+void tl_threads_mode(int green);
+
 /* A TCP socket listening on 127.0.0.1, on a port the kernel picked;
  * fails the test if it cannot. */
 int tl_listener(void);

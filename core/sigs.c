@@ -1,0 +1,204 @@
+/* sigs.c - a program thread's signals: its mask and pending set, the
+ * posting of a signal to it, and the running of handlers as it (see
+ * sigs.h). */
+#include <ucontext.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#include "cancel.h"
+#include "core.h"
+#include "sigs.h"
+#include "waitq.h"
+
+/* The signals 1-64 of set, bit sig - 1. */
+static uint64_t bits_of(const sigset_t *set)
+{
+	uint64_t bits = 0;
+
+	for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
+		if (sigismember(set, sig) == 1)
+			bits |= weft__sig_bit(sig);
+	return bits;
+}
+
+/* Per signal, the program threads counted as letting it through; the
+ * signals at least one lets through; a count of changes to that set.
+ * Under counts_lock. */
+static int letting[65];
+static int counts_lock;
+static _Atomic uint64_t wanted;
+static _Atomic unsigned wanted_gen;
+
+/* Counts s as letting through the signals of open (instead of those it
+ * was counted for); returns whether the set of wanted signals changed. */
+static bool recount(struct weft__sigs *s, uint64_t open)
+{
+	weft__spin_lock(&counts_lock);
+	uint64_t changed = s->counted ^ open, w = atomic_load(&wanted);
+	while (changed != 0) {
+		uint64_t bit = changed & -changed;
+		int sig = __builtin_ctzll(bit) + 1;
+		changed &= changed - 1;
+		if (open & bit) {
+			if (letting[sig]++ == 0)
+				w |= bit;
+		} else if (--letting[sig] == 0) {
+			w &= ~bit;
+		}
+	}
+	s->counted = open;
+	bool news = w != atomic_load(&wanted);
+	if (news) {
+		atomic_store(&wanted, w);
+		atomic_fetch_add(&wanted_gen, 1);
+	}
+	weft__spin_unlock(&counts_lock);
+	return news;
+}
+
+/* See sigs.h. */
+void weft__sig_recount_only(struct weft__sigs *s)
+{
+	counts_lock = 0;
+	for (int sig = 0; sig <= 64; sig++)
+		letting[sig] = 0;
+	atomic_store(&wanted, 0);
+	atomic_fetch_add(&wanted_gen, 1);
+	if (s != NULL) {
+		s->counted = 0;
+		recount(s, ~atomic_load(&s->mask_bits));
+	}
+}
+
+/* See sigs.h. */
+uint64_t weft__sig_wanted(unsigned *gen)
+{
+	if (gen != NULL)
+		*gen = atomic_load(&wanted_gen);
+	return atomic_load(&wanted);
+}
+
+/* See sigs.h. */
+void weft__sig_mask_set(struct weft__sigs *s)
+{
+	uint64_t bits = bits_of(&s->mask);
+
+	atomic_store(&s->mask_bits, bits);
+	if (weft__sig_routing && recount(s, ~bits))
+		weft__sig_os_changed();
+}
+
+/* See sigs.h. */
+void weft__sig_end(struct weft__sigs *s)
+{
+	atomic_store(&s->mask_bits, ~(uint64_t)0);
+	if (weft__sig_routing && recount(s, 0))
+		weft__sig_os_changed();
+}
+
+/* See sigs.h. */
+void weft__sig_post(struct weft__sigs *s, int sig)
+{
+	atomic_fetch_or(&s->pending, weft__sig_bit(sig));
+	if (!(atomic_load(&s->mask_bits) & weft__sig_bit(sig)))
+		weft__interrupt(s->co, sig);
+}
+
+/* Recomputes what is ready for s's coroutine from its pending signals
+ * and mask; returns it. */
+static uint64_t ready_of(struct weft__sigs *s)
+{
+	uint64_t ready = atomic_load(&s->pending) &
+			 ~atomic_load(&s->mask_bits);
+
+	atomic_store(&s->co->sig_ready, ready);
+	return ready;
+}
+
+/* See sigs.h. */
+void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
+		    void *uc, const struct sigaction *sa)
+{
+	sigset_t saved;
+
+	if (s != NULL) {
+		saved = s->mask;
+		sigorset(&s->mask, &s->mask, &sa->sa_mask);
+		if (!(sa->sa_flags & SA_NODEFER))
+			sigaddset(&s->mask, sig);
+		atomic_store(&s->mask_bits, bits_of(&s->mask));
+	}
+	if (sa->sa_flags & SA_SIGINFO)
+		sa->sa_sigaction(sig, si, uc);
+	else
+		sa->sa_handler(sig);
+	if (s != NULL) {
+		atomic_fetch_add(&s->calls, 1);
+		s->mask = saved;
+		atomic_store(&s->mask_bits, bits_of(&s->mask));
+	}
+}
+
+/* What the handler of sig, taken from s's pending set, runs with: the
+ * router's siginfo and action if it gave it, else those of a
+ * pthread_kill and the program's action now.  Returns false if the
+ * program's action is no handler (any more). */
+static bool what_to_run(struct weft__sigs *s, int sig, siginfo_t *si,
+			struct sigaction *sa)
+{
+	uint64_t bit = weft__sig_bit(sig);
+
+	if (atomic_fetch_and(&s->routed, ~bit) & bit) {
+		weft__sig_routed_info(sig, si, sa);
+	} else {
+		*si = (siginfo_t){ .si_signo = sig, .si_code = SI_TKILL };
+		si->si_pid = getpid();
+		si->si_uid = getuid();
+		if (weft__sig_action_get(sig, sa) != 0)
+			return false;
+		if (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN)
+			weft__sig_reset_hand(sig, sa);
+	}
+	return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+}
+
+/* weft__sig_call from normal code: the context the handler gets is this
+ * function's. */
+static void call_here(struct weft__sigs *s, int sig, siginfo_t *si,
+		      const struct sigaction *sa)
+{
+	ucontext_t uc;
+
+	if (sa->sa_flags & SA_SIGINFO)
+		getcontext(&uc);
+	weft__sig_call(s, sig, si, &uc, sa);
+}
+
+/* See sigs.h. */
+int weft__sig_run(struct weft__co *co)
+{
+	struct weft__sigs *s = co->sigs;
+	int ran = -1;
+	uint64_t ready;
+
+	if (s == NULL) {
+		atomic_store(&co->sig_ready, 0);
+		return -1;
+	}
+	while ((ready = ready_of(s)) != 0) {
+		int sig = __builtin_ctzll(ready) + 1;
+		siginfo_t si;
+		struct sigaction sa;
+
+		atomic_fetch_and(&s->pending, ~weft__sig_bit(sig));
+		ready_of(s);
+		if (!what_to_run(s, sig, &si, &sa)) {
+			/* Its handler went meanwhile: the process's way. */
+			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+			continue;
+		}
+		call_here(s, sig, &si, &sa);
+		ran = ran != 0 && (sa.sa_flags & SA_RESTART) ? 1 : 0;
+	}
+	return ran;
+}

@@ -1,0 +1,146 @@
+/* sigs.h - signals as threads see them: each program thread's mask and
+ * pending set, the handlers the program installed, and the routing of a
+ * signal to the thread it is meant for.
+ *
+ * A program thread is a green thread or the process's main thread (the
+ * root of its scheduler).  Each has a struct weft__sigs: its mask as the
+ * program set it and the signals sent to it and not yet handled.  A green
+ * thread's mask is its own, not its OS thread's (which stays as the root
+ * set it); main's is its OS thread's, and this is a copy.
+ *
+ * In preload mode weft installs its own handler (the front,
+ * sigroute.c) for every signal the program catches, except the
+ * synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS),
+ * which run in place as always.  The front runs the program's handler at
+ * once when the signal landed on the thread it is for: a thread with no
+ * scheduler, or a program thread running there that does not block it.
+ * Any other (a signal to the process, arriving while its OS thread polled
+ * or ran a thread that blocks it) goes to the router, a thread of weft's,
+ * which gives it to a program thread that does not block it (main first,
+ * as the kernel), or keeps it pending for the process until one unblocks
+ * it.  Given a signal, a thread runs its handler as itself (sigs.c): at
+ * once if it is parked at a cancellation point (the park ends with EINTR,
+ * cancel.h, and the call returns EINTR or restarts as signal(7) says),
+ * else at its next cancellation point or unblocking.
+ */
+#ifndef WEFT_SIGS_H
+#define WEFT_SIGS_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct weft__co;
+
+/* A program thread's signal state. */
+struct weft__sigs {
+	struct weft__co *co;          /* the thread */
+	sigset_t mask;                /* its mask, as the program set it */
+	_Atomic uint64_t mask_bits;   /* signals 1-64 of mask, bit sig - 1,
+	                                 for senders on other threads */
+	_Atomic uint64_t pending;     /* sent to it, not yet handled */
+	_Atomic uint64_t routed;      /* of those, the ones the router gave
+	                                 it (their siginfo is the router's) */
+	uint64_t counted;             /* the signals it is counted as letting
+	                                 through (sigs.c) */
+	_Atomic unsigned calls;       /* handlers it has run */
+};
+
+/* ---- a thread's signals (sigs.c) ---- */
+
+/* The bit of signal sig (1-64) in the masks above. */
+static inline uint64_t weft__sig_bit(int sig)
+{
+	return (uint64_t)1 << (sig - 1);
+}
+
+/* Publishes s->mask, just changed, to senders on other threads. */
+void weft__sig_mask_set(struct weft__sigs *s);
+
+/* Sends sig to the thread of s: pending there, and its park at a
+ * cancellation point ended (cancel.h) unless it blocks sig.  Any thread
+ * may call. */
+void weft__sig_post(struct weft__sigs *s, int sig);
+
+/* The end of s's thread: it lets nothing through any more. */
+void weft__sig_end(struct weft__sigs *s);
+
+/* In a fork's child: counts s's thread alone (or none). */
+void weft__sig_recount_only(struct weft__sigs *s);
+
+/* The signals 1-64 at least one program thread lets through, bit sig - 1,
+ * and in *gen (if not NULL) a count of its changes. */
+uint64_t weft__sig_wanted(unsigned *gen);
+
+/* Runs the handlers of the signals sent to co, the calling coroutine,
+ * that its mask lets through (and takes for it those pending for the
+ * process that it lets through), each as the kernel would run it.
+ * Returns -1 if none ran (a wait goes on), 1 if every one that ran has
+ * SA_RESTART (a call the kernel restarts goes on), 0 otherwise (the call
+ * returns EINTR). */
+int weft__sig_run(struct weft__co *co);
+
+/* ---- the program's handlers and the router (sigroute.c) ---- */
+
+/* Gives root, a scheduler's root, main's state if it is main's thread and
+ * routing is on (else leaves it without). */
+void weft__sig_attach_main(struct weft__co *root);
+
+/* Whether the front stands in for the program's handlers (preload mode:
+ * hook/pthread.c turns it on with green threads). */
+extern bool weft__sig_routing;
+
+/* Whether weft routes sig when the program catches it: 1-64, and none of
+ * SIGKILL, SIGSTOP, glibc's own, or the synchronous signals. */
+bool weft__sig_routable(int sig);
+
+/* sigaction for a routable sig: records act as the program's and
+ * installs the front for a handler, or act itself for SIG_DFL and
+ * SIG_IGN; *old gets the program's previous action.  Returns 0, or -1
+ * with errno (EFAULT as the kernel gives it). */
+int weft__sig_action_set(int sig, const struct sigaction *act,
+			 struct sigaction *old);
+
+/* The program's action for sig: as recorded, or the kernel's if the
+ * program never set it through weft.  Returns 0, or -1 with errno. */
+int weft__sig_action_get(int sig, struct sigaction *sa);
+
+/* The OS threads' masks (sigroute.c).  Every OS thread that runs a
+ * scheduler blocks the routable signals no program thread lets through,
+ * so that the kernel keeps those pending for sigwait, signalfd and a
+ * later unblock, and lets through all others, which the front routes.
+ * weft__sig_os_changed: the wanted set just changed; applies it to the
+ * calling OS thread and wakes every scheduler, whose loop then applies it
+ * to its own (weft__sig_os_follow, called each time round the loop). */
+void weft__sig_os_changed(void);
+void weft__sig_os_follow(void);
+
+/* Applies sa's SA_RESETHAND for sig, as the kernel does at delivery:
+ * the program's action becomes SIG_DFL. */
+void weft__sig_reset_hand(int sig, const struct sigaction *sa);
+
+/* Turns routing on (preload mode, with green threads), given the
+ * kernel's sigaction and a raw syscall: weft's wrappers of them must not
+ * be reached from the front. */
+void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
+					struct sigaction *),
+			  long (*sys)(long, ...));
+
+/* In a fork's child: the router is gone (it starts again when needed),
+ * and no lock is held. */
+void weft__sig_forget(void);
+
+/* Where the router keeps what came with a signal it gave a thread: the
+ * siginfo and the action at delivery (sigroute.c).  Copies them for sig
+ * to *si and *sa. */
+void weft__sig_routed_info(int sig, siginfo_t *si, struct sigaction *sa);
+
+/* Calls handler sa of sig with si, as the calling program thread s (NULL
+ * if none), the way the kernel would: s's mask plus sa_mask (and sig,
+ * unless SA_NODEFER) meanwhile, SA_RESETHAND already applied by the
+ * caller (sigs.c). */
+void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
+		    void *uc, const struct sigaction *sa);
+
+#endif

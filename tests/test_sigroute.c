@@ -1,0 +1,404 @@
+/* test_sigroute.c - signals sent to the process (kill, a timer), raise,
+ * and the actions the program sets, each test run natively (loop 0: real
+ * threads) and with green threads (loop 1, on a pool of two schedulers),
+ * expecting the same: the signal goes to a thread that lets it through,
+ * whose handler runs as that thread and whose blocking call returns
+ * EINTR; one that every thread blocks waits for an unblock; sigaction
+ * reads back what the program set.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "weft.h"
+#include "../hook/green.h"
+#include "testlib.h"
+
+static _Atomic int handled;
+static _Atomic pthread_t handled_by;
+
+static void on_sig(int sig)
+{
+	(void)sig;
+	atomic_store(&handled_by, pthread_self());
+	atomic_fetch_add(&handled, 1);
+}
+
+static void catch(int sig, int flags)
+{
+	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = flags };
+
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+static void mask(int how, int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
+}
+
+/* A thread that lets sig through (or not) and waits in a call: reads fd,
+ * accepts on it, selects it with pselect letting every signal in, or
+ * waits in sigsuspend (letting every signal in) or pause. */
+enum call { READ, ACCEPT, PSELECT, SIGSUSPEND, PAUSE };
+
+struct waiter {
+	enum call what;
+	int sig, fd;
+	bool open;
+	_Atomic bool started, done;
+	long r;
+	int err;
+};
+
+static void *wait_in(void *p)
+{
+	struct waiter *w = p;
+	sigset_t none;
+	fd_set rd;
+	char c;
+
+	sigemptyset(&none);
+	FD_ZERO(&rd);
+	if (w->what == PSELECT)
+		FD_SET(w->fd, &rd);
+	mask(w->open ? SIG_UNBLOCK : SIG_BLOCK, w->sig);
+	atomic_store(&w->started, true);
+	switch (w->what) {
+	case READ:
+		w->r = read(w->fd, &c, 1);
+		break;
+	case ACCEPT:
+		w->r = accept(w->fd, NULL, NULL);
+		break;
+	case PSELECT:
+		w->r = pselect(w->fd + 1, &rd, NULL, NULL, NULL, &none);
+		break;
+	case SIGSUSPEND:
+		w->r = sigsuspend(&none);
+		break;
+	case PAUSE:
+		w->r = pause();
+		break;
+	}
+	w->err = errno;
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* w's call ended with EINTR, its handler run as t. */
+static void interrupted_as(const struct waiter *w, pthread_t t)
+{
+	ck_assert_int_eq(w->r, -1);
+	ck_assert_int_eq(w->err, EINTR);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+}
+
+/* Sends sig to the process every 5 ms, once *started, until *done (at
+ * most 10 s). */
+static void kill_until(int sig, _Atomic bool *started, _Atomic bool *done)
+{
+	while (!atomic_load(started))
+		usleep(1000);
+	for (int i = 0; i < 2000 && !atomic_load(done); i++) {
+		ck_assert_int_eq(kill(getpid(), sig), 0);
+		usleep(5000);
+	}
+	ck_assert(atomic_load(done));
+}
+
+/* kill_until for waiter w, as a thread. */
+static void *kill_for(void *p)
+{
+	struct waiter *w = p;
+
+	kill_until(w->sig, &w->started, &w->done);
+	return NULL;
+}
+
+/* kill(getpid()) while main and three threads block the signal and one
+ * reads: that one runs the handler, and its read gives EINTR. */
+START_TEST(a_process_signal_goes_to_the_thread_that_lets_it_through)
+{
+	int p[2];
+	struct waiter shut[3], open = { .sig = SIGUSR1, .open = true };
+	pthread_t ts[3], t;
+
+	tl_threads_mode(_i);
+	catch(SIGUSR1, 0);
+	mask(SIG_BLOCK, SIGUSR1);
+	tl_make_pipe(p);
+	for (int i = 0; i < 3; i++) {
+		shut[i] = (struct waiter){ .sig = SIGUSR1, .fd = p[0] };
+		ts[i] = tl_pthread(wait_in, &shut[i], NULL);
+	}
+	open.fd = p[0];
+	t = tl_pthread(wait_in, &open, NULL);
+	kill_until(SIGUSR1, &open.started, &open.done);
+	tl_pthread_join(t);
+	interrupted_as(&open, t);
+	ck_assert_int_eq(write(p[1], "xyz", 3), 3);
+	for (int i = 0; i < 3; i++) {
+		tl_pthread_join(ts[i]);
+		ck_assert_int_eq(shut[i].r, 1);
+	}
+}
+END_TEST
+
+/* The shutdown idiom: every worker blocks the signal, main waits in
+ * accept; a kill from a worker ends main's accept with EINTR, its handler
+ * run as main. */
+START_TEST(main_waiting_in_accept_takes_the_signal_its_workers_block)
+{
+	struct waiter w = { .what = ACCEPT, .sig = SIGUSR1, .open = true };
+	pthread_t self = pthread_self();
+
+	tl_threads_mode(_i);
+	catch(SIGUSR1, 0);
+	mask(SIG_BLOCK, SIGUSR1);
+	w.fd = tl_listener();
+	/* The worker is made with the signal blocked; main then opens. */
+	pthread_t t = tl_pthread(kill_for, &w, NULL);
+	mask(SIG_UNBLOCK, SIGUSR1);
+	atomic_store(&w.started, true);
+	w.r = accept(w.fd, NULL, NULL);
+	w.err = errno;
+	atomic_store(&w.done, true);
+	tl_pthread_join(t);
+	interrupted_as(&w, self);
+	close(w.fd);
+}
+END_TEST
+
+/* A timer's SIGALRM, unblocked only in one reader: it reaches it. */
+START_TEST(a_timer_signal_reaches_the_one_reader_that_lets_it_through)
+{
+	int p[2];
+	struct waiter w = { .sig = SIGALRM, .open = true };
+	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
+
+	tl_threads_mode(_i);
+	catch(SIGALRM, 0);
+	mask(SIG_BLOCK, SIGALRM);
+	tl_make_pipe(p);
+	w.fd = p[0];
+	pthread_t t = tl_pthread(wait_in, &w, NULL);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &every, NULL), 0);
+	tl_pthread_join(t);
+	setitimer(ITIMER_REAL, &off, NULL);
+	interrupted_as(&w, t);
+}
+END_TEST
+
+/* A signal every thread blocks stays pending (sigpending shows it) and
+ * is handled by the first thread that unblocks it, before its
+ * pthread_sigmask returns. */
+static void *unblock_later(void *arg)
+{
+	sigset_t pend;
+
+	(void)arg;
+	for (int i = 0; i < 2000; i++) {
+		ck_assert_int_eq(sigpending(&pend), 0);
+		if (sigismember(&pend, SIGUSR2))
+			break;
+		usleep(5000);
+	}
+	ck_assert(sigismember(&pend, SIGUSR2));
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	mask(SIG_UNBLOCK, SIGUSR2);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), pthread_self()));
+	return NULL;
+}
+
+START_TEST(a_signal_every_thread_blocks_waits_for_an_unblock)
+{
+	tl_threads_mode(_i);
+	catch(SIGUSR2, 0);
+	mask(SIG_BLOCK, SIGUSR2);
+	ck_assert_int_eq(kill(getpid(), SIGUSR2), 0);
+	pthread_t t = tl_pthread(unblock_later, NULL, NULL);
+	tl_pthread_join(t);
+}
+END_TEST
+
+/* raise in a thread runs the handler there, before raise returns. */
+static void *raise_one(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(raise(SIGUSR1), 0);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), pthread_self()));
+	return NULL;
+}
+
+START_TEST(raise_runs_the_handler_as_the_thread_that_raised)
+{
+	tl_threads_mode(_i);
+	catch(SIGUSR1, 0);
+	tl_pthread_join(tl_pthread(raise_one, NULL, NULL));
+}
+END_TEST
+
+/* sigaction, signal, sysv_signal, siginterrupt and sigset read back what
+ * the program set, as libc would. */
+START_TEST(the_program_reads_back_the_actions_it_set)
+{
+	struct sigaction sa = { .sa_handler = on_sig,
+				.sa_flags = SA_RESTART | SA_NODEFER }, got;
+	const int flags = SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_SIGINFO |
+			  SA_ONSTACK;
+
+	tl_threads_mode(_i);
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGUSR2);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	ck_assert_int_eq(sigaction(SIGUSR1, NULL, &got), 0);
+	ck_assert_ptr_eq(got.sa_handler, on_sig);
+	ck_assert_int_eq((unsigned)got.sa_flags & flags, (unsigned)SA_RESTART | SA_NODEFER);
+	ck_assert_int_eq(sigismember(&got.sa_mask, SIGUSR2), 1);
+	ck_assert_int_eq(sigismember(&got.sa_mask, SIGUSR1), 0);
+
+	ck_assert_ptr_eq(signal(SIGUSR1, SIG_IGN), on_sig);
+	ck_assert_ptr_eq(signal(SIGUSR1, on_sig), SIG_IGN);
+	ck_assert_int_eq(sigaction(SIGUSR1, NULL, &got), 0);
+	ck_assert_int_eq((unsigned)got.sa_flags & flags, (unsigned)SA_RESTART);
+	ck_assert_int_eq(sigismember(&got.sa_mask, SIGUSR1), 1);
+	ck_assert_int_eq(siginterrupt(SIGUSR1, 1), 0);
+	ck_assert_int_eq(sigaction(SIGUSR1, NULL, &got), 0);
+	ck_assert_int_eq((unsigned)got.sa_flags & flags, (unsigned)0);
+
+	ck_assert_ptr_eq(sysv_signal(SIGUSR2, on_sig), SIG_DFL);
+	ck_assert_int_eq(sigaction(SIGUSR2, NULL, &got), 0);
+	ck_assert_int_eq((unsigned)got.sa_flags & flags, (unsigned)SA_RESETHAND | SA_NODEFER);
+	ck_assert_int_eq(raise(SIGUSR2), 0);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert_int_eq(sigaction(SIGUSR2, NULL, &got), 0);
+	ck_assert_ptr_eq(got.sa_handler, SIG_DFL);
+
+	ck_assert_ptr_eq(signal(0, on_sig), SIG_ERR);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(sigaction(SIGKILL, &sa, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ck_assert_int_eq(sigaction(NSIG + 1, NULL, &got), -1);
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* sighold, sigrelse and sigset's SIG_HOLD are the thread's mask. */
+static void *hold_and_release(void *arg)
+{
+	sigset_t cur;
+
+	(void)arg;
+	ck_assert_int_eq(sighold(SIGUSR1), 0);
+	ck_assert_int_eq(raise(SIGUSR1), 0);
+	ck_assert_int_eq(atomic_load(&handled), 0);
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	ck_assert_int_eq(sigismember(&cur, SIGUSR1), 1);
+	ck_assert_int_eq(sigrelse(SIGUSR1), 0);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert_ptr_eq(sigset(SIGUSR1, SIG_HOLD), on_sig);
+	ck_assert_ptr_eq(sigset(SIGUSR1, on_sig), SIG_HOLD);
+	pthread_sigmask(SIG_BLOCK, NULL, &cur);
+	ck_assert_int_eq(sigismember(&cur, SIGUSR1), 0);
+	return NULL;
+}
+
+START_TEST(sighold_and_sigrelse_are_the_threads_mask)
+{
+	tl_threads_mode(_i);
+	catch(SIGUSR1, 0);
+	tl_pthread_join(tl_pthread(hold_and_release, NULL, NULL));
+}
+END_TEST
+
+/* pselect's mask, sigsuspend's, and pause in a thread that lets the
+ * signal through, while every other thread blocks it: a kill of the
+ * process ends the call with EINTR, the handler run as the thread. */
+START_TEST(a_process_signal_ends_pselect_sigsuspend_and_pause)
+{
+	int p[2];
+
+	tl_threads_mode(_i);
+	catch(SIGUSR1, SA_RESTART);
+	mask(SIG_BLOCK, SIGUSR1);
+	tl_make_pipe(p);
+	for (enum call what = PSELECT; what <= PAUSE; what++) {
+		struct waiter w = { .what = what, .sig = SIGUSR1, .fd = p[0],
+				    .open = what == PAUSE };
+		pthread_t t = tl_pthread(wait_in, &w, NULL);
+		kill_until(SIGUSR1, &w.started, &w.done);
+		tl_pthread_join(t);
+		interrupted_as(&w, t);
+	}
+}
+END_TEST
+
+/* The sigwait idiom: every thread blocks a signal with no handler, one
+ * takes it with sigwait; a kill of the process reaches it, nothing
+ * dies. */
+static void *sigwait_in(void *arg)
+{
+	sigset_t set;
+	int sig = 0;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	ck_assert_int_eq(sigwait(&set, &sig), 0);
+	ck_assert_int_eq(sig, SIGTERM);
+	return NULL;
+}
+
+START_TEST(a_signal_every_thread_blocks_goes_to_sigwait)
+{
+	tl_threads_mode(_i);
+	mask(SIG_BLOCK, SIGTERM);
+	pthread_t t = tl_pthread(sigwait_in, NULL, NULL);
+	usleep(20000);
+	ck_assert_int_eq(kill(getpid(), SIGTERM), 0);
+	tl_pthread_join(t);
+}
+END_TEST
+
+Suite *suite_sigroute(void)
+{
+	Suite *s = suite_create("sigroute");
+	TCase *tc = tcase_create("sigroute");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc,
+		a_process_signal_goes_to_the_thread_that_lets_it_through,
+		0, 2);
+	tcase_add_loop_test(tc,
+		main_waiting_in_accept_takes_the_signal_its_workers_block, 0, 2);
+	tcase_add_loop_test(tc,
+		a_timer_signal_reaches_the_one_reader_that_lets_it_through, 0, 2);
+	tcase_add_loop_test(tc, a_signal_every_thread_blocks_waits_for_an_unblock,
+			    0, 2);
+	tcase_add_loop_test(tc, raise_runs_the_handler_as_the_thread_that_raised,
+			    0, 2);
+	tcase_add_loop_test(tc, the_program_reads_back_the_actions_it_set, 0, 2);
+	tcase_add_loop_test(tc, sighold_and_sigrelse_are_the_threads_mask, 0, 2);
+	tcase_add_loop_test(tc,
+		a_process_signal_ends_pselect_sigsuspend_and_pause, 0, 2);
+	tcase_add_loop_test(tc, a_signal_every_thread_blocks_goes_to_sigwait,
+			    0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
