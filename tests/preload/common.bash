@@ -37,10 +37,11 @@ fi
 # exist besides them.
 offload_threads=${WEFT_OFFLOAD_THREADS:-4}
 schedulers=${WEFT_CPUS:-$(nproc)}
-# The main thread, the pool's schedulers and the monitor, spares apart
-# (one made ahead, and one per thread held at once: see max_spares).
-weft_threads_max=$((1 + schedulers + 1 + offload_threads))
-weft_threads_want="want main, $schedulers schedulers and the monitor, plus at most $offload_threads offload workers"
+# The main thread, the pool's schedulers, the monitor and the signal
+# router (once the program catches a signal), spares apart (one made
+# ahead, and one per thread held at once: see max_spares).
+weft_threads_max=$((1 + schedulers + 2 + offload_threads))
+weft_threads_want="want main, $schedulers schedulers, the monitor and the signal router, plus at most $offload_threads offload workers"
 weft_spares_max=8
 
 ok() {
