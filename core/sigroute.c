@@ -19,8 +19,9 @@
  * thread of weft's with every signal blocked that sleeps on a futex the
  * front wakes.  The router gives each signal to a program thread that
  * lets it through: the one that was interrupted if it was inside weft,
- * else main, else the first green thread found; with none, the signal is
- * pending for the process until a thread unblocks it.  Nothing here in
+ * else main, else the first green thread found; with none, it goes back
+ * to the process, whose scheduler threads block it by then (sigs.h: the
+ * OS threads' masks).  Nothing here in
  * the front takes a lock a signal handler could find held (only the
  * action table's, if a handler changes an action while its own thread
  * was changing the same).
@@ -54,10 +55,10 @@ struct action {
 };
 
 static struct action actions[65];
+static int actions_lock;
 
 /* main's signal state (see weft__sig_attach_main). */
 static struct weft__sigs main_sigs;
-static int actions_lock;
 
 /* See sigs.h. */
 bool weft__sig_routable(int sig)

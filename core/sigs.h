@@ -4,9 +4,10 @@
  *
  * A program thread is a green thread or the process's main thread (the
  * root of its scheduler).  Each has a struct weft__sigs: its mask as the
- * program set it and the signals sent to it and not yet handled.  A green
- * thread's mask is its own, not its OS thread's (which stays as the root
- * set it); main's is its OS thread's, and this is a copy.
+ * program set it and the signals sent to it and not yet handled.  Its
+ * mask is its own, not its OS thread's: an OS thread that runs a
+ * scheduler blocks the signals no program thread lets through, and only
+ * those (see "The OS threads' masks" below).
  *
  * In preload mode weft installs its own handler (the front,
  * sigroute.c) for every signal the program catches, except the
@@ -17,8 +18,8 @@
  * Any other (a signal to the process, arriving while its OS thread polled
  * or ran a thread that blocks it) goes to the router, a thread of weft's,
  * which gives it to a program thread that does not block it (main first,
- * as the kernel), or keeps it pending for the process until one unblocks
- * it.  Given a signal, a thread runs its handler as itself (sigs.c): at
+ * as the kernel), or back to the process if none does any more.  Given a
+ * signal, a thread runs its handler as itself (sigs.c): at
  * once if it is parked at a cancellation point (the park ends with EINTR,
  * cancel.h, and the call returns EINTR or restarts as signal(7) says),
  * else at its next cancellation point or unblocking.
