@@ -245,13 +245,16 @@ static void requeue(const struct entry *e)
 	}
 }
 
-/* Keeps what came with e for the thread that will run its handler. */
-static void keep(const struct entry *e)
+/* See sigs.h. */
+void weft__sig_give(struct weft__sigs *s, int sig, const siginfo_t *si,
+		    const struct sigaction *sa)
 {
 	weft__spin_lock(&given_lock);
-	given[e->sig].si = e->si;
-	given[e->sig].sa = e->sa;
+	given[sig].si = *si;
+	given[sig].sa = *sa;
 	weft__spin_unlock(&given_lock);
+	atomic_fetch_or(&s->routed, weft__sig_bit(sig));
+	weft__sig_post(s, sig);
 }
 
 /* Gives e's signal to a program thread that lets it through (see the top
@@ -262,7 +265,6 @@ static void route(const struct entry *e)
 	struct weft__sigs *main = main_sigs.co ? &main_sigs : NULL, *to = NULL;
 	struct weft__green *g;
 
-	keep(e);
 	weft__spin_lock(&weft__green_lock);
 	if (e->prefer != 0 && (g = weft__green_find_locked(e->prefer)) &&
 	    green_lets(g, &sig))
@@ -275,10 +277,8 @@ static void route(const struct entry *e)
 		to = main;
 	else if ((g = weft__green_first_locked(green_lets_later, &sig)))
 		to = &g->sigs;
-	if (to != NULL) {
-		atomic_fetch_or(&to->routed, weft__sig_bit(sig));
-		weft__sig_post(to, sig);
-	}
+	if (to != NULL)
+		weft__sig_give(to, sig, &e->si, &e->sa);
 	weft__spin_unlock(&weft__green_lock);
 	if (to == NULL)
 		requeue(e);

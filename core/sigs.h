@@ -132,6 +132,12 @@ void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
  * and no lock is held. */
 void weft__sig_forget(void);
 
+/* Sends sig to the thread of s as weft__sig_post does, with the siginfo
+ * and action its handler is to run with (SA_RESETHAND already applied);
+ * any thread may call. */
+void weft__sig_give(struct weft__sigs *s, int sig, const siginfo_t *si,
+		    const struct sigaction *sa);
+
 /* Where the router keeps what came with a signal it gave a thread: the
  * siginfo and the action at delivery (sigroute.c).  Copies them for sig
  * to *si and *sa. */

@@ -1,5 +1,4 @@
-/* pthread_sched.c - green threads' scheduling and CPU affinity, and
- * pthread_sigqueue.
+/* pthread_sched.c - green threads' scheduling and CPU affinity.
  *
  * One coroutine cannot be scheduled or pinned alone: the kernel schedules
  * OS threads, and an OS thread runs every green thread of its scheduler.
@@ -489,27 +488,6 @@ int weft__green_sched_init(struct weft__green *g, struct weft__co *self,
 	return r != 0 ? r : attr_mask(g, attr);
 }
 
-/* ---- signals ---- */
-
-/* pthread_sigqueue: signal and value to a green thread go to the OS
- * thread it runs on, whose handler runs in whichever coroutine is running
- * there.  Returns 0, ESRCH once the thread has ended, EINVAL for glibc's
- * own signals (SIGCANCEL, SIGSETXID) and what the kernel refuses. */
-int weft__pthread_sigqueue(pthread_t th, int sig, const union sigval value)
-{
-	struct weft__green *g;
-	struct weft__co *co = weft__green_target(th, &g);
-
-	if (co == NULL)
-		return weft__libc()->pthread_sigqueue(th, sig, value);
-	if (co->state == WEFT__DONE)
-		return ESRCH;
-	if (sig == __SIGRTMIN || sig == __SIGRTMIN + 1)
-		return EINVAL;
-	return weft__libc()->pthread_sigqueue(weft__green_os_thread(g), sig,
-					      value);
-}
-
 /* ---- the exported names ---- */
 
 WEFT_EXPORT int pthread_setschedparam(pthread_t th, int policy,
@@ -539,10 +517,4 @@ WEFT_EXPORT int pthread_getaffinity_np(pthread_t th, size_t size,
 				       cpu_set_t *cpuset)
 {
 	return weft__pthread_getaffinity_np(th, size, cpuset);
-}
-
-WEFT_EXPORT int pthread_sigqueue(pthread_t th, int sig,
-				 const union sigval value)
-{
-	return weft__pthread_sigqueue(th, sig, value);
 }

@@ -14,6 +14,7 @@
  * disposition is the process's.
  */
 #include <signal.h>
+#include <unistd.h>
 
 #include "green.h"
 
@@ -30,13 +31,11 @@ static struct weft__sigs *running_sigs(void)
 	return co->sigs;
 }
 
-/* Whether sig's disposition is a handler of the program's. */
-static bool handled(int sig)
+/* Whether sig's disposition is a handler of the program's, *sa. */
+static bool handled(int sig, struct sigaction *sa)
 {
-	struct sigaction sa;
-
-	return weft__sig_action_get(sig, &sa) == 0 &&
-	       sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+	return weft__sig_action_get(sig, sa) == 0 &&
+	       sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
 /* See green.h.  Its mask is its creator's, or attr's if it has one. */
@@ -66,6 +65,7 @@ int weft__pthread_kill(pthread_t th, int sig)
 {
 	struct weft__green *g;
 	struct weft__co *co = weft__green_target(th, &g);
+	struct sigaction sa;
 
 	if (co == NULL)
 		return weft__libc()->pthread_kill(th, sig);
@@ -76,13 +76,44 @@ int weft__pthread_kill(pthread_t th, int sig)
 		return ESRCH;
 	if (sig == 0)
 		return 0;
-	if (g != NULL && sig <= 64 && handled(sig)) {
+	if (g != NULL && sig <= 64 && handled(sig, &sa)) {
 		weft__sig_post(&g->sigs, sig);
 		if (co == weft__running) /* as the kernel: before it returns */
 			weft__sig_run(co);
 		return 0;
 	}
 	return weft__libc()->pthread_kill(weft__green_os_thread(g), sig);
+}
+
+/* pthread_sigqueue: as pthread_kill, with value: to a green thread with
+ * a handler, the handler runs as the thread, with si_code SI_QUEUE and
+ * value; any other signal goes to the OS thread the coroutine runs on.
+ * Returns 0, ESRCH once the thread has ended, EINVAL for glibc's own
+ * signals (SIGCANCEL, SIGSETXID) and what the kernel refuses. */
+int weft__pthread_sigqueue(pthread_t th, int sig, const union sigval value)
+{
+	struct weft__green *g;
+	struct weft__co *co = weft__green_target(th, &g);
+	struct sigaction sa;
+
+	if (co == NULL)
+		return weft__libc()->pthread_sigqueue(th, sig, value);
+	if (co->state == WEFT__DONE) /* glibc looks at the thread first */
+		return ESRCH;
+	if (sig == __SIGRTMIN || sig == __SIGRTMIN + 1)
+		return EINVAL;
+	if (g == NULL || sig <= 0 || sig > 64 || !handled(sig, &sa))
+		return weft__libc()->pthread_sigqueue(weft__green_os_thread(g),
+						      sig, value);
+	siginfo_t si = { .si_signo = sig, .si_code = SI_QUEUE,
+			 .si_value = value };
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	weft__sig_reset_hand(sig, &sa);
+	weft__sig_give(&g->sigs, sig, &si, &sa);
+	if (co == weft__running) /* as the kernel: before it returns */
+		weft__sig_run(co);
+	return 0;
 }
 
 /* The mask set would make from cur with how; as the kernel and glibc do,
@@ -178,4 +209,10 @@ WEFT_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 WEFT_EXPORT int sigpending(sigset_t *set)
 {
 	return pending_of(set);
+}
+
+WEFT_EXPORT int pthread_sigqueue(pthread_t th, int sig,
+				 const union sigval value)
+{
+	return weft__pthread_sigqueue(th, sig, value);
 }

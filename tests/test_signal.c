@@ -32,7 +32,7 @@
 
 static _Atomic int handled;
 static _Atomic pthread_t handled_by;
-static _Atomic int last_code, last_pid;
+static _Atomic int last_code, last_pid, last_value;
 
 static void on_usr1(int sig, siginfo_t *si, void *uc)
 {
@@ -40,6 +40,7 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 	atomic_store(&handled_by, pthread_self());
 	atomic_store(&last_code, si->si_code);
 	atomic_store(&last_pid, si->si_pid);
+	atomic_store(&last_value, si->si_value.sival_int);
 	atomic_fetch_add(&handled, 1);
 }
 
@@ -148,6 +149,33 @@ START_TEST(a_handler_without_restart_interrupts_the_call)
 		}
 	}
 	close(ls);
+}
+END_TEST
+
+/* pthread_sigqueue reaches the thread, its value with it. */
+START_TEST(pthread_sigqueue_carries_its_value_to_the_thread)
+{
+	int p[2];
+
+	tl_threads_mode(_i);
+	catch_usr1(0);
+	tl_make_pipe(p);
+	struct blocked b = { .what = READ, .fd = p[0] };
+	pthread_t t = tl_pthread(block_in, &b, NULL);
+	while (!atomic_load(&b.started))
+		usleep(1000);
+	for (int i = 0; i < 2000 && !atomic_load(&b.done); i++) {
+		ck_assert_int_eq(pthread_sigqueue(t, SIGUSR1,
+					(union sigval){ .sival_int = 42 }), 0);
+		usleep(5000);
+	}
+	tl_pthread_join(t);
+	ck_assert_int_eq(b.r, -1);
+	ck_assert_int_eq(b.err, EINTR);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	ck_assert_int_eq(atomic_load(&last_code), SI_QUEUE);
+	ck_assert_int_eq(atomic_load(&last_pid), getpid());
+	ck_assert_int_eq(atomic_load(&last_value), 42);
 }
 END_TEST
 
@@ -344,6 +372,8 @@ Suite *suite_signal(void)
 			    sa_restart_restarts_read_and_sem_wait_but_not_poll,
 			    0, 2);
 	tcase_add_loop_test(tc, a_blocked_signal_waits_for_the_unblock, 0, 2);
+	tcase_add_loop_test(tc, pthread_sigqueue_carries_its_value_to_the_thread,
+			    0, 2);
 	tcase_add_loop_test(tc, a_thread_that_signals_itself_keeps_its_mask,
 			    0, 2);
 	tcase_add_loop_test(tc, a_socket_time_out_ends_a_restart, 0, 2);
