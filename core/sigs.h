@@ -46,6 +46,10 @@ struct weft__sigs {
 	uint64_t counted;             /* the signals it is counted as letting
 	                                 through (sigs.c) */
 	_Atomic unsigned calls;       /* handlers it has run */
+	stack_t alt;                  /* a green thread's sigaltstack, as
+	                                 the program set it (never used: the
+	                                 front and the synchronous signals
+	                                 run on the OS thread's) */
 };
 
 /* ---- a thread's signals (sigs.c) ---- */

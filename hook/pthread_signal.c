@@ -18,6 +18,10 @@
 
 #include "green.h"
 
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1U << 31) /* the kernel's; glibc does not name it */
+#endif
+
 /* The calling coroutine's signal state if it is a program thread (a
  * green thread, or main when routing is on), or NULL. */
 static struct weft__sigs *running_sigs(void)
@@ -189,6 +193,36 @@ static int pending_of(sigset_t *set)
 	return 0;
 }
 
+/* sigaltstack: in a green thread, the thread's own, as the program set
+ * it; the OS thread's stays weft's, which handlers run on (a green thread
+ * that freed its stack at its end would leave its OS thread none).  The
+ * kernel checks a new one: set for an instant, then its own put back.
+ * Returns 0, or -1 with errno as the kernel's. */
+static int altstack(const stack_t *ss, stack_t *old)
+{
+	struct weft__co *co = weft__running;
+	struct weft__sigs *s = weft__green_on() && co && co->slot ?
+			       co->sigs : NULL;
+	stack_t mine;
+
+	if (s == NULL)
+		return weft__libc()->sigaltstack(ss, old);
+	if (ss != NULL) {
+		if (weft__libc()->sigaltstack(ss, &mine) != 0)
+			return -1;
+		weft__libc()->sigaltstack(&mine, NULL);
+	}
+	if (old != NULL)
+		*old = s->alt.ss_sp || s->alt.ss_size ? s->alt : (stack_t){
+			.ss_flags = SS_DISABLE };
+	if (ss != NULL && (ss->ss_flags & SS_DISABLE))
+		s->alt = (stack_t){ 0 };
+	else if (ss != NULL)
+		s->alt = (stack_t){ .ss_sp = ss->ss_sp, .ss_size = ss->ss_size,
+				    .ss_flags = ss->ss_flags & SS_AUTODISARM };
+	return 0;
+}
+
 /* ---- the exported names ---- */
 
 WEFT_EXPORT int pthread_kill(pthread_t th, int sig)
@@ -215,4 +249,9 @@ WEFT_EXPORT int pthread_sigqueue(pthread_t th, int sig,
 				 const union sigval value)
 {
 	return weft__pthread_sigqueue(th, sig, value);
+}
+
+WEFT_EXPORT int sigaltstack(const stack_t *ss, stack_t *old)
+{
+	return altstack(ss, old);
 }

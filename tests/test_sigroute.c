@@ -349,6 +349,43 @@ START_TEST(a_process_signal_ends_pselect_sigsuspend_and_pause)
 }
 END_TEST
 
+/* sigaltstack is the thread's own: what it set reads back, the kernel's
+ * checks hold. */
+static void *set_altstack(void *arg)
+{
+	static char mem[1 << 16];
+	stack_t ss = { .ss_sp = mem, .ss_size = sizeof mem }, old;
+
+	(void)arg;
+	ck_assert_int_eq(sigaltstack(NULL, &old), 0);
+	ck_assert_int_eq(old.ss_flags, SS_DISABLE);
+	ck_assert_int_eq(sigaltstack(&ss, &old), 0);
+	ck_assert_int_eq(old.ss_flags, SS_DISABLE);
+	ck_assert_int_eq(sigaltstack(NULL, &old), 0);
+	ck_assert_ptr_eq(old.ss_sp, mem);
+	ck_assert_uint_eq(old.ss_size, sizeof mem);
+	ck_assert_int_eq(old.ss_flags, 0);
+	ss.ss_size = 1;
+	ck_assert_int_eq(sigaltstack(&ss, NULL), -1);
+	ck_assert_int_eq(errno, ENOMEM);
+	ss.ss_size = sizeof mem;
+	ss.ss_flags = 0x1234;
+	ck_assert_int_eq(sigaltstack(&ss, NULL), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	ss.ss_flags = SS_DISABLE;
+	ck_assert_int_eq(sigaltstack(&ss, NULL), 0);
+	ck_assert_int_eq(sigaltstack(NULL, &old), 0);
+	ck_assert_int_eq(old.ss_flags, SS_DISABLE);
+	return NULL;
+}
+
+START_TEST(sigaltstack_is_the_threads_own)
+{
+	tl_threads_mode(_i);
+	tl_pthread_join(tl_pthread(set_altstack, NULL, NULL));
+}
+END_TEST
+
 /* The sigwait idiom: every thread blocks a signal with no handler, one
  * takes it with sigwait; a kill of the process reaches it, nothing
  * dies. */
@@ -399,6 +436,7 @@ Suite *suite_sigroute(void)
 		a_process_signal_ends_pselect_sigsuspend_and_pause, 0, 2);
 	tcase_add_loop_test(tc, a_signal_every_thread_blocks_goes_to_sigwait,
 			    0, 2);
+	tcase_add_loop_test(tc, sigaltstack_is_the_threads_own, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
