@@ -266,6 +266,10 @@ struct weft__slot {
 	unsigned vg_id;    /* valgrind's id for it, if user */
 };
 
+/* The stack pointer of the context a signal handler interrupted, given
+ * its ucontext (NULL on an architecture weft does not know) (stack.c). */
+char *weft__uc_sp(void *uc);
+
 /* Bytes below every pooled stack that are a guard or a moat. */
 #define WEFT__STACK_GAP (16u << 10)
 

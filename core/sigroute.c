@@ -456,6 +456,19 @@ void weft__sig_os_follow(void)
 
 /* ---- the front ---- */
 
+/* Whether the context a signal interrupted, whose thread pointer is co's,
+ * is co running its own code, not weft switching to or from it: co is
+ * running, holds no spin lock, and was on its own stack (a root's is its
+ * OS thread's). */
+static bool in_program(const struct weft__co *co, void *uc)
+{
+	char *sp = weft__uc_sp(uc);
+
+	return co->state == WEFT__RUNNING && weft__spins_held == 0 &&
+	       (co->slot == NULL ||
+		(sp > co->slot->lo && sp <= co->slot->hi));
+}
+
 /* The kernel's delivery of a signal the program catches (see the top of
  * the file). */
 static void front(int sig, siginfo_t *si, void *uc)
@@ -498,7 +511,7 @@ static void front(int sig, siginfo_t *si, void *uc)
 	weft__sig_reset_hand(sig, &sa);
 	if (co == NULL && weft__this_sched == NULL)
 		weft__sig_call(NULL, sig, si, uc, &sa); /* no scheduler here */
-	else if (open && co->state == WEFT__RUNNING && weft__spins_held == 0)
+	else if (open && in_program(co, uc))
 		weft__sig_call(s, sig, si, uc, &sa);
 	else if (!enqueue(sig, si, &sa, open ? co : NULL))
 		weft__sig_call(NULL, sig, si, uc, &sa); /* not lost */

@@ -245,8 +245,8 @@ void weft__stack_overflow(const struct weft__co *co)
 
 static struct sigaction old_segv;
 
-/* The stack pointer when the fault came. */
-static char *fault_sp(void *uc)
+/* See core.h. */
+char *weft__uc_sp(void *uc)
 {
 	const ucontext_t *u = uc;
 #if defined(__x86_64__)
@@ -266,7 +266,7 @@ static char *fault_sp(void *uc)
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	struct weft__co *co = weft__current();
-	char *addr = si->si_addr, *sp = fault_sp(uc);
+	char *addr = si->si_addr, *sp = weft__uc_sp(uc);
 
 	if (co && co->slot && ((addr >= co->slot->lo - GAP &&
 				addr < co->slot->lo) ||
