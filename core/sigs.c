@@ -94,6 +94,7 @@ void weft__sig_end(struct weft__sigs *s)
 	atomic_store(&s->mask_bits, ~(uint64_t)0);
 	if (weft__sig_routing && recount(s, 0))
 		weft__sig_os_changed();
+	s->co->sigs = NULL; /* its last steps may outlive the record */
 }
 
 /* See sigs.h. */

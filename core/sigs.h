@@ -68,7 +68,8 @@ void weft__sig_mask_set(struct weft__sigs *s);
  * may call. */
 void weft__sig_post(struct weft__sigs *s, int sig);
 
-/* The end of s's thread: it lets nothing through any more. */
+/* The end of s's thread: it lets nothing through any more, and its
+ * coroutine, whose last steps may outlive s, no longer names s. */
 void weft__sig_end(struct weft__sigs *s);
 
 /* In a fork's child: counts s's thread alone (or none). */
