@@ -461,8 +461,10 @@ START_TEST(eintr_storm_moves_every_byte_in_order)
 	storm_check("weft", &woven, restart);
 	ck_assert_int_gt(plain.threads, 1);
 	ck_assert_int_eq(woven.threads, 1); /* green threads too */
-	/* README: with several coroutines a parked call is not
-	 * interrupted, so weft's transfers and sleeps give no EINTR,
+	/* The handler was set before green threads were on, so weft does
+	 * not stand in front of it (README, Limits: the kernel's delivery,
+	 * as in linked programs): with several coroutines a parked call is
+	 * not interrupted, so weft's transfers and sleeps give no EINTR,
 	 * whatever libc gave.  (poll and epoll_wait may: the real call
 	 * with a zero time-out that asks what is ready says EINTR when a
 	 * signal comes during it, as libc's may at any time.) */
@@ -1298,7 +1300,8 @@ START_TEST(sigchld_storm_leaves_every_waitpid_its_childs_status)
 					      i, st);
 		}
 	}
-	/* README: a parked waitpid is not interrupted. */
+	/* A parked waitpid is not interrupted by a signal whose handler
+	 * weft does not stand in front of (README, Limits). */
 	ck_assert_int_eq(woven.eintr, 0);
 }
 END_TEST
