@@ -108,10 +108,16 @@ static int action_write(int sig, const struct sigaction *sa)
 	}
 	if (kernel_action(sig, &k, NULL) != 0)
 		return -1;
+	/* Read back as libc would give it (its restorer, the mask the
+	 * kernel kept), with the program's handler and flags of its own. */
+	kernel_action(sig, NULL, &k);
+	k.sa_handler = sa->sa_handler;
+	k.sa_flags = (k.sa_flags & ~(SA_SIGINFO | SA_RESETHAND)) |
+		     (sa->sa_flags & (SA_SIGINFO | SA_RESETHAND));
 	atomic_fetch_add_explicit(&a->seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	a->set = true;
-	a->sa = *sa;
+	a->sa = k;
 	atomic_fetch_add_explicit(&a->seq, 1, memory_order_release);
 	return 0;
 }
