@@ -3,6 +3,7 @@
 
 #include "cancel.h"
 #include "fiber.h"
+#include "poke.h"
 #include "tcb.h"
 
 /* See cancel.h. */
@@ -47,15 +48,17 @@ void weft__cancel_act(struct weft__co *co)
 		weft__cancel_exit(co, PTHREAD_CANCELED);
 }
 
-/* Wakes co with reason if it is parked at a cancellation point. */
-static void wake_marked(struct weft__co *co, int reason)
+/* Wakes co with reason if it is parked at a cancellation point; returns
+ * whether it did. */
+static bool wake_marked(struct weft__co *co, int reason)
 {
 	int asleep = WEFT__ASLEEP_CANCEL;
 
-	if (atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN)) {
-		co->wake_reason = reason;
-		weft__ready(co);
-	}
+	if (!atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN))
+		return false;
+	co->wake_reason = reason;
+	weft__ready(co);
+	return true;
 }
 
 /* See cancel.h.  The mark is made with a full barrier, then the word is
@@ -71,11 +74,13 @@ void weft__cancel_prepark(struct weft__co *co)
 		wake_marked(co, EINTR);
 }
 
-/* See cancel.h: the same handshake as a cancel's. */
+/* See cancel.h: the same handshake as a cancel's; a thread that is
+ * running is poked (poke.h). */
 void weft__interrupt(struct weft__co *co, int sig)
 {
 	atomic_fetch_or(&co->sig_ready, (uint64_t)1 << (sig - 1));
-	wake_marked(co, EINTR);
+	if (!wake_marked(co, EINTR))
+		weft__poke(co);
 }
 
 /* See cancel.h.  The word changes as glibc's pthread_cancel changes it;
@@ -85,8 +90,9 @@ void weft__cancel_send(struct weft__co *co)
 	int add = WEFT__CANCELING | WEFT__CANCELED;
 	int old = atomic_fetch_or(co->cancel_word, add);
 
-	if ((old & add) != add && weft__cancel_due(co))
-		wake_marked(co, ECANCELED);
+	if ((old & add) != add && weft__cancel_due(co) &&
+	    !wake_marked(co, ECANCELED) && (old & WEFT__CANCEL_ASYNC))
+		weft__poke(co);
 }
 
 /* See cancel.h. */

@@ -113,16 +113,17 @@ void weft__cancel_prepark(struct weft__co *co);
 /* Marks signal sig ready for co (sent to it, not blocked) and, if co is
  * parked at a cancellation point, wakes it there with EINTR, so that it
  * runs the handler: the wrapper then returns EINTR or restarts, as the
- * kernel would (any thread may call).  A park elsewhere is not ended:
- * co takes the signal at its next cancellation point. */
+ * kernel would (any thread may call).  If co is running, its OS thread
+ * is poked (poke.h); a park elsewhere is not ended: co takes the signal
+ * as it leaves that wait, or at its next cancellation point. */
 void weft__interrupt(struct weft__co *co, int sig);
 
 /* Asks green thread co (not the caller) to end at its next cancellation
  * point, as glibc's pthread_cancel: sets CANCELING and CANCELED in its
  * word, and if that made a cancel due while co is parked at a
  * cancellation point, wakes it there with ECANCELED (any thread may
- * call).  Asynchronous cancellation of another thread acts there too, not
- * sooner. */
+ * call).  With asynchronous cancellation, a co that is running is poked
+ * (poke.h) and ends where it is. */
 void weft__cancel_send(struct weft__co *co);
 
 /* Ends the calling green thread co with result, as pthread_exit: with a

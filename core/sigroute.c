@@ -34,6 +34,7 @@
 
 #include "core.h"
 #include "gthread.h"
+#include "poke.h"
 #include "sched.h"
 #include "sigs.h"
 #include "waitq.h"
@@ -187,14 +188,6 @@ static _Atomic uint32_t bell;  /* the router's futex: rung per entry */
 static _Atomic bool router_up;
 static bool router_lost;       /* in a fork's child, the parent's had one */
 
-/* What came with the last signal of each number the router gave a
- * thread or left pending for the process. */
-static struct {
-	siginfo_t si;
-	struct sigaction sa;
-} given[65];
-static int given_lock;
-
 /* Queues sig for the router; false if the ring is full.  Async-signal
  * safe: no lock, and the wake is a raw futex call. */
 static bool enqueue(int sig, const siginfo_t *si, const struct sigaction *sa,
@@ -251,15 +244,12 @@ static void requeue(const struct entry *e)
 	}
 }
 
-/* See sigs.h. */
+/* See sigs.h.  A signal merged with one queued already is still posted:
+ * the thread may have taken the other meanwhile. */
 void weft__sig_give(struct weft__sigs *s, int sig, const siginfo_t *si,
 		    const struct sigaction *sa)
 {
-	weft__spin_lock(&given_lock);
-	given[sig].si = *si;
-	given[sig].sa = *sa;
-	weft__spin_unlock(&given_lock);
-	atomic_fetch_or(&s->routed, weft__sig_bit(sig));
+	weft__sigq_put(s, sig, si, sa);
 	weft__sig_post(s, sig);
 }
 
@@ -374,7 +364,8 @@ void weft__sig_forget(void)
 	weft__sig_recount_only(co ? co->sigs : NULL);
 	main_sigs.co = NULL;
 	atomic_store(&router_up, false);
-	actions_lock = given_lock = 0;
+	actions_lock = 0;
+	weft__sigq_forget(co ? co->sigs : NULL);
 	atomic_store(&ring_head, 0);
 	atomic_store(&ring_tail, 0);
 	for (unsigned i = 0; i < RING; i++)
@@ -382,15 +373,6 @@ void weft__sig_forget(void)
 	for (int sig = 1; sig <= 64; sig++)
 		if (atomic_load(&actions[sig].seq) & 1)
 			atomic_fetch_add(&actions[sig].seq, 1);
-}
-
-/* See sigs.h. */
-void weft__sig_routed_info(int sig, siginfo_t *si, struct sigaction *sa)
-{
-	weft__spin_lock(&given_lock);
-	*si = given[sig].si;
-	*sa = given[sig].sa;
-	weft__spin_unlock(&given_lock);
 }
 
 /* ---- the OS threads' masks ---- */
@@ -462,11 +444,8 @@ void weft__sig_os_follow(void)
 
 /* ---- the front ---- */
 
-/* Whether the context a signal interrupted, whose thread pointer is co's,
- * is co running its own code, not weft switching to or from it: co is
- * running, holds no spin lock, and was on its own stack (a root's is its
- * OS thread's). */
-static bool in_program(const struct weft__co *co, void *uc)
+/* See sigs.h: a root's own stack is its OS thread's. */
+bool weft__sig_in_program(const struct weft__co *co, void *uc)
 {
 	char *sp = weft__uc_sp(uc);
 
@@ -517,7 +496,7 @@ static void front(int sig, siginfo_t *si, void *uc)
 	weft__sig_reset_hand(sig, &sa);
 	if (co == NULL && weft__this_sched == NULL)
 		weft__sig_call(NULL, sig, si, uc, &sa); /* no scheduler here */
-	else if (open && in_program(co, uc))
+	else if (open && weft__sig_in_program(co, uc))
 		weft__sig_call(s, sig, si, uc, &sa);
 	else if (!enqueue(sig, si, &sa, open ? co : NULL))
 		weft__sig_call(NULL, sig, si, uc, &sa); /* not lost */
@@ -532,4 +511,5 @@ void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
 	kernel_action = kernel;
 	raw_syscall = sys;
 	weft__sig_routing = true;
+	weft__poke_init(sys);
 }

@@ -94,6 +94,7 @@ void weft__sig_end(struct weft__sigs *s)
 	atomic_store(&s->mask_bits, ~(uint64_t)0);
 	if (weft__sig_routing && recount(s, 0))
 		weft__sig_os_changed();
+	weft__sigq_drop(s);
 	s->co->sigs = NULL; /* its last steps may outlive the record */
 }
 
@@ -141,16 +142,20 @@ void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
 }
 
 /* What the handler of sig, taken from s's pending set, runs with: the
- * router's siginfo and action if it gave it, else those of a
- * pthread_kill and the program's action now.  Returns false if the
- * program's action is no handler (any more). */
+ * siginfo and action it was queued with (sigq.c), else those of a
+ * pthread_kill and the program's action now.  If another of sig is
+ * queued behind, sig stays pending.  Returns false if the program's
+ * action is no handler (any more). */
 static bool what_to_run(struct weft__sigs *s, int sig, siginfo_t *si,
 			struct sigaction *sa)
 {
-	uint64_t bit = weft__sig_bit(sig);
+	bool more;
 
-	if (atomic_fetch_and(&s->routed, ~bit) & bit) {
-		weft__sig_routed_info(sig, si, sa);
+	if (weft__sigq_take(s, sig, si, sa, &more)) {
+		if (more) {
+			atomic_fetch_or(&s->pending, weft__sig_bit(sig));
+			ready_of(s);
+		}
 	} else {
 		*si = (siginfo_t){ .si_signo = sig, .si_code = SI_TKILL };
 		si->si_pid = getpid();
@@ -163,20 +168,27 @@ static bool what_to_run(struct weft__sigs *s, int sig, siginfo_t *si,
 	return sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
 }
 
-/* weft__sig_call from normal code: the context the handler gets is this
- * function's. */
+/* weft__sig_call with uc, or from normal code (uc NULL), with this
+ * function's context. */
 static void call_here(struct weft__sigs *s, int sig, siginfo_t *si,
-		      const struct sigaction *sa)
+		      void *uc, const struct sigaction *sa)
 {
-	ucontext_t uc;
+	ucontext_t here;
 
-	if (sa->sa_flags & SA_SIGINFO)
-		getcontext(&uc);
-	weft__sig_call(s, sig, si, &uc, sa);
+	if (uc == NULL && (sa->sa_flags & SA_SIGINFO))
+		getcontext(&here);
+	weft__sig_call(s, sig, si, uc ? uc : &here, sa);
 }
 
 /* See sigs.h. */
 int weft__sig_run(struct weft__co *co)
+{
+	return weft__sig_run_at(co, NULL);
+}
+
+/* See sigs.h.  A run may interrupt another (a poke's, sigs.h): each
+ * signal is taken from the pending set by one of them only. */
+int weft__sig_run_at(struct weft__co *co, void *uc)
 {
 	struct weft__sigs *s = co->sigs;
 	int ran = -1;
@@ -191,14 +203,17 @@ int weft__sig_run(struct weft__co *co)
 		siginfo_t si;
 		struct sigaction sa;
 
-		atomic_fetch_and(&s->pending, ~weft__sig_bit(sig));
+		uint64_t was = atomic_fetch_and(&s->pending,
+						~weft__sig_bit(sig));
 		ready_of(s);
+		if (!(was & weft__sig_bit(sig)))
+			continue; /* taken by a run this one interrupted */
 		if (!what_to_run(s, sig, &si, &sa)) {
 			/* Its handler went meanwhile: the process's way. */
 			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
 			continue;
 		}
-		call_here(s, sig, &si, &sa);
+		call_here(s, sig, &si, uc, &sa);
 		ran = ran != 0 && (sa.sa_flags & SA_RESTART) ? 1 : 0;
 	}
 	return ran;

@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 struct weft__co;
+struct weft__sigq;
 
 /* A program thread's signal state. */
 struct weft__sigs {
@@ -41,8 +42,10 @@ struct weft__sigs {
 	_Atomic uint64_t mask_bits;   /* signals 1-64 of mask, bit sig - 1,
 	                                 for senders on other threads */
 	_Atomic uint64_t pending;     /* sent to it, not yet handled */
-	_Atomic uint64_t routed;      /* of those, the ones the router gave
-	                                 it (their siginfo is the router's) */
+	struct weft__sigq *queue;     /* of those, the ones given with a
+	                                 siginfo of their own (sigq.c) */
+	int queued;                   /* entries in queue */
+	int queue_lock;
 	uint64_t counted;             /* the signals it is counted as letting
 	                                 through (sigs.c) */
 	_Atomic unsigned calls;       /* handlers it has run */
@@ -87,7 +90,18 @@ uint64_t weft__sig_wanted(unsigned *gen);
  * returns EINTR). */
 int weft__sig_run(struct weft__co *co);
 
+/* weft__sig_run in a signal handler that interrupted co running its own
+ * code (weft__sig_in_program): the handlers get uc, the kernel's
+ * context. */
+int weft__sig_run_at(struct weft__co *co, void *uc);
+
 /* ---- the program's handlers and the router (sigroute.c) ---- */
+
+/* Whether the context a signal handler interrupted (its ucontext uc),
+ * on an OS thread where co is the running coroutine, is co running its
+ * own code, where a handler may run as co: co is not switching, holds no
+ * spin lock, and is on its own stack. */
+bool weft__sig_in_program(const struct weft__co *co, void *uc);
 
 /* Gives root, a scheduler's root, main's state if it is main's thread and
  * routing is on (else leaves it without). */
@@ -138,15 +152,31 @@ void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
 void weft__sig_forget(void);
 
 /* Sends sig to the thread of s as weft__sig_post does, with the siginfo
- * and action its handler is to run with (SA_RESETHAND already applied);
- * any thread may call. */
+ * and action its handler is to run with (SA_RESETHAND already applied),
+ * queued (sigq.c); any thread may call. */
 void weft__sig_give(struct weft__sigs *s, int sig, const siginfo_t *si,
 		    const struct sigaction *sa);
 
-/* Where the router keeps what came with a signal it gave a thread: the
- * siginfo and the action at delivery (sigroute.c).  Copies them for sig
- * to *si and *sa. */
-void weft__sig_routed_info(int sig, siginfo_t *si, struct sigaction *sa);
+/* ---- the siginfos given to a thread (sigq.c) ---- */
+
+/* Queues sig, with si and sa, on s's thread, as the kernel queues a
+ * signal on a thread: a realtime one each time, a standard one unless
+ * one is queued already (merged).  Returns false if it was merged or
+ * dropped (the queue is full, or no memory). */
+bool weft__sigq_put(struct weft__sigs *s, int sig, const siginfo_t *si,
+		    const struct sigaction *sa);
+
+/* Takes the first sig queued on s's thread into *si and *sa; *more says
+ * whether another of sig is queued behind it.  Returns false if none is.
+ * Safe in a signal handler that interrupted code holding no spin lock. */
+bool weft__sigq_take(struct weft__sigs *s, int sig, siginfo_t *si,
+		     struct sigaction *sa, bool *more);
+
+/* Empties s's queue (its thread ends). */
+void weft__sigq_drop(struct weft__sigs *s);
+
+/* In a fork's child: no lock is held (s: the child's thread, or NULL). */
+void weft__sigq_forget(struct weft__sigs *s);
 
 /* Calls handler sa of sig with si, as the calling program thread s (NULL
  * if none), the way the kernel would: s's mask plus sa_mask (and sig,

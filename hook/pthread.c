@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "poke.h"
 #include "waitq.h"
 
 bool weft__green;
@@ -337,8 +338,10 @@ int weft__sched_yield(void)
 
 	if (weft__green_on() && co != NULL && co->state == WEFT__RUNNING &&
 	    wake != WEFT__ASLEEP && wake != WEFT__ASLEEP_CANCEL &&
-	    !weft__alone(co))
+	    !weft__alone(co)) {
 		weft_yield();
+		weft__take_due(co); /* given meanwhile (poke.h) */
+	}
 	return libc->sched_yield();
 }
 

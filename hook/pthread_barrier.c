@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "green.h"
+#include "poke.h"
 #include "pshared.h"
 
 #define GREEN 0x6e657267u /* "gren" */
@@ -70,7 +71,9 @@ int weft__pthread_barrier_wait(pthread_barrier_t *pb)
 
 	if (b == NULL)
 		return weft__glibc_barrier_wait(pb);
-	return weft__barrier_wait(b) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
+	int r = weft__barrier_wait(b) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
+	weft__take_due(weft__running); /* given meanwhile (poke.h) */
+	return r;
 }
 
 WEFT_EXPORT int pthread_barrier_init(pthread_barrier_t *pb,

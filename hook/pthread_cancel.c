@@ -7,6 +7,7 @@
  */
 #include "cancel.h"
 #include "green.h"
+#include "poke.h"
 
 /* The calling green thread, or NULL: the call is glibc's. */
 static struct weft__co *caller(void)
@@ -18,14 +19,18 @@ static struct weft__co *caller(void)
 
 /* pthread_cancel: asks green thread th to end at its next cancellation
  * point (at once if it asks itself with asynchronous cancellation
- * enabled); wakes it if it is parked at one.  Returns 0, also for a
+ * enabled); wakes it if it is parked at one, and with asynchronous
+ * cancellation enabled ends it where it runs.  Returns 0, also for a
  * thread that has ended, as glibc. */
 int weft__pthread_cancel(pthread_t th)
 {
 	struct weft__green *g = weft__green_thread(th);
 
-	if (g == NULL)
-		return weft__libc()->pthread_cancel(th);
+	if (g == NULL) {
+		int r = weft__libc()->pthread_cancel(th);
+		weft__poke_reclaim(); /* glibc may have put its handler in */
+		return r;
+	}
 	struct weft__co *co = g->co;
 	if (g->ended || co->cancel_word == NULL)
 		return 0;

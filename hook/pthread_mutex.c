@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "poke.h"
 #include "pshared.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
@@ -114,14 +115,18 @@ static int try(weft_mutex *m)
 	return r;
 }
 
-/* Locks m, waiting until deadline (negative: none): parks the caller,
- * or from the loop spins.  Returns 0 or an error number. */
+/* Locks m, waiting until deadline (negative: none): parks the caller
+ * (who then takes a signal given meanwhile, poke.h), or from the loop
+ * spins.  Returns 0 or an error number. */
 static int lock_wait(weft_mutex *m, int64_t deadline)
 {
 	int r;
 
-	if (weft__likely(weft__loop_context() == NULL))
-		return weft__mutex_lock_until(m, deadline);
+	if (weft__likely(weft__loop_context() == NULL)) {
+		r = weft__mutex_lock_until(m, deadline);
+		weft__take_due(weft__running); /* as a native wait would */
+		return r;
+	}
 	while ((r = try(m)) == EBUSY) {
 		if (deadline >= 0 && weft__now() >= deadline)
 			return ETIMEDOUT;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "green.h"
+#include "poke.h"
 #include "pshared.h"
 
 _Static_assert(sizeof(struct weft__rwlock) <= sizeof(pthread_rwlock_t),
@@ -64,6 +65,14 @@ int weft__pthread_rwlock_destroy(pthread_rwlock_t *prw)
 	return 0;
 }
 
+/* The end of a wait for a lock, which returned r: the caller takes a
+ * signal given it meanwhile (poke.h), as after a native wait. */
+static int taken(int r)
+{
+	weft__take_due(weft__running);
+	return r;
+}
+
 /* pthread_rwlock_rdlock: shares the lock with other readers; parks while
  * a writer holds it (or, with writers preferred, waits).  Returns 0,
  * EDEADLK (the caller holds it for writing) or EAGAIN (too many
@@ -74,7 +83,7 @@ int weft__pthread_rwlock_rdlock(pthread_rwlock_t *prw)
 
 	if (rw == NULL)
 		return weft__glibc_rwlock_lock(prw, false, 0, NULL);
-	return weft__rwlock_rdlock_until(rw, -1);
+	return taken(weft__rwlock_rdlock_until(rw, -1));
 }
 
 /* pthread_rwlock_tryrdlock: as rdlock, but EBUSY instead of waiting. */
@@ -99,7 +108,7 @@ int weft__pthread_rwlock_clockrdlock(pthread_rwlock_t *prw, clockid_t clock,
 		return weft__glibc_rwlock_lock(prw, false, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
-	return r ? r : weft__rwlock_rdlock_until(rw, deadline);
+	return r ? r : taken(weft__rwlock_rdlock_until(rw, deadline));
 }
 
 /* pthread_rwlock_timedrdlock: clockrdlock on CLOCK_REALTIME. */
@@ -120,7 +129,7 @@ int weft__pthread_rwlock_wrlock(pthread_rwlock_t *prw)
 
 	if (rw == NULL)
 		return weft__glibc_rwlock_lock(prw, true, 0, NULL);
-	return weft__rwlock_wrlock_until(rw, -1);
+	return taken(weft__rwlock_wrlock_until(rw, -1));
 }
 
 /* pthread_rwlock_trywrlock: as wrlock, but EBUSY instead of waiting. */
@@ -145,7 +154,7 @@ int weft__pthread_rwlock_clockwrlock(pthread_rwlock_t *prw, clockid_t clock,
 		return weft__glibc_rwlock_lock(prw, true, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
-	return r ? r : weft__rwlock_wrlock_until(rw, deadline);
+	return r ? r : taken(weft__rwlock_wrlock_until(rw, deadline));
 }
 
 /* pthread_rwlock_timedwrlock: clockwrlock on CLOCK_REALTIME. */

@@ -724,7 +724,9 @@ START_TEST(read_by_the_only_coroutine_times_out_after_SO_RCVTIMEO)
 	errno = 0;
 	ck_assert_int_eq(read(c.r, buf, UNIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
-	ck_assert_int_ge(tl_mono_ns() - t0, 20 * MS);
+	/* The real call: the kernel counts the time-out in ticks, and its
+	 * first tick may be a part one (seen: 19.2 ms of 20). */
+	ck_assert_int_ge(tl_mono_ns() - t0, 15 * MS);
 }
 END_TEST
 

@@ -1,0 +1,296 @@
+/* test_sigpoke.c - a signal or an asynchronous cancel reaches a thread
+ * that is not waiting: one that computes, one that yields, one that waits
+ * for a mutex.  Each test runs natively (loop 0: real threads) and with
+ * green threads (loop 1, on a pool of two schedulers, so that the sender
+ * and the thread it aims at may run on different OS threads), expecting
+ * the same: the handler runs once, as the thread, while it computes
+ * (realtime signals once per sending, in order, each with its value); the
+ * cancelled thread runs its cleanup handler and ends with
+ * PTHREAD_CANCELED.  A thread that computes stops by itself after 10 s,
+ * so that a signal that never comes fails the test instead of hanging it.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
+
+#include "weft.h"
+#include "../core/tcb.h"
+#include "../hook/green.h"
+#include "testlib.h"
+
+static _Atomic int handled;
+static _Atomic pthread_t handled_by;
+static _Atomic bool stop, started, cleaned;
+
+static void on_sig(int sig)
+{
+	(void)sig;
+	atomic_store(&handled_by, pthread_self());
+	atomic_fetch_add(&handled, 1);
+	atomic_store(&stop, true);
+}
+
+/* Loop 1: green threads with blocks of their own; the handler and the
+ * flags are set afresh. */
+static bool mode(int green)
+{
+#ifdef __SANITIZE_ADDRESS__
+	if (!green)
+		return false; /* ASan cannot follow a native thread's unwind */
+#endif
+	if (green) {
+		weft__tcb_init(false);
+		tl_threads_mode(green);
+	}
+	struct sigaction sa = { .sa_handler = on_sig };
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	atomic_store(&handled, 0);
+	atomic_store(&handled_by, 0);
+	atomic_store(&stop, false);
+	atomic_store(&started, false);
+	atomic_store(&cleaned, false);
+	return true;
+}
+
+static void mask(int how, int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
+}
+
+/* Computes until stop, or for about 10 s at most; returns whether stop
+ * ended it. */
+static bool compute(void)
+{
+	volatile unsigned long n = 0;
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&started, true);
+	while (!atomic_load(&stop)) {
+		if (++n % (1u << 20) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 10)
+				return false;
+		}
+	}
+	return true;
+}
+
+static void *computes(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)compute();
+}
+
+static void *computes_alone(void *arg)
+{
+	(void)arg;
+	mask(SIG_UNBLOCK, SIGUSR1);
+	return (void *)(intptr_t)compute();
+}
+
+static void wait_started(void)
+{
+	while (!atomic_load(&started))
+		usleep(1000);
+	usleep(20000);
+}
+
+/* pthread_kill to a thread that computes: its handler runs as it, at
+ * once, and ends its loop. */
+START_TEST(pthread_kill_reaches_a_thread_that_computes)
+{
+	if (!mode(_i))
+		return;
+	pthread_t t = tl_pthread(computes, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+}
+END_TEST
+
+/* kill(getpid()) while main blocks the signal and the one thread that
+ * lets it through computes. */
+START_TEST(a_process_signal_reaches_the_one_thread_that_computes)
+{
+	if (!mode(_i))
+		return;
+	mask(SIG_BLOCK, SIGUSR1);
+	pthread_t t = tl_pthread(computes_alone, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
+	ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	mask(SIG_UNBLOCK, SIGUSR1);
+}
+END_TEST
+
+static void *yields(void *arg)
+{
+	(void)arg;
+	atomic_store(&started, true);
+	for (int i = 0; i < 10000000 && !atomic_load(&stop); i++)
+		sched_yield();
+	return (void *)(intptr_t)atomic_load(&stop);
+}
+
+/* A thread that only calls sched_yield takes a signal sent to it. */
+START_TEST(a_thread_that_yields_takes_its_signal)
+{
+	if (!mode(_i))
+		return;
+	pthread_t t = tl_pthread(yields, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+}
+END_TEST
+
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
+
+static void *locks(void *arg)
+{
+	(void)arg;
+	atomic_store(&started, true);
+	pthread_mutex_lock(&held);
+	pthread_mutex_unlock(&held);
+	return NULL;
+}
+
+/* A thread waiting for a mutex runs the handler of a signal sent to it
+ * (natively during the wait, under weft once it has the lock), as
+ * itself, and its wait goes on. */
+START_TEST(a_mutex_waiter_runs_its_handler_and_goes_on_waiting)
+{
+	if (!mode(_i))
+		return;
+	pthread_mutex_lock(&held);
+	pthread_t t = tl_pthread(locks, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	usleep(20000);
+	pthread_mutex_unlock(&held);
+	tl_pthread_join(t);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+}
+END_TEST
+
+static _Atomic int values[8], nvalues;
+
+/* Notes the value of a realtime signal; the third stops the computing. */
+static void on_rt(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	int i = atomic_fetch_add(&nvalues, 1);
+	if (i < 8)
+		atomic_store(&values[i], si->si_value.sival_int);
+	if (i == 2)
+		atomic_store(&stop, true);
+}
+
+static void *computes_for_rt(void *arg)
+{
+	(void)arg;
+	mask(SIG_UNBLOCK, SIGRTMIN + 2);
+	return (void *)(intptr_t)compute();
+}
+
+/* Three sigqueue to the process, while the one thread that lets the
+ * signal through computes: each runs its handler there, in order, with
+ * its own value (none merged, none with another's siginfo). */
+START_TEST(realtime_signals_queue_with_their_values_in_order)
+{
+	struct sigaction sa = { .sa_sigaction = on_rt,
+				.sa_flags = SA_SIGINFO };
+
+	if (!mode(_i))
+		return;
+	atomic_store(&nvalues, 0);
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGRTMIN + 2, &sa, NULL), 0);
+	mask(SIG_BLOCK, SIGRTMIN + 2);
+	pthread_t t = tl_pthread(computes_for_rt, NULL, NULL);
+	wait_started();
+	for (int v = 1; v <= 3; v++)
+		ck_assert_int_eq(sigqueue(getpid(), SIGRTMIN + 2,
+					  (union sigval){ .sival_int = v }), 0);
+	ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
+	ck_assert_int_eq(atomic_load(&nvalues), 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(atomic_load(&values[i]), i + 1);
+	mask(SIG_UNBLOCK, SIGRTMIN + 2);
+}
+END_TEST
+
+static void cleanup(void *arg)
+{
+	(void)arg;
+	atomic_store(&cleaned, true);
+}
+
+static void *computes_cancellable(void *arg)
+{
+	bool stopped;
+
+	(void)arg;
+	ck_assert_int_eq(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS,
+					       NULL), 0);
+	pthread_cleanup_push(cleanup, NULL);
+	stopped = compute();
+	pthread_cleanup_pop(0);
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
+	return (void *)(intptr_t)stopped;
+}
+
+/* pthread_cancel of a thread that computes with asynchronous
+ * cancellation: it ends where it is, its cleanup handler runs. */
+START_TEST(an_asynchronous_cancel_ends_a_thread_that_computes)
+{
+	if (!mode(_i))
+		return;
+	if (_i && !weft__tcb_on)
+		return; /* no unwinding without thread blocks */
+	pthread_t t = tl_pthread(computes_cancellable, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_cancel(t), 0);
+	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
+	ck_assert(atomic_load(&cleaned));
+}
+END_TEST
+
+Suite *suite_sigpoke(void)
+{
+	Suite *s = suite_create("sigpoke");
+	TCase *tc = tcase_create("sigpoke");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, pthread_kill_reaches_a_thread_that_computes,
+			    0, 2);
+	tcase_add_loop_test(tc,
+		a_process_signal_reaches_the_one_thread_that_computes, 0, 2);
+	tcase_add_loop_test(tc, a_thread_that_yields_takes_its_signal, 0, 2);
+	tcase_add_loop_test(tc,
+		a_mutex_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
+	tcase_add_loop_test(tc,
+		an_asynchronous_cancel_ends_a_thread_that_computes, 0, 2);
+	tcase_add_loop_test(tc,
+		realtime_signals_queue_with_their_values_in_order, 0, 2);
+	suite_add_tcase(s, tc);
+	return s;
+}
