@@ -9,9 +9,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "io.h"
 #include "cancel.h"
 #include "green.h"
+#include "io.h"
+#include "poke.h"
 
 /* See io.h. */
 unsigned weft__fd_classify(int fd, struct weft__fd *f)
@@ -150,6 +151,8 @@ int weft__io_wait(struct weft__io *io)
 	/* Another coroutine may have forked meanwhile, which takes weft's
 	 * O_NONBLOCK off shared fds: the next attempt must know. */
 	io->flags = weft__fd_flags(io->f);
+	if (r > 0)
+		weft__take_due(io->co); /* given after the wake (poke.h) */
 	if (r > 0 || (r == -EINTR && restarts(io))) {
 		errno = io->errno_before; /* not the attempt's EAGAIN */
 		return 0;
