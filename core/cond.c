@@ -3,9 +3,8 @@
 #include "handoff.h"
 #include "waitq.h"
 
-/* Waits on c with m held, until signalled or the deadline.  Returns 0 or
- * ETIMEDOUT; m is held again either way. */
-int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
+/* See core.h. */
+int weft__cond_park(weft_cond *c, weft_mutex *m, int64_t deadline)
 {
 	struct weft__co *co = weft__self();
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
@@ -25,6 +24,15 @@ int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 		weft__wq_remove(&c->head_, &c->tail_, &w);
 		weft__spin_unlock(&c->lock_);
 	}
+	return r;
+}
+
+/* Waits on c with m held, until signalled or the deadline.  Returns 0 or
+ * ETIMEDOUT (or another wake's reason); m is held again either way. */
+int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
+{
+	int r = weft__cond_park(c, m, deadline);
+
 	weft__mutex_lock_until(m, -1);
 	return r;
 }

@@ -351,6 +351,11 @@ int weft__futex_wake(const uint32_t *uaddr, int n, uint32_t bitset);
  * instead of setting errno, as the pthread calls mapped onto them do. */
 int weft__mutex_lock_until(weft_mutex *m, int64_t deadline);
 int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline);
+
+/* weft__cond_wait_until's first half: releases m and waits on c until
+ * signalled, the deadline, or a wake with a reason (EINTR, ECANCELED),
+ * which it returns (0 if signalled); m is not taken again. */
+int weft__cond_park(weft_cond *c, weft_mutex *m, int64_t deadline);
 int weft__sem_wait_until(weft_sem *s, int64_t deadline);
 
 /* ---- time (time.c) ---- */

@@ -13,7 +13,9 @@
  * The front runs the program's handler in place when it may: on a thread
  * without a scheduler, or as the program thread running there if that
  * thread lets the signal through and was not inside weft (holding a spin
- * lock, or between a park and its switch).  Else it queues the signal
+ * lock, or between a park and its switch), unless signals sent before it
+ * still wait (in the ring, or pending on that thread: realtime signals
+ * keep their order).  Else it queues the signal
  * for the router: a ring of entries a producer claims with a
  * compare-and-swap and marks full when written, drained by the router, a
  * thread of weft's with every signal blocked that sleeps on a futex the
@@ -454,6 +456,15 @@ bool weft__sig_in_program(const struct weft__co *co, void *uc)
 		(sp > co->slot->lo && sp <= co->slot->hi));
 }
 
+/* Whether running sig in place, as s's thread, keeps the order the
+ * kernel gives: none of it waits for the thread, nor anything in the
+ * ring (the router marks a signal pending before it leaves the ring). */
+static bool in_order(const struct weft__sigs *s, int sig)
+{
+	return atomic_load(&ring_head) == atomic_load(&ring_tail) &&
+	       !(atomic_load(&s->pending) & weft__sig_bit(sig));
+}
+
 /* The kernel's delivery of a signal the program catches (see the top of
  * the file). */
 static void front(int sig, siginfo_t *si, void *uc)
@@ -496,7 +507,7 @@ static void front(int sig, siginfo_t *si, void *uc)
 	weft__sig_reset_hand(sig, &sa);
 	if (co == NULL && weft__this_sched == NULL)
 		weft__sig_call(NULL, sig, si, uc, &sa); /* no scheduler here */
-	else if (open && weft__sig_in_program(co, uc))
+	else if (open && weft__sig_in_program(co, uc) && in_order(s, sig))
 		weft__sig_call(s, sig, si, uc, &sa);
 	else if (!enqueue(sig, si, &sa, open ? co : NULL))
 		weft__sig_call(NULL, sig, si, uc, &sa); /* not lost */

@@ -82,14 +82,16 @@ static int wait_until(weft_cond *c, weft_mutex *m, int64_t deadline)
 	    __atomic_load_n(&m->owner_, __ATOMIC_RELAXED) != co)
 		return EPERM;
 	weft__cancel_enter(co);
-	int r = weft__cancel_leave(co, weft__cond_wait_until(c, m, deadline));
-	if (r != EINTR)
-		return r;
-	/* A signal sent to this green thread: the wait returns 0, as POSIX
-	 * allows, and its handlers run with the mutex taken back (natively
-	 * they run while it is released). */
-	weft__sig_run(co);
-	return 0;
+	int r = weft__cond_park(c, m, deadline);
+	/* A signal sent to this green thread: its handlers run while the
+	 * mutex is released, as natively, and the wait returns 0, as POSIX
+	 * allows.  A cancel acts with the mutex taken back. */
+	if (r == EINTR) {
+		weft__sig_run(co);
+		r = 0;
+	}
+	weft__mutex_lock_until(m, -1);
+	return weft__cancel_leave(co, r);
 }
 
 /* Whether a wait on pc with pm goes to glibc: pc is glibc's, or pm is
