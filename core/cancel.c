@@ -48,13 +48,16 @@ void weft__cancel_act(struct weft__co *co)
 		weft__cancel_exit(co, PTHREAD_CANCELED);
 }
 
-/* Wakes co with reason if it is parked at a cancellation point; returns
- * whether it did. */
+/* Wakes co with reason if it is parked at a cancellation point, or for
+ * EINTR also at a park only a signal may end; returns whether it did. */
 static bool wake_marked(struct weft__co *co, int reason)
 {
 	int asleep = WEFT__ASLEEP_CANCEL;
 
-	if (!atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN))
+	if (!atomic_compare_exchange_strong(&co->wake, &asleep, WEFT__WOKEN) &&
+	    (reason != EINTR || asleep != WEFT__ASLEEP_SIGNAL ||
+	     !atomic_compare_exchange_strong(&co->wake, &asleep,
+					     WEFT__WOKEN)))
 		return false;
 	co->wake_reason = reason;
 	weft__ready(co);
@@ -66,9 +69,12 @@ static bool wake_marked(struct weft__co *co, int reason)
  * either wakes this park or is seen here. */
 void weft__cancel_prepark(struct weft__co *co)
 {
-	co->cancel_point = false; /* only this park */
-	atomic_exchange(&co->wake, WEFT__ASLEEP_CANCEL);
-	if (weft__cancel_due(co))
+	bool cancel = co->cancel_point;
+
+	co->cancel_point = co->signal_point = false; /* only this park */
+	atomic_exchange(&co->wake, cancel ? WEFT__ASLEEP_CANCEL
+					  : WEFT__ASLEEP_SIGNAL);
+	if (cancel && weft__cancel_due(co))
 		wake_marked(co, ECANCELED);
 	else if (atomic_load(&co->sig_ready) != 0)
 		wake_marked(co, EINTR);

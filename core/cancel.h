@@ -85,6 +85,20 @@ static inline void weft__cancel_mark(struct weft__co *co)
 	co->cancel_point = co->cancel_word != NULL;
 }
 
+/* Marks co's next park as one a signal sent to co ends with EINTR, and a
+ * cancel does not (a mutex wait: the caller runs the handlers and waits
+ * again, as a native wait goes on after them).  The caller drops the mark
+ * if it did not park (weft__signal_unmark). */
+static inline void weft__signal_mark(struct weft__co *co)
+{
+	co->signal_point = co->sigs != NULL;
+}
+
+static inline void weft__signal_unmark(struct weft__co *co)
+{
+	co->signal_point = false;
+}
+
 /* A cancellation point's entry, before its wait: acts on a due cancel
  * (see weft__cancel_act), then marks co's next park. */
 static inline void weft__cancel_enter(struct weft__co *co)
@@ -107,7 +121,8 @@ static inline int weft__cancel_leave(struct weft__co *co, int r)
 /* weft__prepark's way for a park marked at a cancellation point: marks
  * co parked there (WEFT__ASLEEP_CANCEL), and wakes it at once with
  * ECANCELED if a cancel is due, or with EINTR if a signal is ready for
- * it (co->sig_ready). */
+ * it (co->sig_ready).  For a park marked only for signals
+ * (weft__signal_mark), the same without the cancel (WEFT__ASLEEP_SIGNAL). */
 void weft__cancel_prepark(struct weft__co *co);
 
 /* Marks signal sig ready for co (sent to it, not blocked) and, if co is

@@ -38,8 +38,17 @@ enum weft__state {
 };
 
 /* Park/wake handshake, co->wake.  ASLEEP_CANCEL: parked at a
- * cancellation point, where a cancel may wake it too (cancel.h). */
-enum { WEFT__AWAKE, WEFT__ASLEEP, WEFT__WOKEN, WEFT__ASLEEP_CANCEL };
+ * cancellation point, where a cancel or a signal may wake it too;
+ * ASLEEP_SIGNAL: parked where only a signal may (a mutex wait) (cancel.h). */
+enum { WEFT__AWAKE, WEFT__ASLEEP, WEFT__WOKEN, WEFT__ASLEEP_CANCEL,
+       WEFT__ASLEEP_SIGNAL };
+
+/* Whether wake state w is a park's. */
+static inline bool weft__asleep(int w)
+{
+	return w == WEFT__ASLEEP || w == WEFT__ASLEEP_CANCEL ||
+	       w == WEFT__ASLEEP_SIGNAL;
+}
 
 /* A coroutine.  For coroutines weft starts, this lives at the top of the
  * coroutine's own stack slot, so a parked coroutine costs its touched stack
@@ -73,7 +82,10 @@ struct weft__co {
 	_Atomic int *cancel_word;      /* its cancellation state, or NULL if
 	                                  it cannot be cancelled (cancel.h) */
 	_Atomic int own_cancel_word;   /* that word, without a block */
-	bool cancel_point;             /* its parks end cancellation points */
+	bool cancel_point;             /* its next park is a cancellation
+	                                  point's (cancel.h) */
+	bool signal_point;             /* its next park is one a signal may
+	                                  end, but no cancel (cancel.h) */
 	struct weft__sigs *sigs;       /* a program thread's signal state
 	                                  (sigs.h), or NULL */
 	_Atomic uint64_t sig_ready;    /* signals sent to it and not blocked,

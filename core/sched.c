@@ -271,7 +271,7 @@ static void idle_main(void *arg)
 void weft__prepark(struct weft__co *co)
 {
 	co->wake_reason = 0;
-	if (weft__unlikely(co->cancel_point))
+	if (weft__unlikely(co->cancel_point || co->signal_point))
 		weft__cancel_prepark(co);
 	else
 		atomic_store_explicit(&co->wake, WEFT__ASLEEP,
@@ -314,7 +314,7 @@ bool weft__wake(struct weft__co *co, int reason)
 	int was = WEFT__ASLEEP;
 
 	if (!atomic_compare_exchange_strong(&co->wake, &was, WEFT__WOKEN) &&
-	    (was != WEFT__ASLEEP_CANCEL ||
+	    (!weft__asleep(was) ||
 	     !atomic_compare_exchange_strong(&co->wake, &was, WEFT__WOKEN)))
 		return false;
 	co->wake_reason = reason;

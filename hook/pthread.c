@@ -337,7 +337,7 @@ int weft__sched_yield(void)
 		      : WEFT__AWAKE;
 
 	if (weft__green_on() && co != NULL && co->state == WEFT__RUNNING &&
-	    wake != WEFT__ASLEEP && wake != WEFT__ASLEEP_CANCEL &&
+	    !weft__asleep(wake) &&
 	    !weft__alone(co)) {
 		weft_yield();
 		weft__take_due(co); /* given meanwhile (poke.h) */

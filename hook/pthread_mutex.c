@@ -24,6 +24,7 @@
 #include "green.h"
 #include "poke.h"
 #include "pshared.h"
+#include "sigs.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
 #define GLIBC_ROBUST  16
@@ -116,15 +117,27 @@ static int try(weft_mutex *m)
 }
 
 /* Locks m, waiting until deadline (negative: none): parks the caller
- * (who then takes a signal given meanwhile, poke.h), or from the loop
+ * (whose handlers run when a signal comes meanwhile), or from the loop
  * spins.  Returns 0 or an error number. */
 static int lock_wait(weft_mutex *m, int64_t deadline)
 {
 	int r;
 
 	if (weft__likely(weft__loop_context() == NULL)) {
-		r = weft__mutex_lock_until(m, deadline);
-		weft__take_due(weft__running); /* as a native wait would */
+		struct weft__co *co = weft__running;
+		/* A signal sent meanwhile runs its handler, as in a native
+		 * wait, and the wait goes on. */
+		for (;;) {
+			if (co != NULL)
+				weft__signal_mark(co);
+			r = weft__mutex_lock_until(m, deadline);
+			if (co != NULL)
+				weft__signal_unmark(co);
+			if (r != EINTR)
+				break;
+			weft__sig_run(co);
+		}
+		weft__take_due(co);
 		return r;
 	}
 	while ((r = try(m)) == EBUSY) {
