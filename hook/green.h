@@ -23,6 +23,7 @@
 #include "cancel.h"
 #include "core.h"
 #include "gthread.h"
+#include "poke.h"
 #include "real.h"
 #include "sigs.h"
 #include "sync.h"
@@ -54,6 +55,30 @@ static inline struct weft__co *weft__green_co(void)
 		return NULL;
 	struct weft__co *co = weft__running;
 	return co ? co : weft__self();
+}
+
+/* A lock's wait for co (NULL: none), as a native one: wait(lock,
+ * deadline) is made again after each signal sent meanwhile, whose
+ * handlers run in between (weft__signal_mark); what is still due is
+ * taken after (poke.h).  Returns wait's result, 0 or an errno. */
+static inline int weft__green_lock_wait(struct weft__co *co,
+					int (*wait)(void *, int64_t),
+					void *lock, int64_t deadline)
+{
+	int r;
+
+	for (;;) {
+		if (co != NULL)
+			weft__signal_mark(co);
+		r = wait(lock, deadline);
+		if (co != NULL)
+			weft__signal_unmark(co);
+		if (r != EINTR)
+			break;
+		weft__sig_run(co);
+	}
+	weft__take_due(co);
+	return r;
 }
 
 /* The green thread th, if green threads are on and th is one; NULL

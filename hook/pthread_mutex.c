@@ -22,9 +22,7 @@
 #include <string.h>
 
 #include "green.h"
-#include "poke.h"
 #include "pshared.h"
-#include "sigs.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
 #define GLIBC_ROBUST  16
@@ -116,6 +114,11 @@ static int try(weft_mutex *m)
 	return r;
 }
 
+static int mutex_wait(void *m, int64_t deadline)
+{
+	return weft__mutex_lock_until(m, deadline);
+}
+
 /* Locks m, waiting until deadline (negative: none): parks the caller
  * (whose handlers run when a signal comes meanwhile), or from the loop
  * spins.  Returns 0 or an error number. */
@@ -123,23 +126,9 @@ static int lock_wait(weft_mutex *m, int64_t deadline)
 {
 	int r;
 
-	if (weft__likely(weft__loop_context() == NULL)) {
-		struct weft__co *co = weft__running;
-		/* A signal sent meanwhile runs its handler, as in a native
-		 * wait, and the wait goes on. */
-		for (;;) {
-			if (co != NULL)
-				weft__signal_mark(co);
-			r = weft__mutex_lock_until(m, deadline);
-			if (co != NULL)
-				weft__signal_unmark(co);
-			if (r != EINTR)
-				break;
-			weft__sig_run(co);
-		}
-		weft__take_due(co);
-		return r;
-	}
+	if (weft__likely(weft__loop_context() == NULL))
+		return weft__green_lock_wait(weft__running, mutex_wait, m,
+					     deadline);
 	while ((r = try(m)) == EBUSY) {
 		if (deadline >= 0 && weft__now() >= deadline)
 			return ETIMEDOUT;

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "green.h"
-#include "poke.h"
 #include "pshared.h"
 
 _Static_assert(sizeof(struct weft__rwlock) <= sizeof(pthread_rwlock_t),
@@ -65,12 +64,23 @@ int weft__pthread_rwlock_destroy(pthread_rwlock_t *prw)
 	return 0;
 }
 
-/* The end of a wait for a lock, which returned r: the caller takes a
- * signal given it meanwhile (poke.h), as after a native wait. */
-static int taken(int r)
+static int read_wait(void *rw, int64_t deadline)
 {
-	weft__take_due(weft__running);
-	return r;
+	return weft__rwlock_rdlock_until(rw, deadline);
+}
+
+static int write_wait(void *rw, int64_t deadline)
+{
+	return weft__rwlock_wrlock_until(rw, deadline);
+}
+
+/* Takes rw for reading (write: for writing) until deadline, as a native
+ * wait: a signal sent meanwhile runs its handlers (green.h). */
+static int lock_wait(struct weft__rwlock *rw, bool write, int64_t deadline)
+{
+	return weft__green_lock_wait(weft__running,
+				     write ? write_wait : read_wait, rw,
+				     deadline);
 }
 
 /* pthread_rwlock_rdlock: shares the lock with other readers; parks while
@@ -83,7 +93,7 @@ int weft__pthread_rwlock_rdlock(pthread_rwlock_t *prw)
 
 	if (rw == NULL)
 		return weft__glibc_rwlock_lock(prw, false, 0, NULL);
-	return taken(weft__rwlock_rdlock_until(rw, -1));
+	return lock_wait(rw, false, -1);
 }
 
 /* pthread_rwlock_tryrdlock: as rdlock, but EBUSY instead of waiting. */
@@ -108,7 +118,7 @@ int weft__pthread_rwlock_clockrdlock(pthread_rwlock_t *prw, clockid_t clock,
 		return weft__glibc_rwlock_lock(prw, false, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
-	return r ? r : taken(weft__rwlock_rdlock_until(rw, deadline));
+	return r ? r : lock_wait(rw, false, deadline);
 }
 
 /* pthread_rwlock_timedrdlock: clockrdlock on CLOCK_REALTIME. */
@@ -129,7 +139,7 @@ int weft__pthread_rwlock_wrlock(pthread_rwlock_t *prw)
 
 	if (rw == NULL)
 		return weft__glibc_rwlock_lock(prw, true, 0, NULL);
-	return taken(weft__rwlock_wrlock_until(rw, -1));
+	return lock_wait(rw, true, -1);
 }
 
 /* pthread_rwlock_trywrlock: as wrlock, but EBUSY instead of waiting. */
@@ -154,7 +164,7 @@ int weft__pthread_rwlock_clockwrlock(pthread_rwlock_t *prw, clockid_t clock,
 		return weft__glibc_rwlock_lock(prw, true, clock, abs);
 	/* abs is checked first, as glibc does. */
 	int r = weft__green_deadline(clock, abs, &deadline);
-	return r ? r : taken(weft__rwlock_wrlock_until(rw, deadline));
+	return r ? r : lock_wait(rw, true, deadline);
 }
 
 /* pthread_rwlock_timedwrlock: clockwrlock on CLOCK_REALTIME. */

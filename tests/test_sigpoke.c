@@ -1,6 +1,6 @@
 /* test_sigpoke.c - a signal or an asynchronous cancel reaches a thread
- * that is not waiting: one that computes, one that yields, one that waits
- * for a mutex; and a condition waiter's handler, which runs while the
+ * that is not waiting: one that computes, one that yields; one that waits
+ * for a mutex or an rwlock runs the handler and waits on; and a condition waiter's handler, which runs while the
  * mutex is released.  Each test runs natively (loop 0: real threads) and with
  * green threads (loop 1, on a pool of two schedulers, so that the sender
  * and the thread it aims at may run on different OS threads), expecting
@@ -300,6 +300,35 @@ START_TEST(a_condition_waiter_runs_its_handler_with_the_mutex_released)
 }
 END_TEST
 
+static pthread_rwlock_t rwheld = PTHREAD_RWLOCK_INITIALIZER;
+
+static void *reads_rw(void *arg)
+{
+	(void)arg;
+	atomic_store(&started, true);
+	pthread_rwlock_rdlock(&rwheld);
+	pthread_rwlock_unlock(&rwheld);
+	return NULL;
+}
+
+/* The same for a reader waiting for a write-locked rwlock. */
+START_TEST(an_rwlock_waiter_runs_its_handler_and_goes_on_waiting)
+{
+	if (!mode(_i))
+		return;
+	pthread_rwlock_wrlock(&rwheld);
+	pthread_t t = tl_pthread(reads_rw, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	for (int i = 0; i < 5000 && atomic_load(&handled) == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&handled), 1); /* the lock still held */
+	pthread_rwlock_unlock(&rwheld);
+	tl_pthread_join(t);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+}
+END_TEST
+
 static void cleanup(void *arg)
 {
 	(void)arg;
@@ -349,6 +378,8 @@ Suite *suite_sigpoke(void)
 	tcase_add_loop_test(tc, a_thread_that_yields_takes_its_signal, 0, 2);
 	tcase_add_loop_test(tc,
 		a_mutex_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
+	tcase_add_loop_test(tc,
+		an_rwlock_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
 	tcase_add_loop_test(tc,
 		an_asynchronous_cancel_ends_a_thread_that_computes, 0, 2);
 	tcase_add_loop_test(tc,
