@@ -86,7 +86,9 @@ struct weft__barrier {
 int weft__barrier_init(struct weft__barrier *b, unsigned count);
 
 /* Parks until count coroutines have called it, then all return.  Returns
- * 1 in exactly one of them (the last to come), 0 in the others. */
+ * 1 in exactly one of them (the last to come), 0 in the others.  A signal
+ * sent to a waiting program thread runs its handlers, as that thread,
+ * and the wait goes on (sigs.h). */
 int weft__barrier_wait(struct weft__barrier *b);
 
 /* Returns 0, or EBUSY while coroutines wait on b. */

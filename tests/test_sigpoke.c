@@ -1,6 +1,7 @@
 /* test_sigpoke.c - a signal or an asynchronous cancel reaches a thread
  * that is not waiting: one that computes, one that yields; one that waits
- * for a mutex or an rwlock runs the handler and waits on; and a condition waiter's handler, which runs while the
+ * for a mutex, an rwlock or at a barrier runs the handler and waits on;
+ * and a condition waiter's handler, which runs while the
  * mutex is released.  Each test runs natively (loop 0: real threads) and with
  * green threads (loop 1, on a pool of two schedulers, so that the sender
  * and the thread it aims at may run on different OS threads), expecting
@@ -329,6 +330,35 @@ START_TEST(an_rwlock_waiter_runs_its_handler_and_goes_on_waiting)
 }
 END_TEST
 
+static pthread_barrier_t gate;
+
+static void *waits_at_barrier(void *arg)
+{
+	(void)arg;
+	atomic_store(&started, true);
+	pthread_barrier_wait(&gate);
+	return NULL;
+}
+
+/* The same for a thread waiting at a barrier, which opens after. */
+START_TEST(a_barrier_waiter_runs_its_handler_and_goes_on_waiting)
+{
+	if (!mode(_i))
+		return;
+	ck_assert_int_eq(pthread_barrier_init(&gate, NULL, 2), 0);
+	pthread_t t = tl_pthread(waits_at_barrier, NULL, NULL);
+	wait_started();
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	for (int i = 0; i < 5000 && atomic_load(&handled) == 0; i++)
+		usleep(1000);
+	ck_assert_int_eq(atomic_load(&handled), 1); /* still waiting */
+	pthread_barrier_wait(&gate);
+	tl_pthread_join(t);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	ck_assert_int_eq(pthread_barrier_destroy(&gate), 0);
+}
+END_TEST
+
 static void cleanup(void *arg)
 {
 	(void)arg;
@@ -380,6 +410,8 @@ Suite *suite_sigpoke(void)
 		a_mutex_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
 	tcase_add_loop_test(tc,
 		an_rwlock_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
+	tcase_add_loop_test(tc,
+		a_barrier_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
 	tcase_add_loop_test(tc,
 		an_asynchronous_cancel_ends_a_thread_that_computes, 0, 2);
 	tcase_add_loop_test(tc,
