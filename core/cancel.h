@@ -77,12 +77,12 @@ static inline void weft__cancel_point(struct weft__co *co)
 
 /* Marks co's next park as the wait of a cancellation point, which a
  * cancel that is or comes due ends with ECANCELED (a signal sent to co,
- * with EINTR).  Only the next: a condition wait's mutex, taken again
+ * with EINTR: main, which no cancel reaches, is marked for signals).  Only the next: a condition wait's mutex, taken again
  * after, is no cancellation point.  weft__prepark takes the mark, and
  * weft__wait_fds drops it also when it could not park. */
 static inline void weft__cancel_mark(struct weft__co *co)
 {
-	co->cancel_point = co->cancel_word != NULL;
+	co->cancel_point = co->cancel_word != NULL || co->sigs != NULL;
 }
 
 /* Marks co's next park as one a signal sent to co ends with EINTR, and a

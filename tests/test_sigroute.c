@@ -17,6 +17,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "weft.h"
@@ -180,6 +181,66 @@ START_TEST(main_waiting_in_accept_takes_the_signal_its_workers_block)
 	tl_pthread_join(t);
 	interrupted_as(&w, self);
 	close(w.fd);
+}
+END_TEST
+
+/* A worker that blocks the signal kills the process once main waits,
+ * then ends 100 ms later. */
+static _Atomic bool main_waits;
+
+static void *kill_then_end(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&main_waits))
+		usleep(1000);
+	usleep(20000);
+	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
+	usleep(100000);
+	return NULL;
+}
+
+/* iperf's shutdown: main waits in pthread_cond_timedwait or
+ * pthread_join while every worker blocks SIGINT; the signal runs main's
+ * handler, as main, during the wait. */
+START_TEST(main_waiting_on_a_condition_or_a_join_takes_the_signal)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+	pthread_t self = pthread_self();
+
+	tl_threads_mode(_i);
+	atomic_store(&handled, 0);
+	atomic_store(&main_waits, false);
+	catch(SIGUSR1, 0);
+	mask(SIG_BLOCK, SIGUSR1);
+	pthread_t t = tl_pthread(kill_then_end, NULL, NULL);
+	mask(SIG_UNBLOCK, SIGUSR1);
+	pthread_mutex_lock(&m);
+	atomic_store(&main_waits, true);
+	for (int i = 0; i < 50 && atomic_load(&handled) == 0; i++) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&c, &m, &ts);
+	}
+	pthread_mutex_unlock(&m);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), self));
+	tl_pthread_join(t);
+
+	atomic_store(&handled, 0);
+	atomic_store(&main_waits, false);
+	mask(SIG_BLOCK, SIGUSR1);
+	t = tl_pthread(kill_then_end, NULL, NULL);
+	mask(SIG_UNBLOCK, SIGUSR1);
+	atomic_store(&main_waits, true);
+	tl_pthread_join(t);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), self));
 }
 END_TEST
 
@@ -425,6 +486,8 @@ Suite *suite_sigroute(void)
 		0, 2);
 	tcase_add_loop_test(tc,
 		main_waiting_in_accept_takes_the_signal_its_workers_block, 0, 2);
+	tcase_add_loop_test(tc,
+		main_waiting_on_a_condition_or_a_join_takes_the_signal, 0, 2);
 	tcase_add_loop_test(tc,
 		a_timer_signal_reaches_the_one_reader_that_lets_it_through, 0, 2);
 	tcase_add_loop_test(tc, a_signal_every_thread_blocks_waits_for_an_unblock,
