@@ -236,13 +236,19 @@ threads_used() {
 	fi
 }
 
-# build_helper OUT SOURCE [FLAGS...]: builds OUT with cc when SOURCE is
-# newer.
+# build_helper OUT SOURCE [FLAGS...]: builds OUT with cc when SOURCE, a .c
+# file among FLAGS (more sources of OUT) or the .h beside one is newer.
 build_helper() {
-	local out=$1 src=$2
+	local out=$1 src=$2 f stale=
 	shift 2
 	mkdir -p "$(dirname "$out")"
-	[ -x "$out" ] && [ ! "$src" -nt "$out" ] && return
+	[ -x "$out" ] || stale=1
+	for f in "$src" "$@"; do
+		case $f in
+		*.c) [ "$f" -nt "$out" ] || [ "${f%.c}.h" -nt "$out" ] && stale=1 ;;
+		esac
+	done
+	[ -n "$stale" ] || return 0
 	cc -O2 -g -std=gnu11 -Wall -Wextra "$@" -o "$out.tmp.$$" "$src" ||
 		fail "cannot build $out"
 	mv -f "$out.tmp.$$" "$out"
@@ -253,7 +259,8 @@ build_helper() {
 netload=$helpers/netload
 threaded_echo=$root/build/native/threaded_echo
 build_helpers() {
-	build_helper "$netload" "$root/tests/preload/netload.c"
+	build_helper "$netload" "$root/tests/preload/netload.c" \
+		"$root/tests/preload/netload_socks.c" "$root/tests/preload/netload_http.c"
 	build_helper "$threaded_echo" "$root/samples/threaded_echo.c" -pthread
 }
 

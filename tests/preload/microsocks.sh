@@ -1,29 +1,27 @@
 # microsocks: the thread-per-client SOCKS5 proxy natively and then under
 # weft, the same way each time, in front of a native echo server
 # (threaded_echo built with plain `cc -pthread`), all on loopback.  2,000
-# SOCKS5 connections at once from a native client (socksload): each must be
-# granted "no authentication", CONNECT to the echo server by IPv4 address
-# (never a name: no DNS), be held open until all 2,000 are through, and
-# then do 10 round trips of 1 to 4,096 pseudo-random bytes, every echoed
-# byte checked; all 2,000 must be ok, and the echo server must see all of
-# them close.  Then 40 curls at once fetch a 1 MiB file from python3's
-# http.server through the proxy (--socks5 with an address), each byte for
-# byte equal to the file.  microsocks must log one "connected" line per
-# connection and nothing else, and SIGTERM (it has no handler: it dies of
-# it; SIGINT is ignored by anything a script starts in the background) must
-# end it within 10 s the same way natively and under weft.  Natively
-# microsocks holds an OS thread per client (at least 2,000 at once); under
-# weft it must run on its schedulers' OS threads (plus at most the offload
-# pool).  Throughput, p50/p99 round-trip latency and the most OS threads
-# are printed on stderr for information, never compared.
+# SOCKS5 connections at once from a native client (netload echo -x): each
+# must be granted "no authentication", CONNECT to the echo server by IPv4
+# address (never a name: no DNS), be held open until all 2,000 are through,
+# and then do 10 round trips of 1 to 4,096 pseudo-random bytes, every
+# echoed byte checked; all 2,000 must be ok, and the echo server must see
+# all of them close.  Then 40 curls at once fetch a 1 MiB file from
+# python3's http.server through the proxy (--socks5 with an address), each
+# byte for byte equal to the file.  microsocks must log one "connected"
+# line per connection and nothing else, and SIGTERM (it has no handler: it
+# dies of it; SIGINT is ignored by anything a script starts in the
+# background) must end it within 10 s the same way natively and under weft.
+# Natively microsocks holds an OS thread per client (at least 2,000 at
+# once); under weft it must run on its schedulers' OS threads (plus at most
+# the offload pool).  Throughput, p50/p99 round-trip latency and the most
+# OS threads are printed on stderr for information, never compared.
 # shellcheck source=tests/preload/common.bash
 . "$(dirname "$0")/common.bash"
 need microsocks microsocks
 need curl curl
 need "$py" python3
 build_helpers
-socksload=$helpers/socksload
-build_helper "$socksload" "$root/tests/preload/socksload.c"
 
 conns=2000
 msgs=10
@@ -84,10 +82,10 @@ run() {
 
 	# All the connections through the handshake and held for 1 s, then
 	# the round trips.
-	if ! timeout 60 "$socksload" -c "$conns" -n "$msgs" -s 4096 -w 1 -t 50 \
-		"$socks_port" "$echo_port" >"$scratch/$label.load" \
+	if ! timeout 60 "$netload" echo -c "$conns" -n "$msgs" -s 4096 -w 1 -t 50 \
+		-x "$socks_port" "$echo_port" >"$scratch/$label.load" \
 		2>"$scratch/$label.load.err"; then
-		show "$scratch/$label.load.err" "socksload's stderr ($label)"
+		show "$scratch/$label.load.err" "netload's stderr ($label)"
 		evidence
 		[ -s "$scratch/$label.load" ] || echo "no answer in 60 s" >"$scratch/$label.load"
 		fail "$label: $(head -n 1 "$scratch/$label.load")"
