@@ -1,6 +1,9 @@
 # iperf: `iperf -s` (iperf 2, one thread per client stream) natively and
 # then under weft, each time loaded by a native `iperf -c` with 50 and then
-# 500 parallel TCP streams for 2 s (-P 50 -t 2, -P 500 -t 2), on loopback.
+# 200 parallel TCP streams for 2 s (-P 50 -t 2, -P 200 -t 2), on loopback.
+# (Not 500: iperf 2.1.8 itself, natively, now and then aborts with
+# "free(): invalid pointer" or resets streams at -P 500 on a busy
+# 2-core machine.)
 # Both sides report in enhanced mode with exact byte counts (-e -f B):
 # every stream must connect and move bytes on both sides (as many stream
 # lines as -P, each more than 0 bytes), and the server's SUM must equal the
@@ -13,10 +16,11 @@
 . "$(dirname "$0")/common.bash"
 need iperf iperf
 
-streams=(50 500)
+streams=(50 200)
 secs=2
 
-# 500 streams are 500 sockets in the server and 500 in the client.
+# 200 streams are 200 sockets in the server and 200 in the client; room
+# for 500, should the count go up again.
 if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
 	ulimit -n "$(ulimit -Hn | awk '{ print ($1 == "unlimited" || $1 > 4096) ? 4096 : $1 }')"
 fi
