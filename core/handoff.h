@@ -75,6 +75,15 @@ static inline bool weft__gate_asked(void)
 						   memory_order_relaxed) != 0);
 }
 
+/* Whether the code running on this thread is inside the gate: weft's
+ * own, which a signal handler must not make switch (sigroute.c). */
+static inline bool weft__gate_inside(void)
+{
+	struct weft__m *m = weft__m;
+
+	return m != NULL && atomic_load_explicit(&m->in, memory_order_relaxed);
+}
+
 /* Enters the gate; returns what to give weft__gate_out.  Nests. */
 static inline int weft__gate_in(void)
 {

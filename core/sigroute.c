@@ -36,6 +36,7 @@
 
 #include "core.h"
 #include "gthread.h"
+#include "handoff.h"
 #include "poke.h"
 #include "sched.h"
 #include "sigs.h"
@@ -446,12 +447,16 @@ void weft__sig_os_follow(void)
 
 /* ---- the front ---- */
 
-/* See sigs.h: a root's own stack is its OS thread's. */
+/* See sigs.h: a root's own stack is its OS thread's.  Inside the gate
+ * (handoff.h) the code is weft's: a handler run there could park the
+ * thread and bring it back on another OS thread, under code that still
+ * believes itself on this one. */
 bool weft__sig_in_program(const struct weft__co *co, void *uc)
 {
 	char *sp = weft__uc_sp(uc);
 
 	return co->state == WEFT__RUNNING && weft__spins_held == 0 &&
+	       !weft__gate_inside() &&
 	       (co->slot == NULL ||
 		(sp > co->slot->lo && sp <= co->slot->hi));
 }

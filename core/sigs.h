@@ -100,7 +100,8 @@ int weft__sig_run_at(struct weft__co *co, void *uc);
 /* Whether the context a signal handler interrupted (its ucontext uc),
  * on an OS thread where co is the running coroutine, is co running its
  * own code, where a handler may run as co: co is not switching, holds no
- * spin lock, and is on its own stack. */
+ * spin lock, is not inside the gate (handoff.h), and is on its own
+ * stack. */
 bool weft__sig_in_program(const struct weft__co *co, void *uc);
 
 /* Gives root, a scheduler's root, main's state if it is main's thread and

@@ -61,6 +61,7 @@ static void on_own(int sig, siginfo_t *si, void *uc)
 	(void)sig;
 	(void)uc;
 	my_runs++;
+	atomic_fetch_add(&runs, 1);
 	if (si->si_value.sival_int != my_index || si->si_code != SI_QUEUE)
 		atomic_fetch_add(&wrong, 1);
 }
@@ -135,10 +136,14 @@ static void readers_start(int sig)
 	usleep(20000);
 }
 
-/* Lets every reader go after the signals have had time to land. */
+/* Lets every reader go once every signal sent has run its handler, or
+ * after 10 s (then the counts tell what was lost). */
 static void readers_end(int sig)
 {
-	usleep(50000);
+	for (int i = 0; i < 10000 && atomic_load(&runs) < THREADS * ROUNDS;
+	     i++)
+		usleep(1000);
+	usleep(20000); /* one too many would show */
 	for (int i = 0; i < THREADS; i++) {
 		ck_assert_int_eq(write(rd[i].fd[1], "x", 1), 1);
 		tl_pthread_join(tid[i]);
