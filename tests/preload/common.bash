@@ -154,6 +154,26 @@ how_ended() {
 	fi
 }
 
+# stopped LIMIT WHAT AFTER: waits up to LIMIT seconds for $server, just
+# asked to stop (AFTER says how), to end, and for $pid, the timeout(1) it
+# was spawned under, to end after it.  If $server still runs then, calls
+# the case's evidence, kills it and fails the case.  Sets $ended to how
+# $pid ended (how_ended).
+stopped() {
+	local limit=$1 what=$2 after=$3 i
+	for ((i = 0; i < limit * 10; i++)); do
+		kill -0 "$server" 2>/dev/null || kill -0 "$pid" 2>/dev/null ||
+			break
+		sleep 0.1
+	done
+	if kill -0 "$server" 2>/dev/null; then
+		evidence
+		kill -KILL "$server"
+		fail "$label: $what still running $limit s after $after"
+	fi
+	ended=$(how_ended "$pid")
+}
+
 # Prints the pid of the process listening on PORT (the server itself, even
 # when a wrapper started it).
 listener_pid() {

@@ -143,16 +143,7 @@ run() {
 
 	# SIGINT (as ^C): natively iperf -s exits with status 0 at once.
 	kill -INT "$server"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server" 2>/dev/null; then
-		evidence
-		kill -KILL "$server"
-		fail "$label: iperf -s still running 10 s after SIGINT"
-	fi
-	ended=$(how_ended "$pid")
+	stopped 10 "iperf -s" SIGINT
 	[ "$ended" = "exited with status 0" ] ||
 		{ evidence; fail "$label: iperf -s $ended after SIGINT, not with status 0"; }
 }

@@ -166,20 +166,11 @@ inserts() {
 # stop LIMIT: `mariadb-admin shutdown`; the server must exit with status 0
 # within LIMIT seconds.
 stop() {
-	local limit=$1 i ended
+	local limit=$1
 	timeout 10 mariadb-admin --host=127.0.0.1 --port="$port" --user=root \
 		shutdown >"$scratch/$label.admin" 2>&1 ||
 		{ show "$scratch/$label.admin" "mariadb-admin"; evidence; fail "$label: mariadb-admin shutdown failed"; }
-	for ((i = 0; i < limit * 10; i++)); do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server" 2>/dev/null; then
-		evidence
-		kill -KILL "$server"
-		fail "$label: mariadbd still running $limit s after mariadb-admin shutdown"
-	fi
-	ended=$(how_ended "$pid")
+	stopped "$limit" mariadbd "mariadb-admin shutdown"
 	[ "$ended" = "exited with status 0" ] ||
 		{ evidence; fail "$label: mariadbd $ended after mariadb-admin shutdown, not with status 0"; }
 }

@@ -158,16 +158,7 @@ run() {
 
 	# SIGTERM: stunnel must exit with status 0 within 10 s.
 	kill -TERM "$server"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server" 2>/dev/null; then
-		evidence
-		kill -KILL "$server"
-		fail "$label: stunnel4 still running 10 s after SIGTERM"
-	fi
-	ended=$(how_ended "$pid")
+	stopped 10 stunnel4 SIGTERM
 	[ "$ended" = "exited with status 0" ] ||
 		{ evidence; fail "$label: stunnel4 $ended after SIGTERM, not with status 0"; }
 }

@@ -182,16 +182,7 @@ run() {
 
 	# SIGTERM: tinyproxy must exit within 10 s, as natively.
 	kill -TERM "$server"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$server" 2>/dev/null; then
-		evidence
-		kill -KILL "$server"
-		fail "$label: tinyproxy still running 10 s after SIGTERM"
-	fi
-	ended=$(how_ended "$pid")
+	stopped 10 tinyproxy SIGTERM
 	if [ "$label" = native ]; then
 		native_ended=$ended
 	elif [ "$ended" != "$native_ended" ]; then
