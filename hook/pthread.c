@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "green.h"
-#include "poke.h"
 #include "waitq.h"
 
 bool weft__green;
@@ -337,8 +336,7 @@ int weft__sched_yield(void)
 		      : WEFT__AWAKE;
 
 	if (weft__green_on() && co != NULL && co->state == WEFT__RUNNING &&
-	    !weft__asleep(wake) &&
-	    !weft__alone(co)) {
+	    !weft__asleep(wake) && !weft__alone(co)) {
 		weft_yield();
 		weft__take_due(co); /* given meanwhile (poke.h) */
 	}

@@ -10,7 +10,6 @@
 #include <stddef.h>
 
 #include "green.h"
-#include "poke.h"
 #include "pshared.h"
 
 #define GREEN 0x6e657267u /* "gren" */
