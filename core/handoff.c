@@ -92,6 +92,7 @@ void weft__sched_attach(struct weft__sched *s, struct weft__m *m)
 	weft__running = NULL;
 	weft__this_sched = s;
 	atomic_store_explicit(&s->m, m, memory_order_release);
+	atomic_store_explicit(&s->moving, false, memory_order_release);
 }
 
 /* See sched.h. */
@@ -256,7 +257,10 @@ int weft__gate_try_slow(int was)
 	struct weft__m *m = weft__m;
 	int asked = WEFT__GATE_ASKED;
 
-	if (atomic_compare_exchange_strong(&m->take, &asked, WEFT__GATE_OPEN))
+	/* Asked, or let go since (the monitor saw this thread inside):
+	 * the thread keeps its scheduler either way. */
+	if (atomic_compare_exchange_strong(&m->take, &asked, WEFT__GATE_OPEN) ||
+	    asked == WEFT__GATE_OPEN)
 		return was;
 	atomic_store_explicit(&m->in, was, memory_order_relaxed);
 	return -1;
@@ -270,8 +274,14 @@ void weft__gate_slow(void)
 	struct weft__m *m = weft__m;
 	int asked = WEFT__GATE_ASKED;
 
-	if (atomic_compare_exchange_strong(&m->take, &asked, WEFT__GATE_OPEN))
-		return; /* the monitor lets go */
+	/* Only a take moves the caller.  The monitor may have let go
+	 * between this thread's look at take and here, having seen it
+	 * inside; taking that for a take would move a coroutine in the
+	 * middle of weft's own work (an outer gate it holds), between a
+	 * park's mark and the park. */
+	if (atomic_compare_exchange_strong(&m->take, &asked, WEFT__GATE_OPEN) ||
+	    asked == WEFT__GATE_OPEN)
+		return;
 	struct weft__co *co = weft__running;
 	if (co == NULL || !co->own_tcb || m->flow == NULL)
 		weft__die("internal error: weft code ran on a thread whose"

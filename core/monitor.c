@@ -128,6 +128,11 @@ static bool take(struct weft__m *m)
  * Returns whether s is busy (see the top). */
 static bool look_at(struct weft__sched *s, struct look *l, int64_t now)
 {
+	/* Given to a spare that has not attached it yet: s->m still names
+	 * the thread it was taken from, which may by now serve another
+	 * member, and taking s "from" it would give s to a second spare. */
+	if (atomic_load_explicit(&s->moving, memory_order_acquire))
+		return true;
 	struct weft__m *m = atomic_load_explicit(&s->m, memory_order_acquire);
 	uint64_t sw = atomic_load_explicit(&s->switches, memory_order_relaxed);
 	bool takable =
@@ -153,6 +158,7 @@ static bool look_at(struct weft__sched *s, struct look *l, int64_t now)
 	 * spare runs s, so it can be named safely. */
 	record(s, m, weft__current_of(s), l->since, now);
 	*l = (struct look){ .m = spare, .switches = sw, .since = now };
+	atomic_store_explicit(&s->moving, true, memory_order_relaxed);
 	weft__spare_give(spare, s);
 	return true;
 }

@@ -61,6 +61,8 @@ struct weft__sched {
 	_Atomic int tid;
 	_Atomic long load;               /* its coroutines, for pool picks */
 	struct weft__m *_Atomic m;       /* the OS thread serving it */
+	_Atomic bool moving;             /* given to a spare that has not
+	                                    attached it yet (monitor.c) */
 	_Atomic long pinned;             /* live coroutines that share their
 	                                    OS thread's block: it cannot
 	                                    change threads while any live */

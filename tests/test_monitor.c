@@ -22,7 +22,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -266,6 +269,123 @@ START_TEST(several_threads_computing_at_once_do_not_hold_up_the_others)
 }
 END_TEST
 
+/* ---- hand-offs, again and again ---- */
+
+#define STREAMS 12
+#define CHUNK 16384
+#define HOG_NS (3 * MS / 2)   /* a writer's burst, past WEFT_MONITOR_MS=1 */
+
+struct stream {
+	int sv[2];
+	int chunks;
+	uint64_t sum_out, sum_in;
+	long bytes_in;
+};
+
+/* Writes chunks of pseudo-random bytes, summing them, and now and then
+ * computes past the monitor's threshold without entering weft. */
+static void *stream_writer(void *p)
+{
+	struct stream *st = p;
+	unsigned char buf[CHUNK];
+	uint64_t x = (uintptr_t)p;
+
+	for (int c = 0; c < st->chunks; c++) {
+		for (int i = 0; i < CHUNK; i++) {
+			x = x * 6364136223846793005u + 1442695040888963407u;
+			buf[i] = (unsigned char)(x >> 56);
+			st->sum_out += buf[i];
+		}
+		if (c % 8 == 7)
+			for (int64_t end = tl_mono_ns() + HOG_NS;
+			     tl_mono_ns() < end;)
+				;
+		for (size_t off = 0; off < CHUNK;) {
+			ssize_t n = write(st->sv[0], buf + off, CHUNK - off);
+			ck_assert_int_gt(n, 0);
+			off += (size_t)n;
+		}
+	}
+	ck_assert_int_eq(shutdown(st->sv[0], SHUT_WR), 0);
+	return NULL;
+}
+
+/* Reads to the end, summing what came. */
+static void *stream_reader(void *p)
+{
+	struct stream *st = p;
+	unsigned char buf[CHUNK / 4];
+	ssize_t n;
+
+	while ((n = read(st->sv[1], buf, sizeof buf)) > 0) {
+		st->bytes_in += n;
+		for (ssize_t i = 0; i < n; i++)
+			st->sum_in += buf[i];
+	}
+	ck_assert_int_eq(n, 0);
+	return NULL;
+}
+
+#define HOGS 3
+
+/* A process that keeps a CPU busy for at most 10 s, until killed: with
+ * HOGS of them on a small machine, a spare thread given a scheduler waits
+ * milliseconds for a CPU, as on a loaded one. */
+static pid_t hog(void)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		alarm(10);
+		for (;;)
+			;
+	}
+	return pid;
+}
+
+/* Bulk streams whose readers mostly find data, and writers that hold
+ * their thread now and then, as iperf's streams do: with the monitor at
+ * 1 ms, members change threads again and again, and a scheduler given
+ * to a spare is not taken again before that spare has it (it was, from
+ * the thread it had left, and two threads ran it: they crashed). */
+START_TEST(members_taken_again_and_again_lose_nothing)
+{
+	static struct stream st[STREAMS];
+	pthread_t w[STREAMS], r[STREAMS];
+	struct weft__held h[1];
+	uint64_t total = 0;
+
+	pid_t hogs[HOGS];
+
+	ck_assert_int_eq(setenv("WEFT_MONITOR_MS", "1", 1), 0);
+	pool_of_two();
+	for (int i = 0; i < HOGS; i++)
+		hogs[i] = hog();
+	for (int i = 0; i < STREAMS; i++) {
+		st[i] = (struct stream){ .chunks = RUNNING_ON_VALGRIND ? 16 : 256 };
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, st[i].sv), 0);
+		r[i] = tl_pthread(stream_reader, &st[i], 0);
+		w[i] = tl_pthread(stream_writer, &st[i], 0);
+	}
+	for (int i = 0; i < STREAMS; i++) {
+		tl_pthread_join(w[i]);
+		tl_pthread_join(r[i]);
+		ck_assert_int_eq(st[i].bytes_in, (long)st[i].chunks * CHUNK);
+		ck_assert_uint_eq(st[i].sum_in, st[i].sum_out);
+		close(st[i].sv[0]);
+		close(st[i].sv[1]);
+	}
+	for (int i = 0; i < HOGS; i++) {
+		kill(hogs[i], SIGKILL);
+		waitpid(hogs[i], NULL, 0);
+	}
+	weft__monitor_recent(h, 1, &total);
+	if (!RUNNING_ON_VALGRIND)
+		ck_assert_uint_gt(total, 0);
+}
+END_TEST
+
 Suite *suite_monitor(void)
 {
 	Suite *s = suite_create("monitor");
@@ -276,6 +396,7 @@ Suite *suite_monitor(void)
 	tcase_add_test(tc, a_thread_in_a_raw_system_call_does_not_hold_up_the_others);
 	tcase_add_test(tc, without_the_monitor_a_computing_thread_holds_up_its_scheduler);
 	tcase_add_test(tc, several_threads_computing_at_once_do_not_hold_up_the_others);
+	tcase_add_test(tc, members_taken_again_and_again_lose_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
