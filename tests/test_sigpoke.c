@@ -49,24 +49,13 @@ static bool mode(int green)
 		weft__tcb_init(false);
 		tl_threads_mode(green);
 	}
-	struct sigaction sa = { .sa_handler = on_sig };
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	tl_catch(SIGUSR1, on_sig, 0);
 	atomic_store(&handled, 0);
 	atomic_store(&handled_by, 0);
 	atomic_store(&stop, false);
 	atomic_store(&started, false);
 	atomic_store(&cleaned, false);
 	return true;
-}
-
-static void mask(int how, int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
 }
 
 /* Computes until stop, or for about 10 s at most; returns whether stop
@@ -97,7 +86,7 @@ static void *computes(void *arg)
 static void *computes_alone(void *arg)
 {
 	(void)arg;
-	mask(SIG_UNBLOCK, SIGUSR1);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
 	return (void *)(intptr_t)compute();
 }
 
@@ -129,14 +118,14 @@ START_TEST(a_process_signal_reaches_the_one_thread_that_computes)
 {
 	if (!mode(_i))
 		return;
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	pthread_t t = tl_pthread(computes_alone, NULL, NULL);
 	wait_started();
 	ck_assert_int_eq(kill(getpid(), SIGUSR1), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
 	ck_assert_int_eq(atomic_load(&handled), 1);
 	ck_assert(pthread_equal(atomic_load(&handled_by), t));
-	mask(SIG_UNBLOCK, SIGUSR1);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
 }
 END_TEST
 
@@ -210,7 +199,7 @@ static void on_rt(int sig, siginfo_t *si, void *uc)
 static void *computes_for_rt(void *arg)
 {
 	(void)arg;
-	mask(SIG_UNBLOCK, SIGRTMIN + 2);
+	tl_mask(SIG_UNBLOCK, SIGRTMIN + 2);
 	return (void *)(intptr_t)compute();
 }
 
@@ -221,15 +210,11 @@ static void *computes_for_rt(void *arg)
  * threads at once may not (see the README's limits). */
 START_TEST(realtime_signals_queue_with_their_values)
 {
-	struct sigaction sa = { .sa_sigaction = on_rt,
-				.sa_flags = SA_SIGINFO };
-
 	if (!mode(_i))
 		return;
 	atomic_store(&nvalues, 0);
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGRTMIN + 2, &sa, NULL), 0);
-	mask(SIG_BLOCK, SIGRTMIN + 2);
+	tl_catch(SIGRTMIN + 2, on_rt, SA_SIGINFO);
+	tl_mask(SIG_BLOCK, SIGRTMIN + 2);
 	pthread_t t = tl_pthread(computes_for_rt, NULL, NULL);
 	wait_started();
 	for (int v = 1; v <= 3; v++)
@@ -244,7 +229,7 @@ START_TEST(realtime_signals_queue_with_their_values)
 	if (!_i)
 		for (int i = 0; i < 3; i++)
 			ck_assert_int_eq(atomic_load(&values[i]), i + 1);
-	mask(SIG_UNBLOCK, SIGRTMIN + 2);
+	tl_mask(SIG_UNBLOCK, SIGRTMIN + 2);
 }
 END_TEST
 
@@ -280,13 +265,10 @@ static void *waits_on_cond(void *arg)
  * mutex is released. */
 START_TEST(a_condition_waiter_runs_its_handler_with_the_mutex_released)
 {
-	struct sigaction sa = { .sa_handler = on_sig_trylock };
-
 	if (!mode(_i))
 		return;
 	atomic_store(&trylock_said, -1);
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	tl_catch(SIGUSR1, on_sig_trylock, 0);
 	pthread_t t = tl_pthread(waits_on_cond, NULL, NULL);
 	wait_started();
 	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);

@@ -34,23 +34,6 @@ static void on_sig(int sig)
 	atomic_fetch_add(&handled, 1);
 }
 
-static void catch(int sig, int flags)
-{
-	struct sigaction sa = { .sa_handler = on_sig, .sa_flags = flags };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void mask(int how, int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
-}
-
 /* A thread that lets sig through (or not) and waits in a call: reads fd,
  * accepts on it, selects it with pselect letting every signal in, or
  * waits in sigsuspend (letting every signal in) or pause. */
@@ -76,7 +59,7 @@ static void *wait_in(void *p)
 	FD_ZERO(&rd);
 	if (w->what == PSELECT)
 		FD_SET(w->fd, &rd);
-	mask(w->open ? SIG_UNBLOCK : SIG_BLOCK, w->sig);
+	tl_mask(w->open ? SIG_UNBLOCK : SIG_BLOCK, w->sig);
 	atomic_store(&w->started, true);
 	switch (w->what) {
 	case READ:
@@ -139,8 +122,8 @@ START_TEST(a_process_signal_goes_to_the_thread_that_lets_it_through)
 	pthread_t ts[3], t;
 
 	tl_threads_mode(_i);
-	catch(SIGUSR1, 0);
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_catch(SIGUSR1, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	tl_make_pipe(p);
 	for (int i = 0; i < 3; i++) {
 		shut[i] = (struct waiter){ .sig = SIGUSR1, .fd = p[0] };
@@ -168,12 +151,12 @@ START_TEST(main_waiting_in_accept_takes_the_signal_its_workers_block)
 	pthread_t self = pthread_self();
 
 	tl_threads_mode(_i);
-	catch(SIGUSR1, 0);
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_catch(SIGUSR1, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	w.fd = tl_listener();
 	/* The worker is made with the signal blocked; main then opens. */
 	pthread_t t = tl_pthread(kill_for, &w, NULL);
-	mask(SIG_UNBLOCK, SIGUSR1);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
 	atomic_store(&w.started, true);
 	w.r = accept(w.fd, NULL, NULL);
 	w.err = errno;
@@ -211,10 +194,10 @@ START_TEST(main_waiting_on_a_condition_or_a_join_takes_the_signal)
 	tl_threads_mode(_i);
 	atomic_store(&handled, 0);
 	atomic_store(&main_waits, false);
-	catch(SIGUSR1, 0);
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_catch(SIGUSR1, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	pthread_t t = tl_pthread(kill_then_end, NULL, NULL);
-	mask(SIG_UNBLOCK, SIGUSR1);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
 	pthread_mutex_lock(&m);
 	atomic_store(&main_waits, true);
 	for (int i = 0; i < 50 && atomic_load(&handled) == 0; i++) {
@@ -234,9 +217,9 @@ START_TEST(main_waiting_on_a_condition_or_a_join_takes_the_signal)
 
 	atomic_store(&handled, 0);
 	atomic_store(&main_waits, false);
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	t = tl_pthread(kill_then_end, NULL, NULL);
-	mask(SIG_UNBLOCK, SIGUSR1);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
 	atomic_store(&main_waits, true);
 	tl_pthread_join(t);
 	ck_assert_int_eq(atomic_load(&handled), 1);
@@ -252,8 +235,8 @@ START_TEST(a_timer_signal_reaches_the_one_reader_that_lets_it_through)
 	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off = { 0 };
 
 	tl_threads_mode(_i);
-	catch(SIGALRM, 0);
-	mask(SIG_BLOCK, SIGALRM);
+	tl_catch(SIGALRM, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGALRM);
 	tl_make_pipe(p);
 	w.fd = p[0];
 	pthread_t t = tl_pthread(wait_in, &w, NULL);
@@ -280,7 +263,7 @@ static void *unblock_later(void *arg)
 	}
 	ck_assert(sigismember(&pend, SIGUSR2));
 	ck_assert_int_eq(atomic_load(&handled), 0);
-	mask(SIG_UNBLOCK, SIGUSR2);
+	tl_mask(SIG_UNBLOCK, SIGUSR2);
 	ck_assert_int_eq(atomic_load(&handled), 1);
 	ck_assert(pthread_equal(atomic_load(&handled_by), pthread_self()));
 	return NULL;
@@ -289,8 +272,8 @@ static void *unblock_later(void *arg)
 START_TEST(a_signal_every_thread_blocks_waits_for_an_unblock)
 {
 	tl_threads_mode(_i);
-	catch(SIGUSR2, 0);
-	mask(SIG_BLOCK, SIGUSR2);
+	tl_catch(SIGUSR2, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGUSR2);
 	ck_assert_int_eq(kill(getpid(), SIGUSR2), 0);
 	pthread_t t = tl_pthread(unblock_later, NULL, NULL);
 	tl_pthread_join(t);
@@ -310,7 +293,7 @@ static void *raise_one(void *arg)
 START_TEST(raise_runs_the_handler_as_the_thread_that_raised)
 {
 	tl_threads_mode(_i);
-	catch(SIGUSR1, 0);
+	tl_catch(SIGUSR1, on_sig, 0);
 	tl_pthread_join(tl_pthread(raise_one, NULL, NULL));
 }
 END_TEST
@@ -383,7 +366,7 @@ static void *hold_and_release(void *arg)
 START_TEST(sighold_and_sigrelse_are_the_threads_mask)
 {
 	tl_threads_mode(_i);
-	catch(SIGUSR1, 0);
+	tl_catch(SIGUSR1, on_sig, 0);
 	tl_pthread_join(tl_pthread(hold_and_release, NULL, NULL));
 }
 END_TEST
@@ -396,8 +379,8 @@ START_TEST(a_process_signal_ends_pselect_sigsuspend_and_pause)
 	int p[2];
 
 	tl_threads_mode(_i);
-	catch(SIGUSR1, SA_RESTART);
-	mask(SIG_BLOCK, SIGUSR1);
+	tl_catch(SIGUSR1, on_sig, SA_RESTART);
+	tl_mask(SIG_BLOCK, SIGUSR1);
 	tl_make_pipe(p);
 	for (enum call what = PSELECT; what <= PAUSE; what++) {
 		struct waiter w = { .what = what, .sig = SIGUSR1, .fd = p[0],
@@ -467,7 +450,7 @@ static void *sigwait_in(void *arg)
 START_TEST(a_signal_every_thread_blocks_goes_to_sigwait)
 {
 	tl_threads_mode(_i);
-	mask(SIG_BLOCK, SIGTERM);
+	tl_mask(SIG_BLOCK, SIGTERM);
 	pthread_t t = tl_pthread(sigwait_in, NULL, NULL);
 	usleep(20000);
 	ck_assert_int_eq(kill(getpid(), SIGTERM), 0);

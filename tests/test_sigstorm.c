@@ -80,23 +80,6 @@ static void on_any(int sig, siginfo_t *si, void *uc)
 		atomic_fetch_add(&wrong, 1); /* not a reader, or twice */
 }
 
-static void catch(int sig, void (*fn)(int, siginfo_t *, void *))
-{
-	struct sigaction sa = { .sa_sigaction = fn, .sa_flags = SA_SIGINFO };
-
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
-}
-
-static void mask(int how, int sig)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
-}
-
 struct reader {
 	int index, fd[2], sig;
 	_Atomic bool started;
@@ -110,7 +93,7 @@ static void *reads(void *p)
 	char c;
 
 	my_index = r->index;
-	mask(SIG_UNBLOCK, r->sig);
+	tl_mask(SIG_UNBLOCK, r->sig);
 	atomic_store(&r->started, true);
 	while (read(r->fd[0], &c, 1) < 0 && errno == EINTR)
 		r->eintr++;
@@ -124,7 +107,7 @@ static pthread_t tid[THREADS];
 /* Starts the readers, main blocking sig (so only they let it through). */
 static void readers_start(int sig)
 {
-	mask(SIG_BLOCK, sig);
+	tl_mask(SIG_BLOCK, sig);
 	for (int i = 0; i < THREADS; i++) {
 		rd[i] = (struct reader){ .index = i, .sig = sig };
 		tl_make_pipe(rd[i].fd);
@@ -150,7 +133,7 @@ static void readers_end(int sig)
 		close(rd[i].fd[0]);
 		close(rd[i].fd[1]);
 	}
-	mask(SIG_UNBLOCK, sig);
+	tl_mask(SIG_UNBLOCK, sig);
 }
 
 START_TEST(realtime_signals_to_each_parked_thread_run_once_each)
@@ -159,7 +142,7 @@ START_TEST(realtime_signals_to_each_parked_thread_run_once_each)
 
 	if (!mode(_i))
 		return;
-	catch(sig, on_own);
+	tl_catch(sig, on_own, SA_SIGINFO);
 	readers_start(sig);
 	for (int k = 0; k < ROUNDS; k++) {
 		for (int i = 0; i < THREADS; i++)
@@ -182,7 +165,7 @@ START_TEST(realtime_signals_to_the_process_run_once_each)
 
 	if (!mode(_i))
 		return;
-	catch(sig, on_any);
+	tl_catch(sig, on_any, SA_SIGINFO);
 	readers_start(sig);
 	for (int v = 1; v <= THREADS * ROUNDS; v++) {
 		ck_assert_int_eq(sigqueue(getpid(), sig,
@@ -235,15 +218,13 @@ static void *works(void *p)
 
 START_TEST(rsyslog_stops_its_workers_with_a_signal_then_a_cancel)
 {
-	struct sigaction sa = { .sa_handler = on_ttin };
 	struct timespec limit;
 
 	if (!mode(_i))
 		return;
 	atomic_store(&stopping, false);
 	atomic_store(&cleaned, 0);
-	sigemptyset(&sa.sa_mask);
-	ck_assert_int_eq(sigaction(SIGTTIN, &sa, NULL), 0);
+	tl_catch(SIGTTIN, on_ttin, 0);
 	for (int i = 0; i < THREADS; i++) {
 		rd[i] = (struct reader){ .index = i };
 		tl_make_pipe(rd[i].fd);

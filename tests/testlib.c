@@ -155,12 +155,30 @@ void tl_on_signal(int sig)
 	tl_handled++;
 }
 
-void tl_catch_signal(int sig)
+void tl_catch(int sig, tl_sighandler fn, int flags)
 {
-	struct sigaction sa = { .sa_handler = tl_on_signal };
+	struct sigaction sa = { .sa_flags = flags };
 
+	if (flags & SA_SIGINFO)
+		sa.sa_sigaction = fn.action;
+	else
+		sa.sa_handler = fn.handler;
 	sigemptyset(&sa.sa_mask);
 	ck_assert_int_eq(sigaction(sig, &sa, NULL), 0);
+}
+
+void tl_catch_signal(int sig)
+{
+	tl_catch(sig, tl_on_signal, 0);
+}
+
+void tl_mask(int how, int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	ck_assert_int_eq(pthread_sigmask(how, &set, NULL), 0);
 }
 
 void tl_block_signal(int sig)

@@ -132,9 +132,28 @@ extern volatile sig_atomic_t tl_handled;
 /* A signal handler that counts in tl_handled. */
 void tl_on_signal(int sig);
 
+/* A handler for tl_catch: one that takes the signal's number, or, with
+ * SA_SIGINFO, its siginfo and context too; the two members of struct
+ * sigaction's own union.  Either kind of function converts to it without
+ * a cast. */
+typedef union {
+	void (*handler)(int);
+	void (*action)(int, siginfo_t *, void *);
+} tl_sighandler __attribute__((transparent_union));
+
+/* Installs fn for sig with flags (SA_RESTART, say; with SA_SIGINFO fn is
+ * the three-argument kind), blocking no other signal while it runs;
+ * fails the test if sigaction does. */
+void tl_catch(int sig, tl_sighandler fn, int flags);
+
 /* Installs tl_on_signal for sig, without SA_RESTART; fails the test if
  * it cannot. */
 void tl_catch_signal(int sig);
+
+/* Blocks (how SIG_BLOCK) or unblocks (SIG_UNBLOCK) sig in the calling
+ * thread with pthread_sigmask, leaving the others as they are; fails the
+ * test if it cannot. */
+void tl_mask(int how, int sig);
 
 /* Blocks sig in the calling thread; fails the test if it cannot. */
 void tl_block_signal(int sig);
