@@ -154,6 +154,32 @@ how_ended() {
 	fi
 }
 
+# start_server PORT WHAT COMMAND...: starts COMMAND (timeout(1) around
+# WHAT, the server, under weft or not) through spawn, its output in
+# $scratch/$label.out and $scratch/$label.err, and waits for the server
+# to listen on PORT; if it does not, calls the case's evidence and fails.
+# Sets $pid to COMMAND's pid and $server to the listener's, which the
+# clean-up also ends (timeout(1) would pass on a TERM a hung server
+# ignores).  Under weft ($label weft) fails unless libweft.so is mapped
+# into $server.  Then samples $server into $scratch/$label.samples.
+start_server() {
+	local port=$1 what=$2
+	shift 2
+	spawn "$scratch/$label.out" "$scratch/$label.err" "$@"
+	pid=$spawned
+	if ! wait_port "$port" "$pid"; then
+		evidence
+		fail "$label: $what did not start listening ($(how_ended "$pid"))"
+	fi
+	server=$(listener_pid "$port")
+	pids+=("$server")
+	if [ "$label" = weft ] && ! has_weft "$server"; then
+		fail "libweft.so is not mapped into $what (pid $server)"
+	fi
+	: >"$scratch/$label.samples"
+	sample "$server" "$scratch/$label.samples"
+}
+
 # stopped LIMIT WHAT AFTER: waits up to LIMIT seconds for $server, just
 # asked to stop (AFTER says how), to end, and for $pid, the timeout(1) it
 # was spawned under, to end after it.  If $server still runs then, calls

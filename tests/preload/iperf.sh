@@ -119,20 +119,8 @@ run() {
 	shift
 	local pid i ended n
 	port=$(free_port)
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 120 "$@" \
+	start_server "$port" "iperf -s" timeout 120 "$@" \
 		iperf -s -B 127.0.0.1 -p "$port" -e -f B
-	pid=$spawned
-	if ! wait_port "$port" "$pid"; then
-		evidence
-		fail "$label: iperf -s did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$port")
-	pids+=("$server") # timeout(1) would pass on a TERM a hung iperf ignores
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into iperf -s (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 
 	for n in "${streams[@]}"; do
 		load "$n"

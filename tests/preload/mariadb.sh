@@ -182,25 +182,13 @@ run() {
 	shift
 	cp -a "$scratch/template" "$scratch/$label.data"
 	port=$(free_port)
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 140 "$@" \
+	start_server "$port" mariadbd timeout 140 "$@" \
 		mariadbd --no-defaults --datadir="$scratch/$label.data" \
 		--socket="$scratch/$label.sock" --pid-file="$scratch/$label.pid" \
 		--tmpdir="$scratch" --port="$port" --bind-address=127.0.0.1 \
 		--skip-name-resolve --skip-grant-tables --skip-log-bin \
 		--innodb-flush-log-at-trx-commit=2 \
 		"${innodb[@]}" --max-connections=1000 "${as_user[@]}"
-	pid=$spawned
-	if ! wait_port "$port" "$pid"; then
-		show "$scratch/$label.err" "mariadbd's log ($label)"
-		fail "$label: mariadbd did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$port")
-	pids+=("$server") # timeout(1) would pass on a TERM a hung server ignores
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into mariadbd (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 
 	slap 50 5000
 	no_aborts "mariadb-slap --concurrency=50"

@@ -65,20 +65,8 @@ run() {
 	fi
 
 	socks_port=$(free_port)
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 120 "$@" \
+	start_server "$socks_port" microsocks timeout 120 "$@" \
 		microsocks -i 127.0.0.1 -p "$socks_port"
-	pid=$spawned
-	if ! wait_port "$socks_port" "$pid"; then
-		evidence
-		fail "$label: microsocks did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$socks_port")
-	pids+=("$server") # timeout(1) would pass on a TERM a hung microsocks ignores
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into microsocks (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 
 	# All the connections through the handshake and held for 1 s, then
 	# the round trips.

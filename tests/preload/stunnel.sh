@@ -112,20 +112,8 @@ run() {
 		cert = $scratch/cert.pem
 		key = $scratch/key.pem
 	EOF
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 120 "$@" \
+	start_server "$tls_port" stunnel4 timeout 120 "$@" \
 		stunnel4 "$scratch/$label.conf"
-	pid=$spawned
-	if ! wait_port "$tls_port" "$pid"; then
-		evidence
-		fail "$label: stunnel4 did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$tls_port")
-	pids+=("$server") # timeout(1) would pass on a TERM a hung stunnel ignores
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into stunnel4 (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 
 	if ! timeout 90 "$py" "$scratch/tls_echo.py" "$tls_port" "$scratch/cert.pem" \
 		"$conns" "$workers" >"$scratch/$label.load" 2>"$scratch/$label.load.err"; then

@@ -131,20 +131,8 @@ run() {
 		MaxClients 1200
 		Allow 127.0.0.1
 	EOF
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 120 "$@" \
+	start_server "$port" tinyproxy timeout 120 "$@" \
 		tinyproxy -d -c "$scratch/$label.conf"
-	pid=$spawned
-	if ! wait_port "$port" "$pid"; then
-		evidence
-		fail "$label: tinyproxy did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$port")
-	pids+=("$server") # timeout(1) would pass on a TERM a hung tinyproxy ignores
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into tinyproxy (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 
 	before=$(origin_gets)
 	get_all "$label" "$port"
