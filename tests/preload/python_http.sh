@@ -15,35 +15,28 @@ www=$scratch/www
 mkdir -p "$www"
 head -c 100003 /dev/urandom >"$www/file.bin"
 
+# The server's stderr.
+evidence() {
+	show "$scratch/$label.err" "the server's stderr ($label)"
+}
 run_server() { # LABEL COMMAND...
-	local label=$1 port
+	local label=$1 port pid
 	shift
 	port=$(free_port)
-	spawn "$scratch/$label.out" "$scratch/$label.err" timeout 120 "$@" \
+	start_server "$port" "the server" timeout 120 "$@" \
 		"$py" "$root/tests/preload/http_server.py" "$port" "$www"
-	local pid=$spawned
-	if ! wait_port "$port" "$pid"; then
-		show "$scratch/$label.err" "the server's stderr ($label)"
-		fail "$label: the server did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$port")
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into the server (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 	if ! timeout 90 "$netload" http -c "$requests" -n "$requests" -t 80 -w 1 \
 		"$port" /file.bin "$www/file.bin" >"$scratch/$label.load" \
 		2>"$scratch/$label.load.err"; then
 		show "$scratch/$label.load.err" "netload's stderr ($label)"
-		show "$scratch/$label.err" "the server's stderr ($label)"
+		evidence
 		fail "$label: $(head -n 1 "$scratch/$label.load")"
 	fi
 	sleep 0.2 # the log line follows the response
 	local logged
 	logged=$(grep -c '"GET /file.bin HTTP/1.0" 200' "$scratch/$label.err")
 	if [ "$logged" != "$requests" ]; then
-		show "$scratch/$label.err" "the server's stderr ($label)"
+		evidence
 		fail "$label: the server logged $logged of $requests requests"
 	fi
 	kill -0 "$server" 2>/dev/null || fail "$label: the server died"

@@ -8,33 +8,26 @@
 build_helpers
 
 conns=2000
+# The server's stderr.
+evidence() {
+	show "$scratch/$label.err" "threaded_echo's stderr ($label)"
+}
 run_server() { # LABEL COMMAND...: runs the check against one server
-	local label=$1 port
+	local label=$1 port pid
 	shift
 	port=$(free_port)
-	spawn "$scratch/$label.out" "$scratch/$label.err" \
+	start_server "$port" threaded_echo \
 		timeout 60 "$@" "$threaded_echo" --max-conns "$conns" "$port"
-	local pid=$spawned
-	if ! wait_port "$port" "$pid"; then
-		show "$scratch/$label.err" "threaded_echo's stderr ($label)"
-		fail "$label: threaded_echo did not start listening ($(how_ended "$pid"))"
-	fi
-	server=$(listener_pid "$port")
-	if [ "$label" = weft ] && ! has_weft "$server"; then
-		fail "libweft.so is not mapped into the server (pid $server)"
-	fi
-	: >"$scratch/$label.samples"
-	sample "$server" "$scratch/$label.samples"
 	if ! timeout 60 "$netload" echo -c "$conns" -n 20 -s 20000 -t 50 \
 		"$port" >"$scratch/$label.load" 2>"$scratch/$label.load.err"; then
 		show "$scratch/$label.load.err" "netload's stderr ($label)"
-		show "$scratch/$label.err" "threaded_echo's stderr ($label)"
+		evidence
 		fail "$label: $(head -n 1 "$scratch/$label.load")"
 	fi
 	wait "$pid"
 	local status=$?
 	if [ "$status" != 0 ]; then
-		show "$scratch/$label.err" "threaded_echo's stderr ($label)"
+		evidence
 		fail "$label: threaded_echo exited with $status after $conns connections, not 0"
 	fi
 	echo "$label: $(cat "$scratch/$label.load"); OS threads at most" \
