@@ -130,9 +130,12 @@ static bool look_at(struct weft__sched *s, struct look *l, int64_t now)
 {
 	/* Given to a spare that has not attached it yet: s->m still names
 	 * the thread it was taken from, which may by now serve another
-	 * member, and taking s "from" it would give s to a second spare. */
-	if (atomic_load_explicit(&s->moving, memory_order_acquire))
+	 * member, and taking s "from" it would give s to a second spare.
+	 * Its time held counts from when the spare has it. */
+	if (atomic_load_explicit(&s->moving, memory_order_acquire)) {
+		l->since = now;
 		return true;
+	}
 	struct weft__m *m = atomic_load_explicit(&s->m, memory_order_acquire);
 	uint64_t sw = atomic_load_explicit(&s->switches, memory_order_relaxed);
 	bool takable =
