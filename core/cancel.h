@@ -86,17 +86,13 @@ static inline void weft__cancel_mark(struct weft__co *co)
 }
 
 /* Marks co's next park as one a signal sent to co ends with EINTR, and a
- * cancel does not (a mutex wait: the caller runs the handlers and waits
- * again, as a native wait goes on after them).  The caller drops the mark
- * if it did not park (weft__signal_unmark). */
+ * cancel does not (a lock's wait: the caller runs the handlers and waits
+ * again, as a native wait goes on after them).  Made where co really
+ * parks, just before its weft__prepark, which takes the mark: a lock
+ * that is free never marks. */
 static inline void weft__signal_mark(struct weft__co *co)
 {
 	co->signal_point = co->sigs != NULL;
-}
-
-static inline void weft__signal_unmark(struct weft__co *co)
-{
-	co->signal_point = false;
 }
 
 /* A cancellation point's entry, before its wait: acts on a due cancel

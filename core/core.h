@@ -364,6 +364,14 @@ int weft__futex_wake(const uint32_t *uaddr, int n, uint32_t bitset);
 int weft__mutex_lock_until(weft_mutex *m, int64_t deadline);
 int weft__cond_wait_until(weft_cond *c, weft_mutex *m, int64_t deadline);
 
+/* weft__mutex_lock_until for a program thread's lock, whose wait goes as
+ * a native one: a signal sent to the caller while it is parked (sigs.h)
+ * ends the wait with EINTR, the caller no longer queued, so that it runs
+ * the handlers and calls again with the same deadline; after a park that
+ * ends otherwise, what was given to it meanwhile is taken (poke.h).  A
+ * mutex that is free costs no more than with weft__mutex_lock_until. */
+int weft__mutex_lock_or_signal(weft_mutex *m, int64_t deadline);
+
 /* weft__cond_wait_until's first half: releases m and waits on c until
  * signalled, the deadline, or a wake with a reason (EINTR, ECANCELED),
  * which it returns (0 if signalled); m is not taken again. */

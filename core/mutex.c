@@ -2,11 +2,15 @@
  *
  * Unlock hands the mutex straight to the longest waiter, so waiters are
  * served in order and a woken waiter never has to compete for it again.
+ * A program thread's park (weft__mutex_lock_or_signal) is the one place
+ * its lock marks for signals (cancel.h): the lock of a mutex that is free
+ * pays nothing for them.
  */
 #include <limits.h>
 
 #include "core.h"
 #include "handoff.h"
+#include "poke.h"
 #include "waitq.h"
 
 /* See weft.h. */
@@ -20,40 +24,70 @@ int weft_mutex_init(weft_mutex *m, int kind)
 	return 0;
 }
 
-/* Locks m, waiting until deadline (negative: for ever; try: not at all).
- * Returns 0 or an errno value. */
-static int lock(weft_mutex *m, int64_t deadline, bool try)
+/* How lock waits for a mutex that is held. */
+enum how {
+	TRY,            /* not at all: EBUSY */
+	WAIT,           /* until it is handed over, or the deadline */
+	WAIT_OR_SIGNAL, /* also until a signal is sent to the caller */
+};
+
+/* Queues co on m, whose spin lock the caller holds inside the gate, and
+ * parks it until the unlocker makes it the owner (0), the deadline
+ * (ETIMEDOUT) or, if signals, a signal sent to it (EINTR; weft__signal_
+ * mark).  Unless 0, co is off the queue again.  Releases the spin
+ * lock. */
+static int wait_owner(weft_mutex *m, struct weft__co *co, int64_t deadline,
+		      bool signals)
+{
+	struct weft__waiter w = { .co = co };
+
+	co->wait_what = "mutex";
+	if (signals)
+		weft__signal_mark(co);
+	weft__wq_push(&m->head_, &m->tail_, &w);
+	return weft__wq_park(&m->lock_, &m->head_, &m->tail_, &w, deadline);
+}
+
+/* Locks m, waiting as how says until deadline (negative: for ever).
+ * Returns 0 or an errno value.  A mutex that is free, or the caller's,
+ * costs the gate and the spin lock, nothing more. */
+static int lock(weft_mutex *m, int64_t deadline, enum how how)
 {
 	struct weft__co *co = weft__self();
-	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	int r;
 
-	weft__spin_lock(&m->lock_);
-	if (m->owner_ == NULL) {
-		m->owner_ = co;
-		m->depth_ = 1;
-		weft__spin_unlock(&m->lock_);
-		return 0;
+	{
+		WEFT__GATED(); /* from before a waker can find it: handoff.h */
+
+		weft__spin_lock(&m->lock_);
+		if (m->owner_ == NULL) {
+			m->owner_ = co;
+			m->depth_ = 1;
+			weft__spin_unlock(&m->lock_);
+			return 0;
+		}
+		if (m->owner_ == co && m->kind_ != WEFT_MUTEX_NORMAL) {
+			r = 0;
+			if (m->kind_ == WEFT_MUTEX_ERRORCHECK)
+				r = EDEADLK;
+			else if (m->depth_ == UINT_MAX)
+				r = EAGAIN;
+			else
+				m->depth_++;
+			weft__spin_unlock(&m->lock_);
+			return r;
+		}
+		if (how == TRY) {
+			weft__spin_unlock(&m->lock_);
+			return EBUSY;
+		}
+		r = wait_owner(m, co, deadline, how == WAIT_OR_SIGNAL);
 	}
-	if (m->owner_ == co && m->kind_ != WEFT_MUTEX_NORMAL) {
-		int r = 0;
-		if (m->kind_ == WEFT_MUTEX_ERRORCHECK)
-			r = EDEADLK;
-		else if (m->depth_ == UINT_MAX)
-			r = EAGAIN;
-		else
-			m->depth_++;
-		weft__spin_unlock(&m->lock_);
-		return r;
-	}
-	if (try) {
-		weft__spin_unlock(&m->lock_);
-		return EBUSY;
-	}
-	struct weft__waiter w = { .co = co };
-	co->wait_what = "mutex";
-	weft__wq_push(&m->head_, &m->tail_, &w);
-	/* 0 means the unlocker made us the owner. */
-	return weft__wq_park(&m->lock_, &m->head_, &m->tail_, &w, deadline);
+	/* Out of the gate, after a park that no signal ended: what was
+	 * given meanwhile is taken now (poke.h), as after a native wait. */
+	if (how == WAIT_OR_SIGNAL && r != EINTR)
+		weft__take_due(co);
+	return r;
 }
 
 static int result(int r)
@@ -68,25 +102,31 @@ static int result(int r)
  * pthread mapping, which returns errors rather than setting errno). */
 int weft__mutex_lock_until(weft_mutex *m, int64_t deadline)
 {
-	return lock(m, deadline, false);
+	return lock(m, deadline, WAIT);
+}
+
+/* See core.h. */
+int weft__mutex_lock_or_signal(weft_mutex *m, int64_t deadline)
+{
+	return lock(m, deadline, WAIT_OR_SIGNAL);
 }
 
 /* See weft.h. */
 int weft_mutex_lock(weft_mutex *m)
 {
-	return result(lock(m, -1, false));
+	return result(lock(m, -1, WAIT));
 }
 
 /* See weft.h. */
 int weft_mutex_trylock(weft_mutex *m)
 {
-	return result(lock(m, -1, true));
+	return result(lock(m, -1, TRY));
 }
 
 /* See weft.h. */
 int weft_mutex_timedlock(weft_mutex *m, int64_t timeout_ns)
 {
-	return result(lock(m, weft__deadline(timeout_ns), false));
+	return result(lock(m, weft__deadline(timeout_ns), WAIT));
 }
 
 /* See weft.h. */

@@ -5,11 +5,16 @@
  * straight away, setting the new holders before waking them (as mutex.c
  * does), so a woken waiter never has to compete for it again.  A waiter
  * that times out unlinks itself; whoever unlinks a waiting writer takes
- * it off the count of waiting writers.
+ * it off the count of waiting writers.  A program thread's park is
+ * marked for signals (cancel.h) there, where it parks, so that a lock
+ * that lets it in at once pays nothing for them: a signal sent to it
+ * ends the wait with EINTR, for the caller to run the handlers and come
+ * again (hook/green.h).
  */
 #include <limits.h>
 
 #include "handoff.h"
+#include "poke.h"
 #include "sync.h"
 #include "waitq.h"
 
@@ -65,8 +70,10 @@ static void grant(struct weft__rwlock *rw)
 }
 
 /* Queues the caller as a reader or writer and parks it until it has been
- * let in or the deadline passes.  Called with the spin lock held; returns
- * with it released.  Returns 0 (let in) or ETIMEDOUT. */
+ * let in, the deadline passes, or a signal is sent to it (a program
+ * thread: weft__signal_mark).  Called inside the gate with the spin lock
+ * held; returns with it released.  Returns 0 (let in), ETIMEDOUT or
+ * EINTR, the caller off the queue again unless 0. */
 static int wait_turn(struct weft__rwlock *rw, struct weft__co *co,
 		     int events, int64_t deadline)
 {
@@ -76,6 +83,7 @@ static int wait_turn(struct weft__rwlock *rw, struct weft__co *co,
 	if (events == WEFT_WRITE)
 		rw->writers_waiting_++;
 	co->wait_what = "rwlock";
+	weft__signal_mark(co);
 	weft__prepark(co);
 	weft__spin_unlock(&rw->lock_);
 	int r = weft__park(co, deadline);
@@ -92,50 +100,73 @@ static int wait_turn(struct weft__rwlock *rw, struct weft__co *co,
 	return r;
 }
 
-/* Takes a read lock, waiting until deadline (try: not at all). */
+/* The end of co's wait_turn, which returned r, out of the gate: unless
+ * a signal ended it, what was given to co meanwhile is taken now
+ * (poke.h), as after a native wait.  Returns r. */
+static int waited(struct weft__co *co, int r)
+{
+	if (r != EINTR)
+		weft__take_due(co);
+	return r;
+}
+
+/* Takes a read lock, waiting until deadline (try: not at all).  A lock
+ * that lets the caller in at once costs the gate and the spin lock,
+ * nothing more. */
 static int rdlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 {
 	struct weft__co *co = weft__self();
-	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	int r;
 
-	weft__spin_lock(&rw->lock_);
-	if (rw->writer_ == co) {
-		weft__spin_unlock(&rw->lock_);
-		return try ? EBUSY : EDEADLK;
+	{
+		WEFT__GATED(); /* from before a waker can find it: handoff.h */
+
+		weft__spin_lock(&rw->lock_);
+		if (rw->writer_ == co) {
+			weft__spin_unlock(&rw->lock_);
+			return try ? EBUSY : EDEADLK;
+		}
+		if (reader_may_enter(rw)) {
+			r = 0;
+			if (rw->readers_ == UINT_MAX)
+				r = EAGAIN;
+			else
+				rw->readers_++;
+			weft__spin_unlock(&rw->lock_);
+			return r;
+		}
+		if (try) {
+			weft__spin_unlock(&rw->lock_);
+			return EBUSY;
+		}
+		r = wait_turn(rw, co, WEFT_READ, deadline);
 	}
-	if (reader_may_enter(rw)) {
-		int r = 0;
-		if (rw->readers_ == UINT_MAX)
-			r = EAGAIN;
-		else
-			rw->readers_++;
-		weft__spin_unlock(&rw->lock_);
-		return r;
-	}
-	if (try) {
-		weft__spin_unlock(&rw->lock_);
-		return EBUSY;
-	}
-	return wait_turn(rw, co, WEFT_READ, deadline);
+	return waited(co, r);
 }
 
-/* Takes the write lock, waiting until deadline (try: not at all). */
+/* Takes the write lock, waiting until deadline (try: not at all); as
+ * rdlock, a free lock costs nothing more. */
 static int wrlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 {
 	struct weft__co *co = weft__self();
-	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	int r;
 
-	weft__spin_lock(&rw->lock_);
-	if (rw->writer_ == NULL && rw->readers_ == 0) {
-		rw->writer_ = co;
-		weft__spin_unlock(&rw->lock_);
-		return 0;
+	{
+		WEFT__GATED(); /* from before a waker can find it: handoff.h */
+
+		weft__spin_lock(&rw->lock_);
+		if (rw->writer_ == NULL && rw->readers_ == 0) {
+			rw->writer_ = co;
+			weft__spin_unlock(&rw->lock_);
+			return 0;
+		}
+		if (try || rw->writer_ == co) {
+			weft__spin_unlock(&rw->lock_);
+			return try ? EBUSY : EDEADLK;
+		}
+		r = wait_turn(rw, co, WEFT_WRITE, deadline);
 	}
-	if (try || rw->writer_ == co) {
-		weft__spin_unlock(&rw->lock_);
-		return try ? EBUSY : EDEADLK;
-	}
-	return wait_turn(rw, co, WEFT_WRITE, deadline);
+	return waited(co, r);
 }
 
 /* See sync.h. */

@@ -50,14 +50,19 @@ int weft__rwlock_init(struct weft__rwlock *rw, int kind);
 
 /* Takes rw for reading, parking until deadline (monotonic ns; negative:
  * none).  Returns 0, EDEADLK (the caller holds it for writing), EAGAIN
- * (too many readers) or ETIMEDOUT. */
+ * (too many readers), ETIMEDOUT, or EINTR: a signal was sent to the
+ * caller, a program thread (sigs.h), while it was parked, and it is no
+ * longer queued; it runs the handlers and calls again with the same
+ * deadline, as a native wait goes on after them.  After a park that ends
+ * otherwise, what was given to it meanwhile is taken (poke.h). */
 int weft__rwlock_rdlock_until(struct weft__rwlock *rw, int64_t deadline);
 
 /* As weft__rwlock_rdlock_until but never waits: EBUSY instead. */
 int weft__rwlock_tryrdlock(struct weft__rwlock *rw);
 
 /* Takes rw for writing, parking until deadline.  Returns 0, EDEADLK (the
- * caller holds it for writing) or ETIMEDOUT. */
+ * caller holds it for writing), ETIMEDOUT or EINTR (a signal, as for
+ * weft__rwlock_rdlock_until). */
 int weft__rwlock_wrlock_until(struct weft__rwlock *rw, int64_t deadline);
 
 /* As weft__rwlock_wrlock_until but never waits: EBUSY instead. */

@@ -57,27 +57,18 @@ static inline struct weft__co *weft__green_co(void)
 	return co ? co : weft__self();
 }
 
-/* A lock's wait for co (NULL: none), as a native one: wait(lock,
- * deadline) is made again after each signal sent meanwhile, whose
- * handlers run in between (weft__signal_mark); what is still due is
- * taken after (poke.h).  Returns wait's result, 0 or an errno. */
-static inline int weft__green_lock_wait(struct weft__co *co,
-					int (*wait)(void *, int64_t),
+/* A lock's wait, as a native one: wait(lock, deadline) is core's, which
+ * parks only while the lock is held and then returns EINTR when a signal
+ * is sent to the calling program thread (taking, after any other park,
+ * what is due: poke.h); it is made again, deadline kept, after the
+ * signal's handlers have run.  Returns wait's result, 0 or an errno. */
+static inline int weft__green_lock_wait(int (*wait)(void *, int64_t),
 					void *lock, int64_t deadline)
 {
 	int r;
 
-	for (;;) {
-		if (co != NULL)
-			weft__signal_mark(co);
-		r = wait(lock, deadline);
-		if (co != NULL)
-			weft__signal_unmark(co);
-		if (r != EINTR)
-			break;
-		weft__sig_run(co);
-	}
-	weft__take_due(co);
+	while ((r = wait(lock, deadline)) == EINTR)
+		weft__sig_run(weft__running);
 	return r;
 }
 

@@ -116,7 +116,7 @@ static int try(weft_mutex *m)
 
 static int mutex_wait(void *m, int64_t deadline)
 {
-	return weft__mutex_lock_until(m, deadline);
+	return weft__mutex_lock_or_signal(m, deadline);
 }
 
 /* Locks m, waiting until deadline (negative: none): parks the caller
@@ -127,8 +127,7 @@ static int lock_wait(weft_mutex *m, int64_t deadline)
 	int r;
 
 	if (weft__likely(weft__loop_context() == NULL))
-		return weft__green_lock_wait(weft__running, mutex_wait, m,
-					     deadline);
+		return weft__green_lock_wait(mutex_wait, m, deadline);
 	while ((r = try(m)) == EBUSY) {
 		if (deadline >= 0 && weft__now() >= deadline)
 			return ETIMEDOUT;

@@ -78,8 +78,7 @@ static int write_wait(void *rw, int64_t deadline)
  * wait: a signal sent meanwhile runs its handlers (green.h). */
 static int lock_wait(struct weft__rwlock *rw, bool write, int64_t deadline)
 {
-	return weft__green_lock_wait(weft__running,
-				     write ? write_wait : read_wait, rw,
+	return weft__green_lock_wait(write ? write_wait : read_wait, rw,
 				     deadline);
 }
 
