@@ -1,9 +1,10 @@
 /* test_sigpoke.c - a signal or an asynchronous cancel reaches a thread
  * that is not waiting: one that computes, one that yields; one that waits
- * for a mutex, an rwlock or at a barrier runs the handler and waits on;
- * and a condition waiter's handler, which runs while the
- * mutex is released.  Each test runs natively (loop 0: real threads) and with
- * green threads (loop 1, on a pool of two schedulers, so that the sender
+ * for a mutex, an rwlock or at a barrier runs the handler and waits on,
+ * a timed wait to the deadline it was given; and a condition waiter's
+ * handler, which runs while the mutex is released.  Each test runs
+ * natively (even loops: real threads) and with green threads (odd loops,
+ * on a pool of two schedulers, so that the sender
  * and the thread it aims at may run on different OS threads), expecting
  * the same: the handler runs once, as the thread, while it computes
  * (realtime signals once per sending, each with its value); the
@@ -312,6 +313,72 @@ START_TEST(an_rwlock_waiter_runs_its_handler_and_goes_on_waiting)
 }
 END_TEST
 
+/* The timed waits times_out makes, by the loop's index / 2. */
+static const char *const timed_kinds[] = {
+	"pthread_mutex_timedlock", "pthread_mutex_clocklock (monotonic)",
+	"pthread_rwlock_timedrdlock", "pthread_rwlock_clockwrlock (monotonic)",
+};
+static int timed_kind;
+static _Atomic long waited_ms;
+
+/* Waits for held, or for rwheld (write-locked), with a deadline 600 ms
+ * away, as timed_kind says; returns the wait's result. */
+static void *times_out(void *arg)
+{
+	clockid_t clock = timed_kind % 2 ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+	struct timespec abs, t0, t;
+	int r;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(clock, &abs);
+	abs.tv_nsec += 600 * 1000000L;
+	abs.tv_sec += abs.tv_nsec / 1000000000;
+	abs.tv_nsec %= 1000000000;
+	atomic_store(&started, true);
+	switch (timed_kind) {
+	case 0: r = pthread_mutex_timedlock(&held, &abs); break;
+	case 1: r = pthread_mutex_clocklock(&held, clock, &abs); break;
+	case 2: r = pthread_rwlock_timedrdlock(&rwheld, &abs); break;
+	default: r = pthread_rwlock_clockwrlock(&rwheld, clock, &abs); break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	atomic_store(&waited_ms, (t.tv_sec - t0.tv_sec) * 1000 +
+				 (t.tv_nsec - t0.tv_nsec) / 1000000);
+	return (void *)(intptr_t)r;
+}
+
+/* A timed lock waiter runs the handler of a signal sent halfway through
+ * its wait, and its wait goes on to the deadline it was given: it times
+ * out at 600 ms, not 300 ms later (a deadline made afresh) nor at once. */
+START_TEST(a_timed_lock_waiter_keeps_its_deadline_across_a_handler)
+{
+	if (!mode(_i % 2))
+		return;
+	timed_kind = _i / 2;
+	if (timed_kind < 2)
+		pthread_mutex_lock(&held);
+	else
+		pthread_rwlock_wrlock(&rwheld);
+	pthread_t t = tl_pthread(times_out, NULL, NULL);
+	wait_started();
+	usleep(280000);
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	void *r = tl_pthread_join(t);
+	if (timed_kind < 2)
+		pthread_mutex_unlock(&held);
+	else
+		pthread_rwlock_unlock(&rwheld);
+	ck_assert_msg((intptr_t)r == ETIMEDOUT, "%s: %d",
+		      timed_kinds[timed_kind], (int)(intptr_t)r);
+	ck_assert_int_eq(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	long ms = atomic_load(&waited_ms);
+	ck_assert_msg(ms >= 590 && ms < 850, "%s: timed out after %ld ms",
+		      timed_kinds[timed_kind], ms);
+}
+END_TEST
+
 static pthread_barrier_t gate;
 
 static void *waits_at_barrier(void *arg)
@@ -394,6 +461,8 @@ Suite *suite_sigpoke(void)
 		an_rwlock_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
 	tcase_add_loop_test(tc,
 		a_barrier_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
+	tcase_add_loop_test(tc,
+		a_timed_lock_waiter_keeps_its_deadline_across_a_handler, 0, 8);
 	tcase_add_loop_test(tc,
 		an_asynchronous_cancel_ends_a_thread_that_computes, 0, 2);
 	tcase_add_loop_test(tc,
