@@ -19,11 +19,12 @@
  * Built against libweft.so, it measures green threads when run with
  * WEFT_THREADS=green (a linked program's threads are native otherwise),
  * whose value it prints; the same binary with WEFT_THREADS=native gives
- * glibc's figures through weft's pass-through wrappers.  A linked program's green threads share one
- * scheduler unless it calls weft_cpus, so both threads of the handoff
- * run on one OS thread and every handoff is a park and a switch; natively
- * the two threads are OS threads and glibc's mutex is not fair, so there
- * a "handoff" may be the same thread taking the mutex back.
+ * glibc's figures through weft's pass-through wrappers.  A linked
+ * program's green threads share one scheduler unless WEFT_CPUS (or
+ * weft_cpus) asks for more, so both threads of the handoff run on one OS
+ * thread and every handoff is a park and a switch; natively the two
+ * threads are OS threads and glibc's mutex is not fair, so there a
+ * "handoff" may be the same thread taking the mutex back.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
