@@ -49,8 +49,9 @@ watch() {
 # Prints kB as MB with one decimal.
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
-# Prints A / B as "1.23x", or "n/a" when B is not above 0.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
+# Prints A / B as "1.23x", or "n/a" when either is not above 0 (not
+# measured).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2fx", a / b; else printf "n/a" }'; }
 
 # Prints an integer with a comma between thousands.
 group() { echo "$1" | sed ':a; s/\B[0-9]\{3\}\>/,&/; ta'; }
