@@ -1,4 +1,4 @@
-# weft - one flat Makefile.  Targets: all check bench demo install clean.
+# weft - one flat Makefile.  Targets: all check bench plot demo install clean.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -256,6 +256,12 @@ fuzz-replay: $(B)/tests/fuzz-replay $(B)/tests/fuzz-replay-san
 bench: all
 	bench/run
 
+# bench/plot draws build/bench/preload.tsv (bench/preload) and
+# build/bench/servers.tsv (bench/servers, the last of make bench) into
+# bench/results.png; it needs gnuplot (gnuplot-nox).
+plot:
+	bench/plot
+
 demo: all
 	@if [ -x bench/demo ]; then bench/demo; else $(B)/samples/sleepers; fi
 
@@ -277,7 +283,7 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all check bench demo install clean soak fuzz fuzz-replay
+.PHONY: all check bench plot demo install clean soak fuzz fuzz-replay
 .SECONDARY:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
