@@ -20,7 +20,8 @@ CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
 
 # preload/command.c is the `weft` command, not part of the library.
 SRCS    := $(filter-out preload/command.c,\
-             $(wildcard core/*.c hook/*.c preload/*.c)) core/switch_$(ARCH).S
+             $(wildcard core/*.c hook/*.c preload/*.c)) core/switch_$(ARCH).S \
+           $(wildcard core/syscall_intr_$(ARCH).S)
 OBJS    := $(patsubst %,$(B)/obj/%.o,$(basename $(SRCS)))
 SAN_OBJS := $(patsubst %,$(B)/san/%.o,$(basename $(SRCS)))
 TESTS   := $(wildcard tests/test_*.c)

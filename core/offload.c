@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "handoff.h"
 #include "offload.h"
@@ -51,6 +52,7 @@ struct job {
 	struct weft__co *co;   /* parked until done */
 	struct job *next;
 	_Atomic bool done;
+	bool taken;            /* a worker has begun it (under the lock) */
 };
 
 /* How long a waits' worker with nothing to do stays: long enough that a
@@ -136,6 +138,7 @@ static void *worker(void *pool)
 			p->tail = NULL;
 		p->queued--;
 		p->idle--;
+		job->taken = true;
 		pthread_mutex_unlock(&lock);
 		/* The job is the program's code: the locks it takes (an
 		 * allocator's, in a name lookup) are the program's too, and
@@ -234,9 +237,54 @@ static bool submit(struct pool *p, struct job *job)
 	return true;
 }
 
+/* Takes job off p's queue if no worker has begun it; returns whether it
+ * did.  Called under the lock. */
+static bool unqueue(struct pool *p, struct job *job)
+{
+	struct job **at = &p->head, *prev = NULL;
+
+	if (job->taken)
+		return false;
+	while (*at != job) {
+		prev = *at;
+		at = &prev->next;
+	}
+	*at = job->next;
+	if (p->tail == job)
+		p->tail = prev;
+	p->queued--;
+	return true;
+}
+
+/* What a stoppable job's caller does when a signal or a cancel ended its
+ * park (reason r) before the job was done: takes the job off the queue if
+ * no worker has begun it (returns true: it will never run), else asks fn
+ * to end soon with stop(arg).  Both under the lock, so that stop runs
+ * only while the job's worker has not yet let it go. */
+static bool interrupted(struct pool *p, struct job *job, int r,
+			void (*stop)(void *))
+{
+	struct weft__co *co = weft__running;
+	bool dropped = false;
+
+	if (stop == NULL || (r != EINTR && r != ECANCELED))
+		return false;
+	bool was = weft__lock_as_weft(&lock);
+	if (!atomic_load_explicit(&job->done, memory_order_relaxed)) {
+		dropped = unqueue(p, job);
+		if (!dropped)
+			stop(job->arg);
+	}
+	weft__unlock_as(&lock, co, was);
+	return dropped;
+}
+
 /* Runs fn(arg) on a worker of p while the calling coroutine parks; see
- * weft__offload. */
-static int run_on(struct pool *p, void (*fn)(void *), void *arg)
+ * weft__offload, and weft__offload_stoppable for stop and cancel (stop
+ * NULL: no signal or cancel ends the park).  Returns 0, 1 (dropped unrun)
+ * or -1. */
+static int run_on(struct pool *p, void (*fn)(void *), void (*stop)(void *),
+		  void *arg, bool cancel)
 {
 	struct weft__co *co = weft__running;
 
@@ -252,18 +300,28 @@ static int run_on(struct pool *p, void (*fn)(void *), void *arg)
 	bool queued_ok = submit(p, &job);
 	/* Parked before the lock is let go: a worker may take the job and
 	 * wake us at once. */
-	if (queued_ok)
+	if (queued_ok) {
+		if (cancel)
+			weft__cancel_mark(co);
+		else if (stop != NULL)
+			weft__signal_mark(co);
 		weft__prepark(co);
+	}
 	weft__unlock_as(&lock, co, was);
 	if (!queued_ok) {
 		errno = EAGAIN;
 		return -1;
 	}
-	weft__park(co, -1);
-	/* Only the worker knows of this park, but should anything else wake
-	 * us, wait on: the job's memory is ours to keep until it is done.
-	 * The worker wakes and marks under the lock, so a check made under
-	 * it sees either both or neither. */
+	int r = weft__park(co, -1);
+	if (interrupted(p, &job, r, stop)) {
+		errno = saved;
+		return 1;
+	}
+	/* Only the worker knows of this park (and a signal or cancel, once:
+	 * the park below is marked for neither), but should anything else
+	 * wake us, wait on: the job's memory is ours to keep until it is
+	 * done.  The worker wakes and marks under the lock, so a check made
+	 * under it sees either both or neither. */
 	while (!atomic_load_explicit(&job.done, memory_order_acquire)) {
 		was = weft__lock_as_weft(&lock);
 		bool done = atomic_load_explicit(&job.done,
@@ -281,11 +339,18 @@ static int run_on(struct pool *p, void (*fn)(void *), void *arg)
 /* See offload.h. */
 int weft__offload(void (*fn)(void *), void *arg)
 {
-	return run_on(&jobs, fn, arg);
+	return run_on(&jobs, fn, NULL, arg, false);
+}
+
+/* See offload.h. */
+int weft__offload_stoppable(void (*fn)(void *), void (*stop)(void *),
+			    void *arg, bool cancel)
+{
+	return run_on(&jobs, fn, stop, arg, cancel);
 }
 
 /* See offload.h. */
 int weft__offload_wait(void (*fn)(void *), void *arg)
 {
-	return run_on(&waits, fn, arg);
+	return run_on(&waits, fn, NULL, arg, false);
 }

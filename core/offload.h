@@ -6,7 +6,9 @@
  * Both pools' threads are weft's own (weft__inside) and have no scheduler:
  * weft__running stays NULL on them, so every wrapper they meet passes
  * straight through to libc.  They block every signal, so the program's
- * signals go to its own threads.  errno and h_errno are per thread: a job that cares must capture
+ * signals go to its own threads, except glibc's SIGCANCEL, which glibc
+ * never lets a thread block (pthread_attr_setsigmask_np drops it): that
+ * is the poke, which stops a stoppable job (offload_intr.c).  errno and h_errno are per thread: a job that cares must capture
  * them on the worker and the caller must restore them afterwards.
  */
 #ifndef WEFT_OFFLOAD_H
@@ -14,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct weft__co;
 
@@ -33,6 +36,20 @@ struct weft__co;
  * should run it itself.  errno is left alone on success. */
 int weft__offload(void (*fn)(void *), void *arg);
 
+/* As weft__offload, for fn that blocks until something outside happens
+ * and that stop can end early: a signal sent to the caller ends its park,
+ * and if cancel, it is a cancellation point's park, which a cancel ends
+ * too (cancel.h).  When one ends the park before fn is done, fn is taken off the queue if no worker has begun
+ * it, and never runs; otherwise stop(arg) is called on the caller's
+ * thread, while the worker still runs fn, and should make fn return soon
+ * (it may be called after fn returned, never after the worker let the job
+ * go).  Either way the caller then waits for the worker, a wait no signal
+ * or cancel ends, and takes what is due itself (offload_intr.c does).
+ * Returns 0 once fn has run, 1 if it was taken off unrun, or -1 with errno
+ * EAGAIN as weft__offload.  errno is left alone otherwise. */
+int weft__offload_stoppable(void (*fn)(void *), void (*stop)(void *),
+			    void *arg, bool cancel);
+
 /* As weft__offload, for fn that waits on something another process may
  * hold for as long as it likes: fn gets a thread to itself, never queued
  * behind other jobs or waits, so that any number of coroutines may wait
@@ -43,6 +60,29 @@ int weft__offload(void (*fn)(void *), void *arg);
  * none can be started: fn has not run, and the caller should run it
  * itself.  errno is left alone on success. */
 int weft__offload_wait(void (*fn)(void *), void *arg);
+
+/* ---- system calls a signal or cancel interrupts (offload_intr.c) ---- */
+
+/* Makes system call nr(a0, ..., a4), one that blocks until another
+ * process acts (flock, fcntl F_SETLKW, a FIFO's openat, wait4, waitid),
+ * on the offload pool while the calling coroutine parks, so that a signal
+ * given to the caller interrupts it as the kernel would, and, if
+ * cancel_point (as glibc makes the call: flock is none), a cancel too.
+ * A due cancel acts (cancel.h), on entry too; a signal's handlers run as the caller, then the call returns -1 with errno EINTR,
+ * or is made again if every handler had SA_RESTART (signal(7) restarts
+ * each of the calls above; use it for no call that is not restarted).
+ * A call that completed although interrupted keeps its result.  Not a
+ * coroutine, or no pool thread: the call is made here, blocking.
+ * Returns the call's result, or -1 with errno as the kernel gave it;
+ * errno is left alone on success. */
+long weft__offload_syscall(bool cancel_point, long nr, long a0, long a1,
+			   long a2, long a3, long a4);
+
+/* For the poke's handler (poke.c), given the pc it interrupted: where
+ * the thread should go on instead, if it is an offload worker inside a
+ * stoppable system call that its caller stopped (the call then returns
+ * -EINTR); else pc itself. */
+uintptr_t weft__offload_intr_pc(uintptr_t pc);
 
 /* Reads WEFT_OFFLOAD_THREADS now rather than at the first job, so that a
  * bad value is reported at start with the other variables.  Call only

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "handoff.h"
+#include "offload.h"
 #include "poke.h"
 #include "sched.h"
 #include "sigs.h"
@@ -103,6 +104,19 @@ static uintptr_t uc_pc(void *uc)
 #endif
 }
 
+/* Makes the context a signal interrupted go on at pc. */
+static void uc_set_pc(void *uc, uintptr_t pc)
+{
+	ucontext_t *u = uc;
+#if defined(__x86_64__)
+	u->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+#elif defined(__aarch64__)
+	u->uc_mcontext.pc = pc;
+#else
+	(void)u, (void)pc;
+#endif
+}
+
 /* Acts on co's asynchronous cancel from the poke's handler, if one is
  * due and co was interrupted outside weft's code: the OS thread's mask
  * goes back to what it was (the handler does not return), then glibc's
@@ -131,6 +145,13 @@ static void on_poke(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	int saved = errno;
+	/* An offload worker in a system call its caller stopped: the call
+	 * ends with EINTR (offload_intr.c). */
+	uintptr_t pc = uc_pc(uc), to = weft__offload_intr_pc(pc);
+	if (to != pc) {
+		uc_set_pc(uc, to);
+		return;
+	}
 	struct weft__co *co = weft__running;
 	if (co != NULL && weft__sig_in_program(co, uc)) {
 		cancel_now(co, uc);
@@ -189,10 +210,17 @@ void weft__poke(struct weft__co *co)
 	    __atomic_load_n(&co->state, __ATOMIC_ACQUIRE) != WEFT__RUNNING)
 		return;
 	struct weft__m *m = __atomic_load_n(&co->m, __ATOMIC_RELAXED);
-	int tid = m != NULL ? __atomic_load_n(&m->tid, __ATOMIC_RELAXED)
-			    : weft__sched_tid(co->sched);
+	weft__poke_os(m != NULL ? __atomic_load_n(&m->tid, __ATOMIC_RELAXED)
+				: weft__sched_tid(co->sched));
+}
+
+/* See poke.h. */
+void weft__poke_os(int tid)
+{
 	siginfo_t si;
 
+	if (!installed)
+		return;
 	memset(&si, 0, sizeof si);
 	si.si_signo = POKE;
 	si.si_code = SI_QUEUE;

@@ -38,6 +38,11 @@ void weft__poke_init(long (*sys)(long, ...));
  * so that it takes what was just given to it (any thread may call). */
 void weft__poke(struct weft__co *co);
 
+/* Pokes OS thread tid of this process (0 or less: none), whatever runs
+ * there: an offload worker whose job its caller stopped (offload.h).
+ * Does nothing where the poke is not installed (ThreadSanitizer). */
+void weft__poke_os(int tid);
+
 /* After glibc's pthread_cancel ran: puts the poke's handler back in
  * front of glibc's, which then handles every SIGCANCEL that is no
  * poke. */
