@@ -9,44 +9,18 @@
  * the process waiting, so its deadlock detection (EDEADLK) works as ever.
  * Converting a flock lock is no different: the kernel drops the old lock
  * before looking for conflicts, whether the request may wait or not.
+ * A signal interrupts the wait as the kernel would, and a cancel too in
+ * F_SETLKW and F_OFD_SETLKW, which glibc makes cancellation points, but
+ * not in flock, which it does not (core/offload_intr.c).
  */
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 
+#include "cancel.h"
 #include "hooks.h"
 #include "io.h"
 #include "offload.h"
-
-/* One blocking call for the pool. */
-struct job {
-	bool fcntl; /* fcntl's waiting lock, else flock */
-	int fd;
-	int how;    /* fcntl's command, or flock's operation */
-	void *lock; /* fcntl's struct flock */
-	int r, err; /* the result, and errno */
-};
-
-static void run(void *p)
-{
-	struct job *j = p;
-	const struct weft__real *libc = weft__libc();
-
-	errno = j->err;
-	j->r = j->fcntl ? libc->fcntl(j->fd, j->how, j->lock)
-		       : libc->flock(j->fd, j->how);
-	j->err = errno;
-}
-
-/* Makes j's call on the pool (here if the pool has no thread) with the
- * caller's errno saved.  Returns its result, errno as it left it. */
-static int wait_lock(struct job *j, int saved)
-{
-	j->err = saved;
-	if (weft__offload(run, j) < 0)
-		run(j);
-	errno = j->err;
-	return j->r;
-}
 
 /* Whether a call that waits for a lock should park rather than block. */
 static bool ours(void)
@@ -68,8 +42,8 @@ int weft__flock(int fd, int op)
 	int r = libc->flock(fd, op | LOCK_NB);
 	if (r == 0 || errno != EWOULDBLOCK)
 		return r;
-	struct job j = { .fd = fd, .how = op };
-	return wait_lock(&j, saved);
+	errno = saved;
+	return (int)weft__offload_syscall(false, SYS_flock, fd, op, 0, 0, 0);
 }
 
 /* The command that asks for the same lock as cmd without waiting, or -1
@@ -98,14 +72,15 @@ int weft__fcntl_lock(int fd, int cmd, void *lock)
 
 	if (now < 0 || !ours())
 		return libc->fcntl(fd, cmd, lock);
+	weft__cancel_point(weft__running); /* before the try, as glibc's */
 	int saved = errno;
 	int r = libc->fcntl(fd, now, lock);
 	/* POSIX lets a held lock be EACCES as well as EAGAIN. */
 	if (r == 0 || (errno != EAGAIN && errno != EACCES))
 		return r;
-	struct job j = { .fcntl = true, .fd = fd, .how = cmd,
-			 .lock = lock };
-	return wait_lock(&j, saved);
+	errno = saved;
+	return (int)weft__offload_syscall(true, SYS_fcntl, fd, cmd, (long)lock,
+					  0, 0);
 }
 
 WEFT_EXPORT int flock(int fd, int op)

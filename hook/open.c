@@ -5,7 +5,8 @@
  * for a writer, a writer for a reader (O_RDWR never waits).  Nothing
  * tells readiness before the open, so the wait goes to the offload pool,
  * which makes the very same call: results, errno and the flags of the
- * new file are the kernel's.  Only a coroutine that is not alone asks,
+ * new file are the kernel's, and a signal or cancel interrupts it as the
+ * kernel would (core/offload_intr.c).  Only a coroutine that is not alone asks,
  * and only for flags that could wait, with one fstatat whether the path
  * names a FIFO; every other open is the real call alone.  A writer first
  * tries O_NONBLOCK, which succeeds at once when a reader is there (and
@@ -25,27 +26,11 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
+#include "cancel.h"
 #include "io.h"
 #include "offload.h"
-
-/* One open for the pool. */
-struct job {
-	int dirfd;
-	const char *path;
-	int flags;
-	mode_t mode;
-	int r, err; /* the result, and errno */
-};
-
-static void run(void *p)
-{
-	struct job *j = p;
-
-	errno = j->err;
-	j->r = weft__libc()->openat(j->dirfd, j->path, j->flags, j->mode);
-	j->err = errno;
-}
 
 /* Whether an open with flags could wait for a FIFO's other side. */
 static bool may_wait(int flags)
@@ -60,11 +45,11 @@ static bool may_wait(int flags)
 
 /* A writer's open that succeeds only if a reader is there: the new fd
  * without O_NONBLOCK, or -1 with the open's errno (ENXIO: no reader). */
-static int open_if_reader(struct job *j)
+static int open_if_reader(int dirfd, const char *path, int flags,
+			  mode_t mode)
 {
 	const struct weft__real *libc = weft__libc();
-	int fd = libc->openat(j->dirfd, j->path, j->flags | O_NONBLOCK,
-			      j->mode);
+	int fd = libc->openat(dirfd, path, flags | O_NONBLOCK, mode);
 
 	if (fd >= 0) {
 		int fl = libc->fcntl(fd, F_GETFL);
@@ -92,17 +77,15 @@ int weft__openat(int dirfd, const char *path, int flags, mode_t mode)
 		errno = saved;
 		return libc->openat(dirfd, path, flags, mode);
 	}
-	struct job j = { .dirfd = dirfd, .path = path, .flags = flags,
-			 .mode = mode, .err = saved };
+	weft__cancel_point(co); /* before the try, as glibc's */
 	if ((flags & O_ACCMODE) == O_WRONLY) {
-		int fd = open_if_reader(&j);
+		int fd = open_if_reader(dirfd, path, flags, mode);
 		if (fd >= 0 || errno != ENXIO)
 			return fd;
 	}
-	if (weft__offload(run, &j) < 0)
-		run(&j);
-	errno = j.err;
-	return j.r;
+	errno = saved;
+	return (int)weft__offload_syscall(true, SYS_openat, dirfd, (long)path,
+					  flags, mode, 0);
 }
 
 /* The mode argument, present only when flags create a file. */

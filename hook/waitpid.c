@@ -33,7 +33,7 @@ struct job {
 	int *status;
 	struct rusage *ru;
 	int options;
-	int r, err;          /* the result, and errno */
+	int r;               /* the result */
 };
 
 /* Makes j's call without waiting.  Returns true if it gave an answer
@@ -61,16 +61,25 @@ static bool try_now(struct job *j)
 	return j->r != 0 || info->si_pid != 0;
 }
 
-/* The real, blocking call, on a pool thread. */
-static void run(void *p)
+/* The real, blocking call: on this thread, or on a pool thread, where a
+ * signal or cancel interrupts it as the kernel would
+ * (core/offload_intr.c). */
+static int block(struct job *j, bool here)
 {
-	struct job *j = p;
 	const struct weft__real *libc = weft__libc();
 
-	errno = j->err;
-	j->r = j->waitid ? libc->waitid(j->idtype, j->id, j->info, j->options)
-			 : libc->wait4(j->pid, j->status, j->options, j->ru);
-	j->err = errno;
+	if (here)
+		return j->waitid ? libc->waitid(j->idtype, j->id, j->info,
+						j->options)
+				 : libc->wait4(j->pid, j->status, j->options,
+					       j->ru);
+	if (j->waitid)
+		return (int)weft__offload_syscall(true, SYS_waitid, j->idtype,
+						  j->id, (long)j->info,
+						  j->options, 0);
+	return (int)weft__offload_syscall(true, SYS_wait4, j->pid,
+					  (long)j->status, j->options,
+					  (long)j->ru, 0);
 }
 
 /* Whether pid has a tracer (TracerPid in /proc/PID/status).  A tracer's
@@ -151,11 +160,8 @@ static int wait_child(struct job *j, pid_t one)
 	}
 	/* __WNOTHREAD limits the wait to the caller's thread's own children,
 	 * which a pool thread cannot see: block this thread instead. */
-	j->err = saved;
-	if ((j->options & __WNOTHREAD) || weft__offload(run, j) < 0)
-		run(j);
-	errno = j->err;
-	return j->r;
+	errno = saved;
+	return block(j, j->options & __WNOTHREAD);
 }
 
 /* Whether a wait should park rather than block the thread. */
