@@ -6,7 +6,8 @@ LDFLAGS ?=
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-ARCH := $(shell uname -m)
+# The compiler's target, so that CC=aarch64-linux-gnu-gcc cross-builds.
+ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 B    := build
 
 # Required flags, appended to the user's.
