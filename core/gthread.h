@@ -21,6 +21,7 @@
 
 #include "core.h"
 #include "sigs.h"
+#include "tcb.h"
 
 /* A green thread's record. */
 struct weft__green {
@@ -73,10 +74,11 @@ struct weft__green *weft__green_first_locked(
 /* Frees a record no longer in the registry (nothing if g is NULL). */
 void weft__green_free(struct weft__green *g);
 
-/* The pthread_t of coroutine co: its thread block, or its address. */
+/* The pthread_t of coroutine co: the descriptor in its thread block, or
+ * its address. */
 static inline pthread_t weft__green_id(const struct weft__co *co)
 {
-	return co->own_tcb ? (pthread_t)co->tcb : (pthread_t)co;
+	return co->own_tcb ? weft__tcb_thread(co->tcb) : (pthread_t)co;
 }
 
 #endif

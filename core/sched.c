@@ -566,10 +566,10 @@ int weft__sched_tid(const struct weft__sched *s)
 	return atomic_load_explicit(&s->tid, memory_order_relaxed);
 }
 
-/* See core.h: its OS thread's block is that thread's descriptor. */
+/* See core.h: the descriptor in its OS thread's block. */
 pthread_t weft__os_thread(const struct weft__co *co)
 {
-	return (pthread_t)co->sched->os_tcb;
+	return weft__tcb_thread(co->sched->os_tcb);
 }
 
 /* ---- the public face ---- */

@@ -1,12 +1,14 @@
 /* tcb.c - thread blocks (see tcb.h): what glibc 2.36 reads of a thread.
  *
  * glibc makes a thread's block in allocate_stack (nptl/allocatestack.c):
- * the descriptor at the top of the stack, static TLS below it, the TLS
- * vector and the TLS images from the dynamic loader's _dl_allocate_tls;
+ * the descriptor and the static TLS at the top of the stack (in the
+ * architecture's order), the TLS vector and the TLS images from the dynamic loader's _dl_allocate_tls;
  * then start_thread fills in the rest on the new thread.  This file does
- * the same for a coroutine's stack, field by field, from the layout below.
- * That layout is glibc 2.36's for x86-64; at start-up it is checked
- * against what this libc publishes for debuggers (the _thread_db_*
+ * the same for a coroutine's stack, field by field, from the layout of
+ * tcb_<arch>.h.  That layout is glibc 2.36's for x86-64 or aarch64, and
+ * "tcb" here is always what the thread pointer holds (the descriptor on
+ * x86-64, tcbhead_t just past it on aarch64).  At start-up the layout is
+ * checked against what this libc publishes for debuggers (the _thread_db_*
  * symbols), against the running thread's own block and against libc's
  * TLS symbols.  Any other version or any mismatch turns blocks off: green
  * threads then share their OS thread's TLS, as before.
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
 
 bool weft__tcb_on;
 bool weft__tcb_fsgsbase;
@@ -31,31 +34,6 @@ bool weft__tcb_fsgsbase;
 #ifndef HWCAP2_FSGSBASE
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
-
-/* struct pthread (nptl/descr.h), with tcbhead_t at its head
- * (sysdeps/x86_64/nptl/tls.h): offsets in bytes. */
-enum {
-	PD_SIZE = 2368, /* TLS_TCB_SIZE */
-	PD_TCB = 0, PD_DTV = 8, PD_SELF = 16, PD_MULTIPLE_THREADS = 24,
-	PD_SYSINFO = 32, PD_STACK_GUARD = 40, PD_POINTER_GUARD = 48,
-	PD_FEATURE_1 = 72,
-	PD_LIST = 704, PD_TID = 720, PD_ROBUST_PREV = 728,
-	PD_ROBUST_HEAD = 736, PD_FUTEX_OFFSET = 744,
-	PD_CLEANUP_JMP_BUF = 768, PD_CANCELHANDLING = 776,
-	PD_SPECIFIC_1STBLOCK = 784, PD_SPECIFIC = 1296,
-	PD_USER_STACK = 1554, PD_JOINID = 1568, PD_RESULT = 1576,
-	PD_SCHEDPOLICY = 1588, PD_START_ROUTINE = 1592, PD_ARG = 1600,
-	PD_STACKBLOCK = 1680, PD_STACKBLOCK_SIZE = 1688, PD_GUARDSIZE = 1696,
-	PD_REPORTED_GUARDSIZE = 1704, PD_RES = 1720, PD_TLS_STATE = 2304,
-	PD_RSEQ = 2336,
-};
-
-/* libc.so.6's own TLS block: its size and offsets of what is touched. */
-enum {
-	LIBC_TLS_SIZE = 0x90,
-	LT_RESP = 0x08, LT_ERRNO = 0x10, LT_DLERROR = 0x40, LT_TCACHE = 0x48,
-	LT_TCACHE_SHUTTING_DOWN = 0x50, LT_ARENA = 0x58, LT_H_ERRNO = 0x74,
-};
 
 /* rseq's cpu_id when the thread is not registered: glibc's sched_getcpu
  * then asks the kernel. */
@@ -75,6 +53,17 @@ static ptrdiff_t libc_tls;   /* libc's TLS block, from the thread pointer */
 typedef void *(*start_fn)(void *);
 
 #define AT(base, off, type) (*(type *)((char *)(base) + (off)))
+
+#if defined(__x86_64__)
+#include "tcb_x86_64.h"
+#elif defined(__aarch64__)
+#include "tcb_aarch64.h"
+#else
+#error "no thread block layout for this architecture"
+#endif
+
+/* The descriptor of the block whose thread pointer is tp. */
+#define PD(tp) ((char *)(tp) - WEFT__TCB_PD)
 
 /* The field glibc describes as name[] = { bits, count, offset } is at
  * off, of the given size. */
@@ -103,16 +92,16 @@ static int find_libc_tls(struct dl_phdr_info *info, size_t size, void *arg)
 /* Whether the thread's unwind landing (cleanup_jmp_buf, which no symbol
  * publishes) is where the layout says: glibc's pthread_cleanup_push
  * registers its buffer there. */
-static __attribute__((unused)) bool landing_found(char *tp)
+static __attribute__((unused)) bool landing_found(char *pd)
 {
 	__pthread_unwind_buf_t buf;
-	void *was = AT(tp, PD_CLEANUP_JMP_BUF, void *);
+	void *was = AT(pd, PD_CLEANUP_JMP_BUF, void *);
 
 	__pthread_register_cancel(&buf);
-	bool found = AT(tp, PD_CLEANUP_JMP_BUF, void *) == &buf &&
+	bool found = AT(pd, PD_CLEANUP_JMP_BUF, void *) == &buf &&
 		     buf.__pad[0] == was;
 	__pthread_unregister_cancel(&buf);
-	return found && AT(tp, PD_CLEANUP_JMP_BUF, void *) == was;
+	return found && AT(pd, PD_CLEANUP_JMP_BUF, void *) == was;
 }
 
 /* Checks this glibc against the layout above; returns why not, or NULL.
@@ -120,7 +109,7 @@ static __attribute__((unused)) bool landing_found(char *tp)
 static __attribute__((unused)) const char *check_glibc(void)
 {
 	extern const ptrdiff_t __rseq_offset;
-	char *tp = weft__tp();
+	char *tp = weft__tp(), *pd = PD(tp);
 	size_t tls_size = 0, tls_align = 0;
 	void (*static_info)(size_t *, size_t *);
 	void *libc_block = NULL;
@@ -140,10 +129,12 @@ static __attribute__((unused)) const char *check_glibc(void)
 		       PD_START_ROUTINE) ||
 	    !published("_thread_db_pthread_dtvp", 64, PD_DTV))
 		return "a thread descriptor of another layout";
-	if (AT(tp, PD_SELF, char *) != tp ||
-	    AT(tp, PD_TID, int) != (int)syscall(SYS_gettid) ||
-	    AT(tp, PD_FUTEX_OFFSET, long) != ROBUST_FUTEX_OFFSET ||
-	    __rseq_offset != PD_RSEQ || !landing_found(tp))
+	const char *why = arch_check(pd, tp);
+	if (why != NULL)
+		return why;
+	if (AT(pd, PD_TID, int) != (int)syscall(SYS_gettid) ||
+	    AT(pd, PD_FUTEX_OFFSET, long) != ROBUST_FUTEX_OFFSET ||
+	    __rseq_offset != PD_RSEQ - WEFT__TCB_PD || !landing_found(pd))
 		return "a running thread unlike its descriptor";
 	dl_iterate_phdr(find_libc_tls, &libc_block);
 	char *lb = libc_block;
@@ -165,9 +156,9 @@ static __attribute__((unused)) const char *check_glibc(void)
 	    !call_tls_dtors || !ctype_init)
 		return "the loader's TLS calls missing";
 	static_info(&tls_size, &tls_align);
-	if (tls_size < PD_SIZE || tls_align > 64)
+	if (tls_size < TLS_MIN || tls_align > 64)
 		return "static TLS of an unexpected size";
-	block_size = (tls_size + 63) & ~(size_t)63;
+	block_size = arch_block_size(tls_size);
 	libc_tls = lb - tp;
 	return NULL;
 }
@@ -184,14 +175,14 @@ bool weft__tcb_init(bool say)
 	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
 	if (!done) {
-#if !defined(__x86_64__)
-		why = "an architecture other than x86-64";
-#elif defined(WEFT_TSAN)
+#if defined(WEFT_TSAN)
 		why = "ThreadSanitizer";
 #else
 		why = check_glibc();
 #endif
+#if defined(__x86_64__)
 		weft__tcb_fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE);
+#endif
 		weft__tcb_on = why == NULL;
 		__atomic_store_n(&done, true, __ATOMIC_RELEASE);
 	}
@@ -215,17 +206,10 @@ size_t weft__tcb_size(void)
 /* See tcb.h. */
 void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
 {
-	char *tp = weft__tp(), *pd = top - PD_SIZE;
+	char *os = PD(weft__tp()), *pd = arch_block_pd(top, block_size);
 
 	memset(pd, 0, PD_SIZE);
-	AT(pd, PD_TCB, char *) = pd;
-	AT(pd, PD_SELF, char *) = pd;
-	AT(pd, PD_MULTIPLE_THREADS, int) = AT(tp, PD_MULTIPLE_THREADS, int);
-	AT(pd, PD_SYSINFO, uintptr_t) = AT(tp, PD_SYSINFO, uintptr_t);
-	AT(pd, PD_STACK_GUARD, uintptr_t) = AT(tp, PD_STACK_GUARD, uintptr_t);
-	AT(pd, PD_POINTER_GUARD, uintptr_t) =
-		AT(tp, PD_POINTER_GUARD, uintptr_t);
-	AT(pd, PD_FEATURE_1, unsigned) = AT(tp, PD_FEATURE_1, unsigned);
+	arch_fill_head(pd, os);
 	/* An empty list of its own: fork's child unlinks the forking
 	 * thread from glibc's list of stacks. */
 	AT(pd, PD_LIST, char *) = pd + PD_LIST;
@@ -244,13 +228,14 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
 	AT(pd, PD_GUARDSIZE, size_t) = info->guard;
 	AT(pd, PD_REPORTED_GUARDSIZE, size_t) = info->guard;
 	AT(pd, PD_RSEQ + 4, uint32_t) = RSEQ_CPU_ID_REGISTRATION_FAILED;
-	if (allocate_tls(pd) == NULL) {
+	char *tp = pd + WEFT__TCB_PD;
+	if (allocate_tls(tp) == NULL) {
 		errno = EAGAIN;
 		return NULL;
 	}
-	AT(pd + libc_tls, LT_RESP, char *) = pd + PD_RES;
-	weft__tcb_rehome(pd, tp);
-	return pd;
+	AT(tp + libc_tls, LT_RESP, char *) = pd + PD_RES;
+	weft__tcb_rehome(tp, os + WEFT__TCB_PD);
+	return tp;
 }
 
 /* See tcb.h.  Only one coroutine runs on an OS thread at a time, so its
@@ -259,7 +244,7 @@ void weft__tcb_rehome(void *tcb, void *os_tcb)
 {
 	char *os = (char *)os_tcb + libc_tls, *its = (char *)tcb + libc_tls;
 
-	AT(tcb, PD_TID, int) = AT(os_tcb, PD_TID, int);
+	AT(PD(tcb), PD_TID, int) = AT(PD(os_tcb), PD_TID, int);
 	AT(its, LT_TCACHE, void *) = AT(os, LT_TCACHE, void *);
 	AT(its, LT_ARENA, void *) = AT(os, LT_ARENA, void *);
 	/* A thread whose OS thread has no cache must not make one of its
@@ -270,7 +255,7 @@ void weft__tcb_rehome(void *tcb, void *os_tcb)
 /* See tcb.h. */
 _Atomic int *weft__tcb_cancel_word(void *tcb)
 {
-	return &AT(tcb, PD_CANCELHANDLING, _Atomic int);
+	return &AT(PD(tcb), PD_CANCELHANDLING, _Atomic int);
 }
 
 /* See tcb.h.  As start_thread: a jump buffer with no handler below it. */
@@ -280,13 +265,13 @@ void weft__tcb_landing(void *tcb, void *buf)
 
 	for (int i = 0; i < 4; i++)
 		b->__pad[i] = NULL;
-	AT(tcb, PD_CLEANUP_JMP_BUF, void *) = buf;
+	AT(PD(tcb), PD_CLEANUP_JMP_BUF, void *) = buf;
 }
 
 /* See tcb.h. */
 void *weft__tcb_result(void *tcb)
 {
-	return AT(tcb, PD_RESULT, void *);
+	return AT(PD(tcb), PD_RESULT, void *);
 }
 
 /* See tcb.h.  As start_thread: the locale's character tables. */
@@ -305,7 +290,7 @@ void weft__tcb_exit(void)
 void weft__tcb_free(void *tcb)
 {
 	/* strsignal's and strerror_l's buffers, as __libc_thread_freeres. */
-	free(AT(tcb, PD_TLS_STATE, void *));
-	free(AT(tcb, PD_TLS_STATE + 8, void *));
+	free(AT(PD(tcb), PD_TLS_STATE, void *));
+	free(AT(PD(tcb), PD_TLS_STATE + 8, void *));
 	deallocate_tls(tcb, false);
 }

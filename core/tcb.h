@@ -10,8 +10,9 @@
  *
  * Coroutines without a block of their own (the root, the scheduler's idle
  * context, weft_go coroutines) run on their OS thread's block.  Switching
- * between coroutines whose blocks differ sets the thread pointer: wrfsbase
- * where the kernel allows it, arch_prctl(ARCH_SET_FS) otherwise.
+ * between coroutines whose blocks differ sets the thread pointer: on
+ * x86-64 with wrfsbase where the kernel allows it, arch_prctl(ARCH_SET_FS)
+ * otherwise; on aarch64 by writing tpidr_el0, which user code may.
  *
  * weft's own per-thread state (weft__running, the scheduler) is TLS too,
  * so every block has its copy: a block's copy describes the coroutine
@@ -25,27 +26,41 @@
 #define WEFT_TCB_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
+#if defined(__x86_64__)
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <asm/prctl.h>
+#endif
+
+/* How far below the thread pointer glibc's descriptor, struct pthread,
+ * lies: 0 on x86-64, where the thread pointer is the descriptor; its
+ * size on aarch64, where tcbhead_t follows it (TLS_PRE_TCB_SIZE).  Both
+ * are checked at start against what libc publishes. */
+#if defined(__aarch64__)
+#define WEFT__TCB_PD 1856
+#else
+#define WEFT__TCB_PD 0
+#endif
 
 /* Whether thread blocks are made (set by weft__tcb_init; read-only
  * after). */
 extern bool weft__tcb_on;
 
-/* Whether the thread pointer is set with wrfsbase (else arch_prctl). */
+/* x86-64: whether the thread pointer is set with wrfsbase (else
+ * arch_prctl).  Unused elsewhere. */
 extern bool weft__tcb_fsgsbase;
 
 /* Decides, once, whether this glibc's thread blocks can be made: glibc
- * 2.36 on x86-64 with the layout it publishes, and not under
+ * 2.36 on x86-64 or aarch64 with the layout it publishes, and not under
  * ThreadSanitizer (whose per-thread state is TLS that a new block would
  * not carry).  If not, green threads share their OS thread's TLS, and
  * when say is true one line on stderr says so.  Returns weft__tcb_on. */
 bool weft__tcb_init(bool say);
 
 /* Bytes a thread block takes at the top of a stack: the descriptor and
- * the static TLS below it, a multiple of 64.  0 while blocks are off. */
+ * the static TLS, a multiple of 64.  0 while blocks are off. */
 size_t weft__tcb_size(void);
 
 /* What a block says about its thread, for pthread_getattr_np and the
@@ -61,7 +76,8 @@ struct weft__tcb_info {
 
 /* Makes a thread block in [top - weft__tcb_size(), top) (top 64-byte
  * aligned) for a thread described by info, taking the calling thread's
- * stack-protector and pointer guards, and its malloc state.  Returns the
+ * stack-protector and pointer guards (x86-64 keeps them per thread) and
+ * its malloc state.  Returns the
  * thread pointer to install, or NULL with errno EAGAIN (no memory for
  * its TLS vector). */
 void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
@@ -97,12 +113,17 @@ void weft__tcb_exit(void);
  * thread has ended. */
 void weft__tcb_free(void *tcb);
 
-/* The thread pointer. */
+/* The thread pointer: on x86-64 the descriptor, which points at itself;
+ * on aarch64 tpidr_el0, read afresh each time. */
 static inline void *weft__tp(void)
 {
 #if defined(__x86_64__)
 	void *tp;
 	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+#elif defined(__aarch64__)
+	void *tp;
+	__asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
 	return tp;
 #else
 	return __builtin_thread_pointer();
@@ -117,9 +138,17 @@ static inline void weft__tp_set(void *tcb)
 		__asm__ volatile("wrfsbase %0" : : "r"(tcb) : "memory");
 	else
 		syscall(SYS_arch_prctl, ARCH_SET_FS, tcb);
+#elif defined(__aarch64__)
+	__asm__ volatile("msr tpidr_el0, %0" : : "r"(tcb) : "memory");
 #else
 	(void)tcb; /* never reached: blocks are off */
 #endif
+}
+
+/* The pthread_t of the thread whose block is tcb: its descriptor. */
+static inline pthread_t weft__tcb_thread(void *tcb)
+{
+	return (pthread_t)((char *)tcb - WEFT__TCB_PD);
 }
 
 /* The address, in block tcb, of the initial-exec TLS variable whose

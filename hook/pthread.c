@@ -314,7 +314,7 @@ pthread_t weft__green_os_thread(struct weft__green *g)
 {
 	struct weft__co *co = g ? g->co : weft__running;
 
-	/* An OS thread's pthread_t is its own thread block.  In a green
+	/* An OS thread's pthread_t is the descriptor in its block.  In a green
 	 * thread, glibc's pthread_self() is the green thread's. */
 	return co ? weft__os_thread(co) : weft__libc()->pthread_self();
 }
