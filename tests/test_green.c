@@ -264,12 +264,12 @@ START_TEST(a_set_stack_size_is_what_getattr_np_reports)
 	pthread_t t;
 
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setstacksize(&attr, TL_SMALL_STACK);
 	ck_assert_int_eq(pthread_create(&t, &attr, look_at_own_stack, &s), 0);
 	pthread_attr_destroy(&attr);
 	tl_pthread_join(t);
-	ck_assert_uint_ge(s.size, 64 << 10);
-	ck_assert_uint_lt(s.size, 64 << 10 | 4095);
+	ck_assert_uint_ge(s.size, TL_SMALL_STACK);
+	ck_assert_uint_lt(s.size, TL_SMALL_STACK | 4095);
 	ck_assert_int_eq(s.detach, PTHREAD_CREATE_JOINABLE);
 	ck_assert(s.local > (uintptr_t)s.addr &&
 		  s.local < (uintptr_t)s.addr + s.size);

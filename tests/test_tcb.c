@@ -398,7 +398,7 @@ static void stack_with(bool green, size_t size, void *mem,
 
 START_TEST(stack_sizes_are_what_glibc_gives)
 {
-	size_t sizes[] = { 0, 64 << 10, 1 << 20, 8 << 20 };
+	size_t sizes[] = { 0, TL_SMALL_STACK, 1 << 20, 8 << 20 };
 
 	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
 		struct stack_seen native, green;
@@ -483,7 +483,7 @@ static void *overflow(void *p)
 	return (void *)(intptr_t)bottomless((int)(intptr_t)p);
 }
 
-/* In a child: a green thread with a 64 KiB stack recurses without end. */
+/* In a child: a green thread with a small stack recurses without end. */
 static int overflow_child(void *arg)
 {
 	(void)arg;
@@ -491,7 +491,7 @@ static int overflow_child(void *arg)
 
 	weft__green_set(true);
 	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_attr_setstacksize(&attr, TL_SMALL_STACK);
 	pthread_t t = tl_pthread(overflow, NULL, &attr);
 	pthread_setname_np(t, "deep-one");
 	tl_pthread_join(t);
@@ -502,9 +502,12 @@ START_TEST(an_overflow_past_the_guard_is_reported_with_the_thread_s_name)
 {
 	char err[1024];
 	int status = tl_run_in_child(overflow_child, NULL, err, sizeof err);
+	char said[64];
 
+	snprintf(said, sizeof said, "overflowed its stack of %zu KiB",
+		 TL_SMALL_STACK >> 10);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-	ck_assert_ptr_nonnull(strstr(err, "overflowed its stack of 64 KiB"));
+	ck_assert_ptr_nonnull(strstr(err, said));
 	ck_assert_ptr_nonnull(strstr(err, "deep-one"));
 	ck_assert_ptr_nonnull(strstr(err, "pthread_attr_setstacksize"));
 }

@@ -183,6 +183,12 @@ void tl_make_full_socket(int s[2]);
  * asserts nothing, so forked children may use it. */
 int tl_set_nonblocking(int fd, bool on);
 
+/* A small thread stack every architecture's glibc takes: 64 KiB, or
+ * PTHREAD_STACK_MIN where that is more (128 KiB on aarch64). */
+#define TL_SMALL_STACK                                                       \
+	((size_t)PTHREAD_STACK_MIN > (64u << 10) ? (size_t)PTHREAD_STACK_MIN \
+						 : (size_t)(64u << 10))
+
 /* Returns the number of OS threads in this process (from /proc), not
  * counting ThreadSanitizer's own; fails the test if it cannot read it. */
 int tl_thread_count(void);
