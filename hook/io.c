@@ -291,6 +291,7 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 			return r;
 		weft__fd_set(io->f, WEFT__FD_NO_NOWAIT, true);
 		io->flags |= WEFT__FD_NO_NOWAIT;
+		errno = io->errno_before; /* a success must leave it as it was */
 	}
 	bool ready = ready_now(io->fd, write ? POLLOUT : POLLIN);
 	if (!ready || write) {
@@ -306,6 +307,7 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 			errno = EAGAIN;
 			return -1;
 		}
+		errno = io->errno_before;
 	}
 	if (!write)
 		return libc->readv(io->fd, iov, n);
