@@ -190,7 +190,8 @@ int tl_set_nonblocking(int fd, bool on);
 						 : (size_t)(64u << 10))
 
 /* Returns the number of OS threads in this process (from /proc), not
- * counting ThreadSanitizer's own; fails the test if it cannot read it. */
+ * counting ThreadSanitizer's own nor an emulator's (qemu-user's); fails
+ * the test if it cannot read it. */
 int tl_thread_count(void);
 
 /* Returns the number of newlines in s. */
