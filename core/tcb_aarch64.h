@@ -12,31 +12,21 @@
 #ifndef WEFT_TCB_AARCH64_H
 #define WEFT_TCB_AARCH64_H
 
-/* struct pthread (nptl/descr.h), whose head here is only
+/* The head of struct pthread (nptl/descr.h), here only
  * { multiple_threads, gscope_flag } padded to 24 pointers: offsets in
- * bytes from the descriptor.  PD_DTV is tcbhead_t's dtv, just past it. */
+ * bytes from the descriptor, and the head's size, past which
+ * tcb_pthread.h's offsets count.  PD_DTV is tcbhead_t's dtv, just past
+ * the descriptor. */
 enum {
-	PD_SIZE = WEFT__TCB_PD, /* TLS_PRE_TCB_SIZE */
-	PD_MULTIPLE_THREADS = 0, PD_DTV = PD_SIZE,
-	PD_LIST = 192, PD_TID = 208, PD_ROBUST_PREV = 216,
-	PD_ROBUST_HEAD = 224, PD_FUTEX_OFFSET = 232,
-	PD_CLEANUP_JMP_BUF = 256, PD_CANCELHANDLING = 264,
-	PD_SPECIFIC_1STBLOCK = 272, PD_SPECIFIC = 784,
-	PD_USER_STACK = 1042, PD_JOINID = 1056, PD_RESULT = 1064,
-	PD_SCHEDPOLICY = 1076, PD_START_ROUTINE = 1080, PD_ARG = 1088,
-	PD_STACKBLOCK = 1168, PD_STACKBLOCK_SIZE = 1176, PD_GUARDSIZE = 1184,
-	PD_REPORTED_GUARDSIZE = 1192, PD_RES = 1208, PD_TLS_STATE = 1792,
-	PD_RSEQ = 1824,
+	PD_HEAD = 192,
+	PD_MULTIPLE_THREADS = 0, PD_DTV = WEFT__TCB_PD,
 };
 
-/* libc.so.6's own TLS block: its size and offsets of what is touched.
- * The same variables as on x86-64, but malloc's three in another order
- * (section anchors): thread_arena, tcache, tcache_shutting_down. */
-enum {
-	LIBC_TLS_SIZE = 0x90,
-	LT_RESP = 0x08, LT_ERRNO = 0x10, LT_DLERROR = 0x40, LT_ARENA = 0x48,
-	LT_TCACHE = 0x50, LT_TCACHE_SHUTTING_DOWN = 0x58, LT_H_ERRNO = 0x74,
-};
+#include "tcb_pthread.h"
+
+/* malloc's per-thread state in libc.so.6's TLS block: the same variables
+ * as on x86-64 in another order (section anchors). */
+enum { LT_ARENA = 0x48, LT_TCACHE = 0x50, LT_TCACHE_SHUTTING_DOWN = 0x58 };
 
 /* The least static TLS the loader can report: tcbhead_t. */
 #define TLS_MIN 16
@@ -75,10 +65,8 @@ static inline const char *arch_check(char *pd, char *tp)
 static inline void arch_fill_head(char *pd, const char *os)
 {
 	AT(pd, PD_MULTIPLE_THREADS, int) = AT(os, PD_MULTIPLE_THREADS, int);
-	AT(pd, PD_SIZE, void *) = NULL;
-	AT(pd, PD_SIZE + 8, void *) = NULL;
+	AT(pd, PD_DTV, void *) = NULL;
+	AT(pd, PD_DTV + 8, void *) = NULL;
 }
-
-_Static_assert(PD_SIZE % 64 == 0, "the thread pointer stays 64-aligned");
 
 #endif

@@ -10,30 +10,20 @@
 #ifndef WEFT_TCB_X86_64_H
 #define WEFT_TCB_X86_64_H
 
-/* struct pthread (nptl/descr.h), with tcbhead_t at its head: offsets in
- * bytes from the descriptor. */
+/* The head of struct pthread (nptl/descr.h), tcbhead_t: offsets in bytes
+ * from the descriptor, and the head's size, past which tcb_pthread.h's
+ * offsets count (sysdeps/x86_64/nptl/tls.h: 704 with its SSE save area). */
 enum {
-	PD_SIZE = 2368, /* TLS_TCB_SIZE */
+	PD_HEAD = 704,
 	PD_TCB = 0, PD_DTV = 8, PD_SELF = 16, PD_MULTIPLE_THREADS = 24,
 	PD_SYSINFO = 32, PD_STACK_GUARD = 40, PD_POINTER_GUARD = 48,
 	PD_FEATURE_1 = 72,
-	PD_LIST = 704, PD_TID = 720, PD_ROBUST_PREV = 728,
-	PD_ROBUST_HEAD = 736, PD_FUTEX_OFFSET = 744,
-	PD_CLEANUP_JMP_BUF = 768, PD_CANCELHANDLING = 776,
-	PD_SPECIFIC_1STBLOCK = 784, PD_SPECIFIC = 1296,
-	PD_USER_STACK = 1554, PD_JOINID = 1568, PD_RESULT = 1576,
-	PD_SCHEDPOLICY = 1588, PD_START_ROUTINE = 1592, PD_ARG = 1600,
-	PD_STACKBLOCK = 1680, PD_STACKBLOCK_SIZE = 1688, PD_GUARDSIZE = 1696,
-	PD_REPORTED_GUARDSIZE = 1704, PD_RES = 1720, PD_TLS_STATE = 2304,
-	PD_RSEQ = 2336,
 };
 
-/* libc.so.6's own TLS block: its size and offsets of what is touched. */
-enum {
-	LIBC_TLS_SIZE = 0x90,
-	LT_RESP = 0x08, LT_ERRNO = 0x10, LT_DLERROR = 0x40, LT_TCACHE = 0x48,
-	LT_TCACHE_SHUTTING_DOWN = 0x50, LT_ARENA = 0x58, LT_H_ERRNO = 0x74,
-};
+#include "tcb_pthread.h"
+
+/* malloc's per-thread state in libc.so.6's TLS block. */
+enum { LT_TCACHE = 0x48, LT_TCACHE_SHUTTING_DOWN = 0x50, LT_ARENA = 0x58 };
 
 /* The least static TLS the loader can report: the descriptor. */
 #define TLS_MIN PD_SIZE
