@@ -190,6 +190,7 @@ check-tsan: $(B)/tests/check-tsan
 
 check: all $(B)/tests/check $(B)/tests/check-san
 	bash tests/ctx_selftest.sh
+	bash tests/cross_aarch64.sh
 	$(B)/tests/check
 	$(SAN_ENV) $(B)/tests/check-san
 	$(MAKE) --no-print-directory fuzz-replay
