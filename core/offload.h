@@ -8,8 +8,9 @@
  * straight through to libc.  They block every signal, so the program's
  * signals go to its own threads, except glibc's SIGCANCEL, which glibc
  * never lets a thread block (pthread_attr_setsigmask_np drops it): that
- * is the poke, which stops a stoppable job (offload_intr.c).  errno and h_errno are per thread: a job that cares must capture
- * them on the worker and the caller must restore them afterwards.
+ * is the poke, which stops a stoppable job (offload_intr.c).  errno and
+ * h_errno are per thread: a job that cares must capture them on the
+ * worker and the caller must restore them afterwards.
  */
 #ifndef WEFT_OFFLOAD_H
 #define WEFT_OFFLOAD_H
@@ -39,9 +40,10 @@ int weft__offload(void (*fn)(void *), void *arg);
 /* As weft__offload, for fn that blocks until something outside happens
  * and that stop can end early: a signal sent to the caller ends its park,
  * and if cancel, it is a cancellation point's park, which a cancel ends
- * too (cancel.h).  When one ends the park before fn is done, fn is taken off the queue if no worker has begun
- * it, and never runs; otherwise stop(arg) is called on the caller's
- * thread, while the worker still runs fn, and should make fn return soon
+ * too (cancel.h).  When one ends the park before fn is done, fn is taken
+ * off the queue if no worker has begun it, and never runs; otherwise
+ * stop(arg) is called on the caller's thread, while the worker still
+ * runs fn, and should make fn return soon
  * (it may be called after fn returned, never after the worker let the job
  * go).  Either way the caller then waits for the worker, a wait no signal
  * or cancel ends, and takes what is due itself (offload_intr.c does).
@@ -68,9 +70,10 @@ int weft__offload_wait(void (*fn)(void *), void *arg);
  * on the offload pool while the calling coroutine parks, so that a signal
  * given to the caller interrupts it as the kernel would, and, if
  * cancel_point (as glibc makes the call: flock is none), a cancel too.
- * A due cancel acts (cancel.h), on entry too; a signal's handlers run as the caller, then the call returns -1 with errno EINTR,
- * or is made again if every handler had SA_RESTART (signal(7) restarts
- * each of the calls above; use it for no call that is not restarted).
+ * A due cancel acts (cancel.h), on entry too; a signal's handlers run as
+ * the caller, then the call returns -1 with errno EINTR, or is made
+ * again if every handler had SA_RESTART (signal(7) restarts each of the
+ * calls above; use it for no call that is not restarted).
  * A call that completed although interrupted keeps its result.  Not a
  * coroutine, or no pool thread: the call is made here, blocking.
  * Returns the call's result, or -1 with errno as the kernel gave it;

@@ -23,11 +23,12 @@
  * The caller then waits for the worker, not to be interrupted (the job
  * lives on its stack), and does what the kernel would: on EINTR it acts
  * on a cancel (at a cancellation point: glibc's flock is none, so a
- * cancel does not end its park), else runs the handlers and returns EINTR, or makes the
- * call again if every handler had SA_RESTART (signal(7) restarts all
- * the calls made here).  A call that completed anyway keeps its result,
- * the handlers run before it returns, and a cancel acts at the next
- * cancellation point: a lock taken is never lost.
+ * cancel does not end its park), else runs the handlers and returns
+ * EINTR, or makes the call again if every handler had SA_RESTART
+ * (signal(7) restarts all the calls made here).  A call that completed
+ * anyway keeps its result, the handlers run before it returns, and a
+ * cancel acts at the next cancellation point: a lock taken is never
+ * lost.
  *
  * Not here: getaddrinfo and its kin make many system calls and keep
  * library state, so no single call can be stopped, and fsync and

@@ -2,16 +2,16 @@
  *
  * glibc makes a thread's block in allocate_stack (nptl/allocatestack.c):
  * the descriptor and the static TLS at the top of the stack (in the
- * architecture's order), the TLS vector and the TLS images from the dynamic loader's _dl_allocate_tls;
- * then start_thread fills in the rest on the new thread.  This file does
- * the same for a coroutine's stack, field by field, from the layout of
- * tcb_<arch>.h.  That layout is glibc 2.36's for x86-64 or aarch64, and
- * "tcb" here is always what the thread pointer holds (the descriptor on
- * x86-64, tcbhead_t just past it on aarch64).  At start-up the layout is
- * checked against what this libc publishes for debuggers (the _thread_db_*
- * symbols), against the running thread's own block and against libc's
- * TLS symbols.  Any other version or any mismatch turns blocks off: green
- * threads then share their OS thread's TLS, as before.
+ * architecture's order), the TLS vector and the TLS images from the dynamic
+ * loader's _dl_allocate_tls; then start_thread fills in the rest on the new
+ * thread.  This file does the same for a coroutine's stack, field by field,
+ * from the layout of tcb_<arch>.h.  That layout is glibc 2.36's for x86-64
+ * or aarch64, and "tcb" here is always what the thread pointer holds (the
+ * descriptor on x86-64, tcbhead_t just past it on aarch64).  At start-up
+ * the layout is checked against what this libc publishes for debuggers (the
+ * _thread_db_* symbols), against the running thread's own block and against
+ * libc's TLS symbols.  Any other version or any mismatch turns blocks off:
+ * green threads then share their OS thread's TLS, as before.
  */
 #include "core.h"
 #include "fiber.h"

@@ -1,20 +1,20 @@
 /* open.c - open, openat, creat and their 64-bit and fortified twins,
  * for the one case where opening blocks: a FIFO.
  *
- * Opening a FIFO without O_NONBLOCK waits for the other side: a reader
- * for a writer, a writer for a reader (O_RDWR never waits).  Nothing
- * tells readiness before the open, so the wait goes to the offload pool,
- * which makes the very same call: results, errno and the flags of the
- * new file are the kernel's, and a signal or cancel interrupts it as the
- * kernel would (core/offload_intr.c).  Only a coroutine that is not alone asks,
+ * Opening a FIFO without O_NONBLOCK waits for the other side: a reader for
+ * a writer, a writer for a reader (O_RDWR never waits).  Nothing tells
+ * readiness before the open, so the wait goes to the offload pool, which
+ * makes the very same call: results, errno and the flags of the new file
+ * are the kernel's, and a signal or cancel interrupts it as the kernel
+ * would (core/offload_intr.c).  Only a coroutine that is not alone asks,
  * and only for flags that could wait, with one fstatat whether the path
  * names a FIFO; every other open is the real call alone.  A writer first
- * tries O_NONBLOCK, which succeeds at once when a reader is there (and
- * then clears the flag on its own, unshared file) and fails with ENXIO
- * when none is.  A reader cannot try so: an O_NONBLOCK reader, however
- * short-lived, would let a non-blocking writer in that our close then
- * leaves with EPIPE; and a reader must return when a writer opens, not
- * when it writes, which poll cannot see.
+ * tries O_NONBLOCK, which succeeds at once when a reader is there (and then
+ * clears the flag on its own, unshared file) and fails with ENXIO when none
+ * is.  A reader cannot try so: an O_NONBLOCK reader, however short-lived,
+ * would let a non-blocking writer in that our close then leaves with EPIPE;
+ * and a reader must return when a writer opens, not when it writes, which
+ * poll cannot see.
  *
  * The fstatat is what a coroutine's open of a regular file pays for
  * this (an open and close take half as long again).  Opening every path
