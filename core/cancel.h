@@ -58,6 +58,37 @@ static inline bool weft__cancel_due(const struct weft__co *co)
 		     WEFT__TERMINATED)) == WEFT__CANCELED;
 }
 
+/* The function of green thread co has returned, its end is run: no cancel
+ * acts any more, in weft's wrappers or glibc's own cancellation points
+ * (EXITING, which glibc sets as a thread ends), for the landing is gone.
+ * A coroutine that is no green thread is left alone. */
+static inline void weft__cancel_ended(struct weft__co *co)
+{
+	if (co->cancel_word != NULL)
+		atomic_fetch_or(co->cancel_word, WEFT__EXITING);
+}
+
+/* Holds glibc's cancellation off in co (the coroutine running on this OS
+ * thread, or NULL) while weft calls, on its behalf, a libc function that
+ * is a cancellation point, as libev writes its wake-up through write:
+ * weft's own work is no cancellation point, and glibc would act on a
+ * pending cancel there, with weft's state half changed.  Returns what to
+ * give weft__cancel_release.  A cancel sent meanwhile stays pending. */
+static inline bool weft__cancel_hold(struct weft__co *co)
+{
+	if (co == NULL || !co->own_tcb || co->cancel_word == NULL)
+		return false;
+	return !(atomic_fetch_or(co->cancel_word, WEFT__CANCEL_OFF) &
+		 WEFT__CANCEL_OFF);
+}
+
+/* Ends weft__cancel_hold(co), which returned held. */
+static inline void weft__cancel_release(struct weft__co *co, bool held)
+{
+	if (held)
+		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_OFF);
+}
+
 /* Makes co, a new green thread about to start, cancellable: its word is
  * its block's if it has one (whose state glibc reset), else its own. */
 void weft__cancel_init(struct weft__co *co);

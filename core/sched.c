@@ -83,14 +83,17 @@ static struct weft__co *pop(struct weft__sched *s)
 }
 
 /* See sched.h.  libev writes to an eventfd, which must not go through
- * weft's own write wrapper. */
+ * weft's own write wrapper, nor act on a cancel pending for the green
+ * thread whose block is installed: libc's write is a cancellation point. */
 void weft__sched_notify(struct weft__sched *s)
 {
-	struct weft__co *saved = weft__running;
+	struct weft__co *saved = weft__running, *co = weft__current();
+	bool held = weft__cancel_hold(co);
 
 	weft__running = NULL;
 	ev_async_send(s->loop, &s->remote);
 	weft__running = saved;
+	weft__cancel_release(co, held);
 }
 
 /* Queues co on its own scheduler, which may be another thread's. */

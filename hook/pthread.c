@@ -62,6 +62,7 @@ static void *start(void *p)
 	else
 		result = g->fn(g->arg);
 	finish(g);
+	weft__cancel_ended(co);
 	return result;
 }
 

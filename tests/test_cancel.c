@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -391,6 +392,9 @@ static void *returns_at_once(void *unused)
 	return (void *)3;
 }
 
+/* A cancel of a thread that has returned is no error, and one that meets
+ * the thread as it returns does not act: its function has ended, and what
+ * runs after (its end, the wake of its joiner) is no cancellation point. */
 START_TEST(cancelling_an_ended_thread_is_no_error)
 {
 	if (!mode(_i))
@@ -400,6 +404,71 @@ START_TEST(cancelling_an_ended_thread_is_no_error)
 	usleep(20000);
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), (void *)3);
+	for (int i = 0; i < 200; i++) {
+		t = tl_pthread(returns_at_once, NULL, NULL);
+		ck_assert_int_eq(pthread_cancel(t), 0);
+		void *r = tl_pthread_join(t);
+		ck_assert(r == (void *)3 || r == PTHREAD_CANCELED);
+	}
+}
+END_TEST
+
+static sem_t posted;
+static _Atomic bool post_now;
+static _Atomic pid_t poster_tid;
+
+/* Spins (yielding) until told, then lets the waker park, posts, notes 2
+ * and meets a cancellation point, with handler 1 pushed throughout. */
+static void *posts_with_a_cancel_pending(void *unused)
+{
+	(void)unused;
+	pthread_cleanup_push(note, (void *)1);
+	atomic_store(&poster_tid, (pid_t)syscall(SYS_gettid));
+	while (!atomic_load(&post_now))
+		sched_yield();
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do /* no cancellation point: the main thread parks meanwhile */
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec - t0.tv_nsec <
+	       5000000L);
+	sem_post(&posted);
+	note((void *)2);
+	pthread_testcancel();
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+/* A thread with a cancel pending that wakes a thread parked on another OS
+ * thread (sem_post, no cancellation point) goes on to its next
+ * cancellation point: weft's wake of the other scheduler is no place for
+ * glibc to act on the cancel either. */
+START_TEST(waking_another_scheduler_is_no_cancellation_point)
+{
+	if (!mode(_i) || !unwinds(_i))
+		return;
+	bool across = false;
+
+	for (int i = 0; i < 20 && !across; i++) {
+		trace.n = 0;
+		atomic_store(&post_now, false);
+		atomic_store(&poster_tid, 0);
+		ck_assert_int_eq(sem_init(&posted, 0, 0), 0);
+		pthread_t t = tl_pthread(posts_with_a_cancel_pending, NULL,
+					 NULL);
+		while (atomic_load(&poster_tid) == 0)
+			usleep(1000);
+		across = atomic_load(&poster_tid) != syscall(SYS_gettid);
+		ck_assert_int_eq(pthread_cancel(t), 0);
+		atomic_store(&post_now, true);
+		ck_assert_int_eq(sem_wait(&posted), 0);
+		ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
+		ck_assert_int_eq(trace.n, 2);
+		ck_assert_int_eq(trace.v[0], 2);
+		ck_assert_int_eq(trace.v[1], 1);
+		sem_destroy(&posted);
+	}
+	ck_assert(across);
 }
 END_TEST
 
@@ -456,6 +525,8 @@ Suite *suite_cancel(void)
 			    0, 2);
 	tcase_add_loop_test(tc, bad_states_and_types_get_einval, 0, 2);
 	tcase_add_loop_test(tc, cancelling_an_ended_thread_is_no_error, 0, 2);
+	tcase_add_loop_test(tc, waking_another_scheduler_is_no_cancellation_point,
+			    0, 2);
 	tcase_add_loop_test(tc, many_parked_readers_are_cancelled, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
