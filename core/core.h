@@ -55,20 +55,24 @@ static inline bool weft__asleep(int w)
  * pages and nothing more. */
 struct weft__co {
 	struct weft__ctx ctx;
-	struct weft__sched *sched;     /* the scheduler it runs on, for ever */
+	struct weft__sched *sched;     /* the scheduler it runs on (a green
+	                                  thread's may change: balance.h) */
 	struct weft__co *run_next;     /* run queue link */
 	_Atomic int wake;              /* WEFT__AWAKE/ASLEEP/WOKEN */
 	int wake_reason;               /* 0 or an errno, given by the waker */
 	enum weft__state state;
 	int wait_fd;                   /* an fd waited on, or -1 */
+	struct weft__waiter *waiters;  /* an fd wait's queued waiters, */
+	int nwaiters;                  /* while it parks (wait.c) */
 	const char *wait_what;         /* what it parks for ("read", "mutex") */
 	int saved_errno;               /* errno is per thread: kept per
 	                                  coroutine across switches */
 	struct weft__co *all_next;     /* the scheduler's live coroutines */
 	struct weft__co *all_prev;
 	bool detached, joining, joined;
-	bool arriving;                 /* queued to its scheduler by another
-	                                  thread, not yet in its live list */
+	unsigned char arriving;        /* queued to its scheduler by another
+	                                  thread, not yet in its live list:
+	                                  WEFT__MADE or WEFT__MOVED, else 0 */
 	_Atomic bool left;             /* ended, and off its stack for good */
 	int end_lock;                  /* guards its end against its joiner
 	                                  and detacher: ended, joiner,
@@ -113,6 +117,10 @@ struct weft__co {
 	                                  running, or since accounting began) */
 	unsigned cpu_seq;              /* odd while cpu_* are being updated */
 };
+
+/* How a coroutine arrives at a scheduler through its remote queue: new,
+ * or given by another (balance.h). */
+enum { WEFT__MADE = 1, WEFT__MOVED = 2 };
 
 /* A parked coroutine's place in one wait queue (a mutex's, an fd's).  It
  * lives on the coroutine's stack for the length of the wait. */
@@ -434,6 +442,7 @@ struct weft__stats {
 		bool pooled;   /* a member of the pool */
 		uint64_t created, switches, peak_live;
 		uint64_t handoffs; /* times it changed OS threads */
+		uint64_t gave;     /* coroutines it gave to a hungry one */
 	} scheds[64];
 	unsigned nwaits;
 	struct {

@@ -21,7 +21,6 @@ void weft__live_link(struct weft__sched *s, struct weft__co *co)
 	if (s->all)
 		s->all->all_prev = co;
 	s->all = co;
-	s->created++;
 	if (++s->live > s->peak_live)
 		s->peak_live = s->live;
 }

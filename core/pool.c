@@ -126,6 +126,13 @@ static unsigned next_random(void)
 	return x;
 }
 
+/* A random number below n, from the generator's high bits (its low bits
+ * repeat in short patterns). */
+static unsigned below(unsigned n)
+{
+	return (unsigned)(((uint64_t)next_random() * n) >> 32);
+}
+
 /* See pool.h. */
 struct weft__sched *weft__pool_pick(struct weft__sched *here)
 {
@@ -135,7 +142,7 @@ struct weft__sched *weft__pool_pick(struct weft__sched *here)
 	unsigned n = atomic_load_explicit(&nmembers, memory_order_acquire);
 	if (n < 2)
 		return n ? members[0] : here;
-	unsigned a = next_random() % n, b = next_random() % (n - 1);
+	unsigned a = below(n), b = below(n - 1);
 	if (b >= a)
 		b++;
 	long la = atomic_load_explicit(&members[a]->load,

@@ -37,6 +37,7 @@
 #include "handoff.h"
 #include "pool.h"
 #include "sigs.h"
+#include "balance.h"
 #include "sched.h"
 #include "tcb.h"
 #include "waitq.h"
@@ -143,8 +144,9 @@ static void on_remote(struct ev_loop *loop, ev_async *w, int revents)
 		ev_async_send(loop, &s->remote);
 	while (co) {
 		struct weft__co *next = co->run_next;
-		if (co->arriving) { /* made on another thread for this one */
-			co->arriving = false;
+		if (co->arriving) { /* made or moved here by another thread */
+			s->created += co->arriving == WEFT__MADE;
+			co->arriving = 0;
 			weft__live_link(s, co);
 		}
 		push(s, co);
@@ -218,7 +220,8 @@ static void run(struct weft__sched *s, struct weft__co *from,
 	if (weft__cpu_counting())
 		weft__cpu_switch(from, to);
 	weft__hop(from, to);
-	*s->errno_p = from->saved_errno;
+	/* from may come back on another scheduler (balance.h). */
+	*from->sched->errno_p = from->saved_errno;
 }
 
 /* Leaves the running coroutine for the next runnable one, or for the idle
@@ -232,6 +235,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		weft__stack_overflow(from);
 
 	struct weft__co *to;
+	weft__balance(s, from);
 	if (s->budget > 0 && (to = pop(s)) != NULL) {
 		s->budget--;
 		if (to == from) { /* it yielded with nobody else to run */
@@ -246,9 +250,9 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 		if (weft__cpu_counting())
 			weft__cpu_switch(from, &s->idle);
 		weft__hop(from, &s->idle);
-		*s->errno_p = from->saved_errno;
+		*from->sched->errno_p = from->saved_errno;
 	}
-	reap(s);
+	reap(from->sched);
 }
 
 /* The idle context: poll the loop, resume what it woke, for ever. */
@@ -260,7 +264,13 @@ static void idle_main(void *arg)
 	for (;;) {
 		reap(s);
 		weft__sig_os_follow();
-		ev_run(s->loop, s->run_head ? EVRUN_NOWAIT : EVRUN_ONCE);
+		bool wait = s->run_head == NULL;
+		if (wait && s->pooled)
+			weft__balance_hungry(s);
+		ev_run(s->loop, wait ? EVRUN_ONCE : EVRUN_NOWAIT);
+		if (wait && s->pooled)
+			weft__balance_fed(s);
+		weft__balance(s, NULL);
 		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);
 		if (to)
@@ -305,8 +315,10 @@ int weft__park(struct weft__co *co, int64_t deadline)
 		weft__stats_wait(co->wait_what ? co->wait_what : "other");
 	co->state = WEFT__PARKED;
 	switch_out(s, co);
+	/* Stopped already if co was given to another scheduler: then this
+	 * only finds it inactive there. */
 	if (deadline >= 0)
-		ev_timer_stop(s->loop, &co->timer);
+		ev_timer_stop(co->sched->loop, &co->timer);
 	co->wait_what = NULL;
 	return co->wake_reason;
 }
@@ -389,6 +401,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	s->root = root;
 	weft__sig_attach_main(root);
 	atomic_store_explicit(&s->current, root, memory_order_relaxed);
+	s->created++;
 	weft__live_link(s, root);
 
 	weft__stack_thread_init();
@@ -535,11 +548,12 @@ void weft__sched_adopt(struct weft__co *co, struct weft__sched *s)
 	if (!co->own_tcb)
 		co->tcb = s->os_tcb;
 	if (was >= 0) {
+		s->created++;
 		weft__live_link(s, co);
 		push(s, co);
 		weft__gate_out(was);
 	} else {
-		co->arriving = true;
+		co->arriving = WEFT__MADE;
 		weft__ready(co);
 	}
 }

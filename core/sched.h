@@ -70,6 +70,9 @@ struct weft__sched {
 	 * statistics on any thread.  Relaxed: a count, ordered with
 	 * nothing. */
 	_Atomic uint64_t handoffs;
+	_Atomic bool hungry;             /* waiting with nothing to run, and
+	                                    not yet claimed (balance.h) */
+	_Atomic uint64_t gave;           /* coroutines it gave (balance.h) */
 };
 
 /* The coroutine s runs, or NULL in idle: s->current, as its own thread
@@ -92,6 +95,10 @@ static inline void weft__hop(struct weft__co *from, struct weft__co *to)
 	weft__ctx_switch(&from->ctx, &to->ctx);
 	weft__asan_arrive(from->asan_fake);
 }
+
+/* Takes co's fd waiters, if it was woken from an fd wait it has not yet
+ * returned from, off s's queues, for it moves elsewhere (wait.c). */
+void weft__wait_let_go(struct weft__sched *s, struct weft__co *co);
 
 /* Wakes fd's waiters on s (wait.c). */
 void weft__fd_gone_here(struct weft__sched *s, int fd, int reason);

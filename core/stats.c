@@ -53,6 +53,8 @@ static void add_sched(struct weft__sched *s, void *arg)
 		st->scheds[i].peak_live = s->peak_live;
 		st->scheds[i].handoffs = atomic_load_explicit(&s->handoffs,
 							memory_order_relaxed);
+		st->scheds[i].gave = atomic_load_explicit(&s->gave,
+						memory_order_relaxed);
 	}
 }
 

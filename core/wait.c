@@ -183,23 +183,39 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		if ((r = enqueue(s, &w[queued])) < 0)
 			break;
 	}
-	if (r == 0) {
+	bool parked = r == 0;
+	if (parked) {
 		if (co->wait_what == NULL)
 			co->wait_what = n == 1 ? "fd" : "fds";
 		co->wait_fd = w[0].fd;
+		co->waiters = w;
+		co->nwaiters = queued;
 		weft__prepark(co);
 		r = -weft__park(co, deadline);
 		co->wait_fd = -1;
 	}
 	co->cancel_point = false; /* the mark is this wait's, parked or not */
+	/* Given to another scheduler as it was woken, co's waiters were let
+	 * go there. */
+	bool held = !parked || co->waiters != NULL;
 	int ready = 0;
 	for (int i = 0; i < queued; i++) {
-		dequeue(s, &w[i]);
+		if (held)
+			dequeue(s, &w[i]);
 		ready += w[i].revents != 0;
 	}
+	co->waiters = NULL;
 	/* A zero time-out fires in the same poll as an fd that is already
 	 * ready: the event wins, as with poll(2). */
 	return r < 0 && !(r == -ETIMEDOUT && ready) ? r : ready;
+}
+
+/* See sched.h. */
+void weft__wait_let_go(struct weft__sched *s, struct weft__co *co)
+{
+	for (int i = 0; co->waiters != NULL && i < co->nwaiters; i++)
+		dequeue(s, &co->waiters[i]);
+	co->waiters = NULL;
 }
 
 /* Parks co until fd is ready; see core.h. */

@@ -88,7 +88,8 @@ static void line(char *buf, size_t cap, const char *label, uint64_t n)
 }
 
 /* One scheduler's line: its OS thread, whether it is in the pool, the
- * coroutines it made or was given, its switches and its peak. */
+ * coroutines made for it, its switches and its peak, and the coroutines
+ * that changed threads: with it (hand-offs) or from it (given). */
 static void sched_line(char *buf, size_t cap, const struct weft__stats *st,
 		       unsigned i)
 {
@@ -104,6 +105,11 @@ static void sched_line(char *buf, size_t cap, const struct weft__stats *st,
 		weft__cat(buf, cap, ", ");
 		weft__cat_u64(buf, cap, st->scheds[i].handoffs);
 		weft__cat(buf, cap, " hand-offs");
+	}
+	if (st->scheds[i].gave) {
+		weft__cat(buf, cap, ", gave ");
+		weft__cat_u64(buf, cap, st->scheds[i].gave);
+		weft__cat(buf, cap, " to idle ones");
 	}
 	weft__cat(buf, cap, "\n");
 }
