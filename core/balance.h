@@ -43,14 +43,32 @@ void weft__balance_fed(struct weft__sched *s);
  * Called by s's thread, inside its gate. */
 void weft__balance_give(struct weft__sched *s, struct weft__co *running);
 
-/* The switch path's test: gives if a member is hungry and s, a member,
- * has two or more coroutines queued. */
+/* A move costs a few microseconds (a wake of the other thread, and the
+ * fds the thread waits on next registered with that member's epoll): a
+ * member gives only while its coroutines each run this long on average,
+ * so that work that costs CPU is shared and a plain echo, whose runs take
+ * a microsecond or two, does not spend its time moving threads. */
+#define WEFT__BALANCE_SLICE_NS 30000
+
+/* The average run of s's coroutines, measured at each poll: busy is the
+ * time since the last poll ended, in which `runs` switches were made. */
+static inline void weft__balance_measure(struct weft__sched *s, int64_t busy,
+					 uint64_t runs)
+{
+	if (runs > 0)
+		s->slice_ns += ((int64_t)(busy / (int64_t)runs) -
+				s->slice_ns) / 8;
+}
+
+/* The switch path's test: gives if s's coroutines run long enough, s has
+ * two or more queued, and a member is hungry (tested last: the count is
+ * shared, and written whenever a member waits). */
 static inline void weft__balance(struct weft__sched *s,
 				 struct weft__co *running)
 {
-	if (weft__unlikely(atomic_load_explicit(&weft__hungry,
-						memory_order_relaxed) > 0) &&
-	    s->queued >= 2 && s->pooled)
+	if (weft__unlikely(s->slice_ns >= WEFT__BALANCE_SLICE_NS) &&
+	    s->queued >= 2 && s->pooled &&
+	    atomic_load_explicit(&weft__hungry, memory_order_relaxed) > 0)
 		weft__balance_give(s, running);
 }
 

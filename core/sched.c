@@ -265,11 +265,23 @@ static void idle_main(void *arg)
 		reap(s);
 		weft__sig_os_follow();
 		bool wait = s->run_head == NULL;
-		if (wait && s->pooled)
-			weft__balance_hungry(s);
+		if (s->pooled) {
+			uint64_t n = atomic_load_explicit(&s->switches,
+							  memory_order_relaxed);
+			if (s->busy_since != 0)
+				weft__balance_measure(s, weft__now() -
+						      s->busy_since,
+						      n - s->switches_then);
+			s->switches_then = n;
+			if (wait)
+				weft__balance_hungry(s);
+		}
 		ev_run(s->loop, wait ? EVRUN_ONCE : EVRUN_NOWAIT);
-		if (wait && s->pooled)
-			weft__balance_fed(s);
+		if (s->pooled) {
+			s->busy_since = weft__now();
+			if (wait)
+				weft__balance_fed(s);
+		}
 		weft__balance(s, NULL);
 		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);

@@ -73,6 +73,9 @@ struct weft__sched {
 	_Atomic bool hungry;             /* waiting with nothing to run, and
 	                                    not yet claimed (balance.h) */
 	_Atomic uint64_t gave;           /* coroutines it gave (balance.h) */
+	int64_t slice_ns;                /* a coroutine's run, on average */
+	int64_t busy_since;              /* when its last poll ended */
+	uint64_t switches_then;          /* switches made by then */
 };
 
 /* The coroutine s runs, or NULL in idle: s->current, as its own thread

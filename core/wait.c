@@ -210,11 +210,24 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 	return r < 0 && !(r == -ETIMEDOUT && ready) ? r : ready;
 }
 
-/* See sched.h. */
+/* See sched.h.  A watcher left asking for what no waiter here wants any
+ * more is narrowed, or stopped (which costs no system call: libev leaves
+ * the fd in epoll until it fires or is closed): the coroutine that moved
+ * may close the fd on its new thread, and libev must never change the
+ * epoll entry of an fd that is closed. */
 void weft__wait_let_go(struct weft__sched *s, struct weft__co *co)
 {
-	for (int i = 0; co->waiters != NULL && i < co->nwaiters; i++)
-		dequeue(s, &co->waiters[i]);
+	for (int i = 0; co->waiters != NULL && i < co->nwaiters; i++) {
+		struct weft__fdw *fdw = slot(s, co->waiters[i].fd, false);
+		if (fdw == NULL)
+			continue;
+		weft__wq_remove(&fdw->head, &fdw->tail, &co->waiters[i]);
+		int want = 0;
+		for (struct weft__waiter *w = fdw->head; w; w = w->next)
+			want |= w->events;
+		if (ev_is_active(&fdw->io) && (fdw->io.events & ~want))
+			rearm(s->loop, fdw, want);
+	}
 	co->waiters = NULL;
 }
 
