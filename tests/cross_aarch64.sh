@@ -2,8 +2,8 @@
 # cross_aarch64.sh - cross-builds weft and its Check suites for aarch64 and
 # runs, under qemu-aarch64, the suites of what differs there: the context
 # switch, thread blocks (tpidr_el0, TLS variant I), green threads, their
-# cancellation and signals, and the offload pool's interruptible system
-# call stub.
+# cancellation and signals, the offload pool's interruptible system call
+# stub, and green threads moving between schedulers with their blocks.
 #
 # Skips, with a message and status 0, on an aarch64 host (make check runs
 # everything natively there) or when the cross compiler, qemu-aarch64 or
@@ -43,7 +43,7 @@ out=build/aarch64
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
 	suites=(co sched tcb green green_sync cancel futex sync signal
-		sigpoke sigroute stdio offintr)
+		sigpoke sigroute stdio offintr balance)
 fi
 
 skip() {
