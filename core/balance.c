@@ -26,7 +26,7 @@ void weft__balance_fed(struct weft__sched *s)
 static bool movable(const struct weft__sched *s, const struct weft__co *co,
 		    const struct weft__co *running)
 {
-	return co->own_tcb && co != running && co != s->root;
+	return co->own_tcb && co != running && co != s->root && !co->stay;
 }
 
 /* A hungry member, no longer hungry, for s to give to; or NULL. */

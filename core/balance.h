@@ -18,7 +18,11 @@
  * errno and weft's own TLS go with them, and their next run on the new
  * OS thread takes its identity (sched.c, rehome).  Roots and coroutines
  * that share an OS thread's block never move, nor does the coroutine
- * running (one woken before it switched out is queued while it runs).
+ * running (one woken before it switched out is queued while it runs),
+ * nor one that a hand-off queued in the middle of weft's own code (its
+ * rejoin, handoff.c), which holds the scheduler it was on: weft__co_exit
+ * records its end there.  Every other queued coroutine is parked, and
+ * the waits it parked in look at its scheduler again after the park.
  */
 #ifndef WEFT_BALANCE_H
 #define WEFT_BALANCE_H

@@ -64,12 +64,18 @@ struct weft__co {
 	int wait_fd;                   /* an fd waited on, or -1 */
 	struct weft__waiter *waiters;  /* an fd wait's queued waiters, */
 	int nwaiters;                  /* while it parks (wait.c) */
+	int left_fds[4];               /* fds whose watchers its waits left */
+	int nleft;                     /* running on its scheduler (wait.c) */
 	const char *wait_what;         /* what it parks for ("read", "mutex") */
 	int saved_errno;               /* errno is per thread: kept per
 	                                  coroutine across switches */
 	struct weft__co *all_next;     /* the scheduler's live coroutines */
 	struct weft__co *all_prev;
 	bool detached, joining, joined;
+	bool stay;                     /* queued in the middle of weft's own
+	                                  code (a hand-off's rejoin), which
+	                                  holds its scheduler: it must not
+	                                  be given elsewhere (balance.h) */
 	unsigned char arriving;        /* queued to its scheduler by another
 	                                  thread, not yet in its live list:
 	                                  WEFT__MADE or WEFT__MOVED, else 0 */

@@ -133,7 +133,11 @@ static __attribute__((noreturn)) void serve(struct weft__m *m,
 		atomic_store(&m->take, WEFT__GATE_OPEN);
 		/* The thread stays inside the gate, where that coroutine left
 		 * it: s->m names it until the spare attaches s, and the
-		 * monitor must not take s from it again. */
+		 * monitor must not take s from it again.  It comes back
+		 * inside weft's code, which holds s (weft__co_exit's end is
+		 * recorded on s): it must run on s's new thread, and
+		 * nowhere else (balance.h). */
+		co->stay = true;
 		weft__ready(co);
 		s = spare_wait(m);
 		weft__sched_attach(s, m);
@@ -290,6 +294,7 @@ void weft__gate_slow(void)
 	if (weft__cpu_counting())
 		weft__cpu_switch(co, m->flow);
 	weft__hop(co, m->flow);
+	co->stay = false;
 	/* On the new thread, run from its run queue: the coroutine that
 	 * ended there just before may be waiting for this. */
 	weft__reap(co->sched);

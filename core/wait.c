@@ -11,6 +11,7 @@
  * with nobody waiting for that event is narrowed (or stopped).
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -169,6 +170,35 @@ static void dequeue(struct weft__sched *s, struct weft__waiter *w)
 		weft__wq_remove(&fdw->head, &fdw->tail, w);
 }
 
+/* Stops fd's watcher on s if no waiter is left on it. */
+static void stop_idle(struct weft__sched *s, int fd)
+{
+	struct weft__fdw *fdw = slot(s, fd, false);
+
+	if (fdw != NULL && fdw->head == NULL && ev_is_active(&fdw->io))
+		rearm(s->loop, fdw, 0);
+}
+
+/* Notes that co's wait left fd's watcher running on s (on_io keeps it for
+ * the next wait): should co move, the watcher is stopped there
+ * (weft__wait_let_go), for co may then close fd on another thread, and
+ * libev must never touch the epoll entry of a closed fd.  With no room
+ * left, the oldest is stopped now. */
+static void note_left(struct weft__sched *s, struct weft__co *co, int fd)
+{
+	for (int i = 0; i < co->nleft; i++)
+		if (co->left_fds[i] == fd)
+			return;
+	int max = sizeof co->left_fds / sizeof co->left_fds[0];
+	if (co->nleft == max) {
+		stop_idle(s, co->left_fds[0]);
+		memmove(co->left_fds, co->left_fds + 1,
+			(size_t)(max - 1) * sizeof co->left_fds[0]);
+		co->nleft--;
+	}
+	co->left_fds[co->nleft++] = fd;
+}
+
 /* Parks co until one of w[0..n) is ready; see core.h. */
 int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		   int64_t deadline)
@@ -200,8 +230,10 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 	bool held = !parked || co->waiters != NULL;
 	int ready = 0;
 	for (int i = 0; i < queued; i++) {
-		if (held)
+		if (held) {
 			dequeue(s, &w[i]);
+			note_left(s, co, w[i].fd);
+		}
 		ready += w[i].revents != 0;
 	}
 	co->waiters = NULL;
@@ -212,11 +244,15 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 
 /* See sched.h.  A watcher left asking for what no waiter here wants any
  * more is narrowed, or stopped (which costs no system call: libev leaves
- * the fd in epoll until it fires or is closed): the coroutine that moved
- * may close the fd on its new thread, and libev must never change the
- * epoll entry of an fd that is closed. */
+ * the fd in epoll until it fires or is closed), and so are the watchers
+ * co's earlier waits left running: the coroutine that moved may close
+ * those fds on its new thread, and libev must never change the epoll
+ * entry of an fd that is closed. */
 void weft__wait_let_go(struct weft__sched *s, struct weft__co *co)
 {
+	for (int i = 0; i < co->nleft; i++)
+		stop_idle(s, co->left_fds[i]);
+	co->nleft = 0;
 	for (int i = 0; co->waiters != NULL && i < co->nwaiters; i++) {
 		struct weft__fdw *fdw = slot(s, co->waiters[i].fd, false);
 		if (fdw == NULL)
