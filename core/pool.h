@@ -9,8 +9,10 @@
  * at random (the power of two choices), load being the coroutines a
  * member holds, counted from the moment it is picked.
  *
- * Coroutines that share their OS thread's TLS by design (weft_go,
- * weft_spawn) are never spread: they stay on their maker's scheduler.
+ * Placed, a green thread may later be given to a member with nothing to
+ * run (balance.h).  Coroutines that share their OS thread's TLS by design
+ * (weft_go, weft_spawn) are never spread: they stay on their maker's
+ * scheduler.
  *
  * A member's coroutine is never alone (weft__alone): any member may be
  * given a new coroutine at any time.
