@@ -21,6 +21,11 @@
  *                     yield to each other in a loop while main waits.  Only
  *                     transfers actually seen (the other coroutine ran in
  *                     between) are counted as switches.
+ *   weft_yield (root)  the same API from the root: main yields to one
+ *                     coroutine started with weft_go, which yields back.
+ *                     The two call weft_yield from different places, so
+ *                     the returns after each switch are not those of the
+ *                     other side.  Counted as the row above.
  *   weft_yield (own TLS)  the same between two coroutines that each have
  *                     a thread block of their own (weft_spawn_opt with
  *                     WEFT_OWN_TLS), as every green thread of a preloaded
@@ -174,7 +179,7 @@ static double site_run(long switches)
 
 static long yield_rounds;
 static long yield_seen;		/* transfers observed between the two */
-static int yield_last;		/* which of the two ran last: 1 or 2 */
+static int yield_last;		/* which ran last: 1 or 2, or 0 for main */
 static weft_wg yield_done;
 
 /* Yields yield_rounds times.  A return from weft_yield after the other
@@ -251,6 +256,45 @@ static double yield_tls_run(long switches)
 	return yield_pair(switches, true);
 }
 
+/* ==== weft_yield from the root ========================================= */
+
+/* Main (the root, 0 in yield_last) and one yielder (1) yield to each
+ * other; returns ns per switch seen.  The yielder's first run and its end
+ * are within the timed span, as in yield_pair. */
+static double root_run(long switches)
+{
+	double t0, t1;
+
+	yield_rounds = switches / 2;
+	yield_seen = 0;
+	yield_last = 0;
+	weft_wg_add(&yield_done, 1);
+	t0 = now_ns();
+	if (weft_go(yielder, (void *)1L) != 0) {
+		fprintf(stderr, "switch: weft_go: %s\n", strerror(errno));
+		exit(1);
+	}
+	for (long i = 0; i < yield_rounds; i++) {
+		weft_yield();
+		if (yield_last != 0) {
+			yield_seen++;
+			yield_last = 0;
+		}
+	}
+	weft_wg_wait(&yield_done);
+	t1 = now_ns();
+	if (yield_seen < switches - switches / 10) {
+		fprintf(stderr, "switch: weft_yield (root) switched %ld times "
+			"in %ld yields; the count below uses the switches "
+			"seen\n", yield_seen, switches);
+	}
+	if (yield_seen == 0) {
+		fputs("switch: weft_yield (root) never switched\n", stderr);
+		exit(1);
+	}
+	return (t1 - t0) / (double)yield_seen;
+}
+
 /* ==== swapcontext ====================================================== */
 
 static ucontext_t uc_main, uc_echo;
@@ -295,7 +339,7 @@ static double fctx_run(long switches)
 /* ==== Driver =========================================================== */
 
 /* The rows of the table, in order. */
-enum { RAW, SITE, YIELD, YIELD_TLS, UCTX, FCTX, NPEERS };
+enum { RAW, SITE, YIELD, ROOT, YIELD_TLS, UCTX, FCTX, NPEERS };
 
 struct peer {
 	const char *name;
@@ -324,6 +368,7 @@ int main(int argc, char **argv)
 		[RAW] = { "weft__ctx_switch (raw)", 10000000, raw_run, 0 },
 		[SITE] = { "weft__ctx_switch (1 site)", 10000000, site_run, 0 },
 		[YIELD] = { "weft_yield (public API)", 10000000, yield_run, 0 },
+		[ROOT] = { "weft_yield (root)", 10000000, root_run, 0 },
 		[YIELD_TLS] = { "weft_yield (own TLS)", 10000000, yield_tls_run,
 				0 },
 		[UCTX] = { "swapcontext (glibc)", 1000000, uc_run, 0 },
@@ -377,9 +422,12 @@ int main(int argc, char **argv)
 	printf("  (own TLS): each switch installs the other's thread block,"
 	       " as between green threads: %.2fx weft_yield's cost\n",
 	       peers[YIELD_TLS].best / yield);
+	printf("  (root): main and one coroutine yield to each other: "
+	       "%.2fx weft_yield's cost\n", peers[ROOT].best / yield);
 	if (peers[FCTX].best > 0)
 		printf("  weft/jump_fcontext = %.2fx, weft_yield/jump_fcontext "
-		       "= %.2fx\n", raw / peers[FCTX].best,
-		       yield / peers[FCTX].best);
+		       "= %.2fx, weft_yield (root)/jump_fcontext = %.2fx\n",
+		       raw / peers[FCTX].best, yield / peers[FCTX].best,
+		       peers[ROOT].best / peers[FCTX].best);
 	return 0;
 }
