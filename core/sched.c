@@ -225,8 +225,12 @@ static void run(struct weft__sched *s, struct weft__co *from,
 }
 
 /* Leaves the running coroutine for the next runnable one, or for the idle
- * context when there is none or it is time to poll. */
-static void switch_out(struct weft__sched *s, struct weft__co *from)
+ * context when there is none or it is time to poll.  site is where the
+ * caller's weft_yield returns to, or NULL if it is no yield: the hint
+ * weft__yield reads on the other side. */
+static inline __attribute__((always_inline)) void
+switch_out(struct weft__sched *s, struct weft__co *from,
+		       const void *site)
 {
 	/* Every stack is checked here, guard or not: parking below its
 	 * bottom means a frame larger than any guard (a big alloca) took it
@@ -236,6 +240,7 @@ static void switch_out(struct weft__sched *s, struct weft__co *from)
 
 	struct weft__co *to;
 	weft__balance(s, from);
+	s->yield_site = site;
 	if (s->budget > 0 && (to = pop(s)) != NULL) {
 		s->budget--;
 		if (to == from) { /* it yielded with nobody else to run */
@@ -285,8 +290,10 @@ static void idle_main(void *arg)
 		weft__balance(s, NULL);
 		s->budget = s->queued > DIRECT_MAX ? s->queued : DIRECT_MAX;
 		struct weft__co *to = pop(s);
-		if (to)
+		if (to) {
+			s->yield_site = NULL;
 			run(s, &s->idle, to);
+		}
 	}
 }
 
@@ -326,7 +333,7 @@ int weft__park(struct weft__co *co, int64_t deadline)
 	if (weft__unlikely(weft__stats_on))
 		weft__stats_wait(co->wait_what ? co->wait_what : "other");
 	co->state = WEFT__PARKED;
-	switch_out(s, co);
+	switch_out(s, co, NULL);
 	/* Stopped already if co was given to another scheduler: then this
 	 * only finds it inactive there. */
 	if (deadline >= 0)
@@ -352,7 +359,7 @@ bool weft__wake(struct weft__co *co, int reason)
 /* See sched.h: for ends.c, off the switch path. */
 void weft__sched_switch_out(struct weft__sched *s, struct weft__co *from)
 {
-	switch_out(s, from);
+	switch_out(s, from, NULL);
 }
 
 /* See sched.h. */
@@ -603,14 +610,22 @@ pthread_t weft__os_thread(const struct weft__co *co)
 
 /* ---- the public face ---- */
 
-/* See weft.h. */
-void weft_yield(void)
+/* weft_yield's body, called by its entry in switch_<arch>.S with the
+ * address weft_yield returns to.  Returns the site the CPU's return stack
+ * now predicts for that return: the last switch's, if it came from
+ * another weft_yield (its calls and returns since then are balanced, and
+ * this side's are the same), else NULL.  The entry returns with `ret`
+ * when that is its own site, and with an indirect jump when it is not:
+ * the jump is predicted by the path that led to it, where a `ret` would
+ * surely miss, as when main and a coroutine yield to each other. */
+const void *weft__yield(const void *site)
 {
 	struct weft__co *co = weft__self();
 	WEFT__GATED();
 
 	push(co->sched, co);
-	switch_out(co->sched, co);
+	switch_out(co->sched, co, site);
+	return co->sched->yield_site;
 }
 
 /* See weft.h. */

@@ -42,6 +42,10 @@ struct weft__sched {
 	struct weft__co **os_running;    /* weft__running in that block */
 	unsigned long queued;            /* length of the run queue */
 	unsigned long budget;            /* direct switches left before a poll */
+	/* Where the weft_yield that made the last switch on this thread
+	 * returns to, or NULL if that switch came from elsewhere: a hint
+	 * for the context it switched to (weft__yield). */
+	const void *yield_site;
 	bool root_exited;                /* root called weft_exit */
 	int remote_lock;                 /* spin lock guarding remote_* */
 	struct weft__co *remote_head, *remote_tail;
@@ -210,6 +214,12 @@ void weft__sched_switch_out(struct weft__sched *s, struct weft__co *from);
  * nor let a joiner on another thread free it (weft__co_free waits for
  * this). */
 void weft__reap(struct weft__sched *s);
+
+/* weft_yield's work, for its entry (yield.c), whose return site is site.
+ * Returns where the CPU's return stack predicts that entry returns to:
+ * the site of the weft_yield that made the last switch here, or NULL if
+ * it came from elsewhere; site itself if there was no switch (sched.c). */
+const void *weft__yield(const void *site);
 
 /* Root coroutine's weft_exit: returns once every other coroutine of the
  * thread has ended. */
