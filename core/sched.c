@@ -610,7 +610,7 @@ pthread_t weft__os_thread(const struct weft__co *co)
 
 /* ---- the public face ---- */
 
-/* weft_yield's body, called by its entry in switch_<arch>.S with the
+/* weft_yield's body, called by its entry in yield.c with the
  * address weft_yield returns to.  Returns the site the CPU's return stack
  * now predicts for that return: the last switch's, if it came from
  * another weft_yield (its calls and returns since then are balanced, and
