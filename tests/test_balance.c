@@ -187,18 +187,25 @@ struct poller {
 	char c1, c2;
 };
 
-/* Waits for a byte with a 300 ms time-out, then for another with 5 s. */
+/* Milliseconds of the fd-wait test, ten times as many under valgrind,
+ * where a busy member polls its loop only every half second or so. */
+static int ms(int n)
+{
+	return RUNNING_ON_VALGRIND ? 10 * n : n;
+}
+
+/* Waits for a byte with a 500 ms time-out, then for another with 10 s. */
 static void *polls_twice(void *p)
 {
 	struct poller *w = p;
 	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
 
 	atomic_store(&w->before, weft__current_sched());
-	w->r1 = poll(&pfd, 1, 300);
+	w->r1 = poll(&pfd, 1, ms(500));
 	if (w->r1 == 1)
 		ck_assert_int_eq(read(w->fd, &w->c1, 1), 1);
 	w->after = weft__current_sched();
-	w->r2 = poll(&pfd, 1, 5000);
+	w->r2 = poll(&pfd, 1, ms(10000));
 	if (w->r2 == 1)
 		ck_assert_int_eq(read(w->fd, &w->c2, 1), 1);
 	return NULL;
@@ -231,12 +238,12 @@ START_TEST(a_thread_woken_from_an_fd_wait_moves_with_it)
 		pthread_t t = tl_pthread(polls_twice, &w, NULL);
 		while (atomic_load(&w.before) == NULL)
 			usleep(1000);
-		usleep(30000); /* parked by now, on a quiet machine */
+		usleep(ms(30) * 1000); /* parked by now, on a quiet machine */
 		int other = atomic_load(&sp[0].on) == atomic_load(&w.before);
 		spinner_stop(&sp[other]);
-		usleep(10000);
+		usleep(ms(10) * 1000);
 		ck_assert_int_eq(write(sv[1], "a", 1), 1);
-		usleep(600000);
+		usleep(ms(1000) * 1000); /* past the first wait's time-out */
 		ck_assert_int_eq(write(sv[1], "b", 1), 1);
 		tl_pthread_join(t);
 		spinner_stop(&sp[!other]);
@@ -257,7 +264,7 @@ Suite *suite_balance(void)
 	Suite *s = suite_create("balance");
 	TCase *tc = tcase_create("balance");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, an_idle_member_is_given_runnable_threads);
 	tcase_add_test(tc, a_thread_woken_from_an_fd_wait_moves_with_it);
 	suite_add_tcase(s, tc);
