@@ -488,12 +488,6 @@ void weft__sched_forget(void)
 		weft__die("fork: cannot start a scheduler in the child");
 }
 
-/* This thread's scheduler if it has one; never makes one. */
-struct weft__sched *weft__current_sched(void)
-{
-	return weft__this_sched;
-}
-
 /* This thread's scheduler, made on first use; see core.h. */
 struct weft__sched *weft__sched_get(void)
 {
@@ -519,24 +513,6 @@ struct weft__co *weft__self(void)
 			  " the scheduler (an event callback, or a signal"
 			  " handler that interrupted it)");
 	return weft__current_of(s);
-}
-
-/* The idle context, if the caller is the scheduler's own loop (a libev
- * callback, or the allocator called from one); NULL otherwise. */
-struct weft__co *weft__loop_context(void)
-{
-	struct weft__sched *s = weft__this_sched;
-
-	if (weft__likely(weft__running != NULL) || s == NULL)
-		return NULL;
-	return weft__current_of(s) == NULL ? &s->idle : NULL;
-}
-
-/* The coroutine this thread is running, for the fault handler: unlike
- * weft__running it stays set while weft's own code runs. */
-struct weft__co *weft__current(void)
-{
-	return weft__this_sched ? weft__current_of(weft__this_sched) : NULL;
 }
 
 /* Sets up a coroutine's scheduling fields and queues it on s: at once if
@@ -591,23 +567,6 @@ struct weft__sched *weft__sched_member(struct weft__co *flow)
 	return s;
 }
 
-struct ev_loop *weft__loop(struct weft__sched *s)
-{
-	return s->loop;
-}
-
-/* See core.h. */
-int weft__sched_tid(const struct weft__sched *s)
-{
-	return atomic_load_explicit(&s->tid, memory_order_relaxed);
-}
-
-/* See core.h: the descriptor in its OS thread's block. */
-pthread_t weft__os_thread(const struct weft__co *co)
-{
-	return weft__tcb_thread(co->sched->os_tcb);
-}
-
 /* ---- the public face ---- */
 
 /* weft_yield's body, called by its entry in yield.c with the
@@ -626,16 +585,4 @@ const void *weft__yield(const void *site)
 	push(co->sched, co);
 	switch_out(co->sched, co, site);
 	return co->sched->yield_site;
-}
-
-/* See weft.h. */
-weft_co *weft_self(void)
-{
-	return weft__self();
-}
-
-/* See weft.h. */
-uint64_t weft_id(void)
-{
-	return weft__self()->id;
 }

@@ -232,7 +232,8 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 	for (int i = 0; i < queued; i++) {
 		if (held) {
 			dequeue(s, &w[i]);
-			note_left(s, co, w[i].fd);
+			if (s->pooled) /* only members give threads away */
+				note_left(s, co, w[i].fd);
 		}
 		ready += w[i].revents != 0;
 	}
