@@ -15,7 +15,7 @@
  * on any OS thread, wakes such a park, and only such a park, with
  * ECANCELED; the wrapper releases what it holds and calls
  * weft__cancel_act.  A wait that is no cancellation point (a mutex, a
- * stdio refill under the FILE lock) is never ended by a cancel.
+ * FILE's lock) is never ended by a cancel.
  *
  * A signal sent to a green thread (hook/pthread_signal.c) ends the same
  * parks, with EINTR (weft__interrupt).

@@ -224,7 +224,8 @@ int weft__wait_fds(struct weft__co *co, struct weft__waiter *w, int n,
 		r = -weft__park(co, deadline);
 		co->wait_fd = -1;
 	}
-	co->cancel_point = false; /* the mark is this wait's, parked or not */
+	/* The mark is this wait's, parked or not. */
+	co->cancel_point = co->signal_point = false;
 	/* Given to another scheduler as it was woken, co's waiters were let
 	 * go there. */
 	bool held = !parked || co->waiters != NULL;

@@ -118,15 +118,22 @@ void weft__iov_advance(struct iovec **cur, size_t *n, size_t len)
 }
 
 /* weft__wait_fd on io's fd, the wait of a cancellation point if io is
- * one (weft__io_begin acted on a cancel already due): a cancel that ends
- * the wait acts here, as nothing is held. */
+ * one (weft__io_begin acted on a cancel already due), else a wait a
+ * signal ends (the kernel's wait in the call would be): a cancel that ends
+ * the wait acts here, once io's let_go has released what the call
+ * holds. */
 static int wait_fd(struct weft__io *io, int events, int64_t deadline)
 {
 	if (io->cancel)
 		weft__cancel_mark(io->co);
+	else
+		weft__signal_mark(io->co);
 	int r = weft__wait_fd(io->co, io->fd, events, deadline);
-	if (r == -ECANCELED)
+	if (r == -ECANCELED) {
+		if (io->let_go != NULL)
+			io->let_go(io);
 		weft__cancel_act(io->co);
+	}
 	return r;
 }
 

@@ -41,6 +41,9 @@ struct weft__io {
 	bool rest;         /* a socket write going on after a partial one,
 			    * which the kernel ends without SIGPIPE */
 	bool cancel;       /* a cancellation point (weft__io_begin) */
+	/* What the call holds that a cancel acting at its wait must release
+	 * first (a FILE's lock: stdio.c), or NULL. */
+	void (*let_go)(struct weft__io *io);
 };
 
 /* Decides whether a call on fd waiting for events may park.  Returns false
@@ -134,6 +137,12 @@ ssize_t weft__io_readv(struct weft__io *io, const struct iovec *iov, int n);
  * weft__io_readv. */
 ssize_t weft__io_writev(struct weft__io *io, const struct iovec *iov,
 			int n);
+
+/* Writes iov[0..n) through io to the end, parking while the fd is full,
+ * as a blocking write(2) does (write.c).  Returns the total written, or
+ * -1 with errno if nothing was. */
+ssize_t weft__io_write_all(struct weft__io *io, const struct iovec *iov,
+			   int n);
 
 /* Reads what weft must know of an fd it did not see made (inherited, or
  * opened by a call weft does not wrap) into its entry.  Returns the

@@ -10,10 +10,14 @@
  */
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "hooks.h"
 #include "stream.h"
+
+/* libio's _IO_FLAGS2_NOTCANCEL: the FILE was opened with fopen's "c". */
+#define NOT_CANCEL 2
 
 /* Longest a coroutine waits for a FILE's lock before looking again. */
 #define LOCK_NAP (2 * 1000000LL)
@@ -46,6 +50,14 @@ static void lock(struct weft__stream *s)
 	atomic_fetch_sub(&lock_waiters, 1);
 }
 
+/* A cancel acts at a wait of s's (io): glibc's own stdio, unwound from
+ * its read or write, lets go of the FILE's lock in a cleanup. */
+static void let_go(struct weft__io *io)
+{
+	weft__stream_end((struct weft__stream *)((char *)io -
+			 offsetof(struct weft__stream, io)));
+}
+
 /* See stream.h. */
 bool weft__stream_begin(struct weft__stream *s, FILE *fp, int events,
 			bool take, const char *call)
@@ -61,6 +73,11 @@ bool weft__stream_begin(struct weft__stream *s, FILE *fp, int events,
 		return false;
 	int saved = errno;
 	s->fp = fp;
+	/* glibc's refills and flushes read and write through cancellation
+	 * points, unless fopen's "c" made the FILE's calls none; a call
+	 * that does not touch the fd is none, so nothing acts on entry. */
+	s->io.cancel = !(fp->_flags2 & NOT_CANCEL);
+	s->io.let_go = let_go;
 	s->locked = take && !(fp->_flags & _IO_USER_LOCK);
 	if (s->locked)
 		lock(s);
@@ -145,6 +162,27 @@ static bool plain_refill(FILE *fp)
 	       fp->_IO_write_ptr <= fp->_IO_write_base;
 }
 
+/* A blocking read of up to n bytes from s's fd into buf, parked while
+ * there is nothing, as glibc's file read: the wait of a cancellation
+ * point that lets go of the FILE's lock before a cancel acts.  Each read
+ * gets the socket's whole time-out, as each of glibc's would.  Returns as
+ * read(2). */
+static ssize_t read_in(struct weft__stream *s, void *buf, size_t n)
+{
+	struct iovec iov = { buf, n > SSIZE_MAX ? SSIZE_MAX : n };
+	ssize_t r;
+
+	if (weft__io_range_fault(s->io.fd, buf, n, false))
+		return -1;
+	s->io.events = WEFT_READ;
+	s->io.deadline = -2;
+	s->io.own_iov = true;
+	while ((r = weft__io_readv(&s->io, &iov, 1)) < 0 && errno == EAGAIN &&
+	       weft__io_wait(&s->io) == 0)
+		;
+	return r;
+}
+
 /* glibc's file underflow for a FILE plain_refill allows, with the read
  * weft's read makes: an attempt that cannot block, and a wait only when
  * it would have, so a refill that finds bytes costs one system call.
@@ -152,24 +190,15 @@ static bool plain_refill(FILE *fp)
 static int refill(struct weft__stream *s)
 {
 	FILE *fp = s->fp;
-	struct iovec iov = { fp->_IO_buf_base,
-			     (size_t)(fp->_IO_buf_end - fp->_IO_buf_base) };
 	int saved = errno;
-	ssize_t r;
 
 	weft__stream_orient(s);
 	fp->_IO_read_base = fp->_IO_read_ptr = fp->_IO_read_end =
 		fp->_IO_buf_base;
 	fp->_IO_write_base = fp->_IO_write_ptr = fp->_IO_write_end =
 		fp->_IO_buf_base;
-	/* Each refill gets the socket's whole time-out, as each blocking
-	 * read in glibc would. */
-	s->io.events = WEFT_READ;
-	s->io.deadline = -2;
-	s->io.own_iov = true;
-	while ((r = weft__io_readv(&s->io, &iov, 1)) < 0 && errno == EAGAIN &&
-	       weft__io_wait(&s->io) == 0)
-		;
+	ssize_t r = read_in(s, fp->_IO_buf_base,
+			    (size_t)(fp->_IO_buf_end - fp->_IO_buf_base));
 	if (r <= 0) {
 		fp->_flags |= r == 0 ? _IO_EOF_SEEN : _IO_ERR_SEEN;
 		fp->_offset = -1; /* as glibc: the file may change hands */
@@ -251,7 +280,7 @@ size_t weft__stream_get(struct weft__stream *s, char *dst, size_t n)
 		fp->_IO_write_base = fp->_IO_write_ptr = fp->_IO_write_end =
 			fp->_IO_buf_base;
 		size_t count = block >= 128 ? want - want % block : want;
-		ssize_t r = weft__read(s->io.fd, dst, count);
+		ssize_t r = read_in(s, dst, count);
 		if (r <= 0) {
 			fp->_flags |= r == 0 ? _IO_EOF_SEEN : _IO_ERR_SEEN;
 			break;
@@ -275,7 +304,7 @@ static bool direct_ok(FILE *fp)
 }
 
 /* Writes p[0..n) to s's fd to the end, parked, as glibc's file write
- * does.  Returns the count written; short after an error, which is
+ * does (the waits are a cancellation point's, as read_in's).  Returns the count written; short after an error, which is
  * flagged on the FILE with errno set. */
 static size_t write_out(struct weft__stream *s, const char *p, size_t n)
 {
@@ -285,7 +314,12 @@ static size_t write_out(struct weft__stream *s, const char *p, size_t n)
 	if (fp->_flags & WEFT__IO_IS_APPENDING)
 		fp->_offset = -1;
 	while (done < n) {
-		ssize_t r = weft__write(s->io.fd, p + done, n - done);
+		struct iovec iov = { (char *)p + done, n - done };
+		s->io.events = WEFT_WRITE;
+		s->io.deadline = -2;
+		s->io.own_iov = true;
+		s->io.rest = false;
+		ssize_t r = weft__io_write_all(&s->io, &iov, 1);
 		if (r <= 0) {
 			fp->_flags |= _IO_ERR_SEEN;
 			break;

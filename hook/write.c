@@ -11,9 +11,9 @@
 
 #include "io.h"
 
-/* Writes iov[0..n) through io to the end.  Returns the total written, or
- * -1 with errno if nothing was. */
-static ssize_t write_all(struct weft__io *io, const struct iovec *iov, int n)
+/* See io.h. */
+ssize_t weft__io_write_all(struct weft__io *io, const struct iovec *iov,
+			   int n)
 {
 	size_t total = 0;
 	ssize_t r;
@@ -61,7 +61,7 @@ ssize_t weft__writev(int fd, const struct iovec *iov, int n)
 
 	if (!weft__io_start(&io, fd, WEFT_WRITE))
 		return weft__libc()->writev(fd, iov, n);
-	return write_all(&io, iov, n);
+	return weft__io_write_all(&io, iov, n);
 }
 
 /* write that parks instead of blocking; same results and errno. */
@@ -77,7 +77,7 @@ ssize_t weft__write(int fd, const void *buf, size_t n)
 		return -1;
 	struct iovec iov = { (void *)buf, n > SSIZE_MAX ? SSIZE_MAX : n };
 	io.own_iov = true;
-	return write_all(&io, &iov, 1);
+	return weft__io_write_all(&io, &iov, 1);
 }
 
 WEFT_EXPORT ssize_t write(int fd, const void *buf, size_t n)
