@@ -68,6 +68,14 @@ static inline void weft__cancel_ended(struct weft__co *co)
 		atomic_fetch_or(co->cancel_word, WEFT__EXITING);
 }
 
+/* True on an offload worker while it runs a cancellable job
+ * (weft__offload_point) with its own glibc cancellation enabled: weft's
+ * code that the job reaches (a lock's park on the worker's own
+ * scheduler, a wake-up's write) holds it off, as below (co NULL or
+ * the worker's root). */
+extern __thread bool weft__job_cancel
+	__attribute__((tls_model("initial-exec")));
+
 /* Holds glibc's cancellation off in co (the coroutine running on this OS
  * thread, or NULL) while weft calls, on its behalf, a libc function that
  * is a cancellation point, as libev writes its wake-up through write:
@@ -76,6 +84,11 @@ static inline void weft__cancel_ended(struct weft__co *co)
  * give weft__cancel_release.  A cancel sent meanwhile stays pending. */
 static inline bool weft__cancel_hold(struct weft__co *co)
 {
+	if (weft__unlikely(weft__job_cancel)) {
+		weft__job_cancel = false;
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		return true;
+	}
 	if (co == NULL || !co->own_tcb || co->cancel_word == NULL)
 		return false;
 	return !(atomic_fetch_or(co->cancel_word, WEFT__CANCEL_OFF) &
@@ -85,8 +98,14 @@ static inline bool weft__cancel_hold(struct weft__co *co)
 /* Ends weft__cancel_hold(co), which returned held. */
 static inline void weft__cancel_release(struct weft__co *co, bool held)
 {
-	if (held)
+	if (!held)
+		return;
+	if (co != NULL && co->own_tcb && co->cancel_word != NULL) {
 		atomic_fetch_and(co->cancel_word, ~WEFT__CANCEL_OFF);
+	} else {
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		weft__job_cancel = true;
+	}
 }
 
 /* Makes co, a new green thread about to start, cancellable: its word is

@@ -30,6 +30,19 @@
  * threads have no limit, and one idle for LINGER ends.  The two pools
  * share the lock, the worker's loop and the fork handling.
  *
+ * Cancellable jobs (weft__offload_point): glibc's own cancellation
+ * points deep in a job (a lookup's poll) can be ended only by glibc's
+ * cancellation of the worker.  A worker keeps its cancellation disabled
+ * but while such a job's fn runs; its caller's park is a cancellation
+ * point, and a cancel that ends it is sent to the worker with the real
+ * pthread_cancel (SIGCANCEL as SI_TKILL, which the poke's handler passes
+ * on to glibc's, poke.c).  A cleanup handler pushed around fn ends the
+ * job as the worker's loop would, and the worker ends, replaced if jobs
+ * wait.  A cancel that fn never met is left pending on the worker, which
+ * then ends after the job rather than act on it in another.  While fn
+ * is in weft (a lock's park on the worker's own scheduler), the
+ * cancellation is held off (cancel.h, weft__job_cancel).
+ *
  * fork: the child has none of the parent's threads.  A handler run in the
  * child forgets the workers and the queues (a job in flight belongs to a
  * coroutine of the parent, which the child does not have), and each pool
@@ -45,14 +58,25 @@
 #include "core.h"
 #include "handoff.h"
 #include "offload.h"
+#include "poke.h"
+#include "sigs.h"
+
+struct pool;
 
 struct job {
 	void (*fn)(void *);
 	void *arg;
 	struct weft__co *co;   /* parked until done */
 	struct job *next;
+	struct pool *pool;
 	_Atomic bool done;
 	bool taken;            /* a worker has begun it (under the lock) */
+	/* A cancellable job's (run_point; all under the lock): */
+	bool point;            /* fn runs with glibc's cancellation on */
+	pthread_t th;          /* the worker, once taken */
+	bool cancel_asked;     /* the caller was cancelled while parked */
+	bool cancel_sent;      /* so the worker has a cancel pending */
+	bool cut;              /* fn ended in the worker's cancel */
 };
 
 /* How long a waits' worker with nothing to do stays: long enough that a
@@ -120,16 +144,67 @@ static bool await_job(struct pool *p)
 	return true;
 }
 
+static void start_worker(struct pool *p);
+
+/* See cancel.h. */
+__thread bool weft__job_cancel __attribute__((tls_model("initial-exec")));
+
+/* A cancellable job's end when fn acted on the worker's cancel: a
+ * cleanup handler, run as glibc unwinds the worker, which then ends.
+ * Marks the job cut and done and wakes its caller, as the worker's loop
+ * would, and starts a worker in its place if jobs wait for one. */
+static void cut(void *arg)
+{
+	struct job *job = arg;
+	struct pool *p = job->pool;
+
+	weft__job_cancel = false;
+	weft__inside = true;
+	pthread_mutex_lock(&lock);
+	p->threads--;
+	job->cut = true;
+	weft__wake(job->co, 0);
+	atomic_store_explicit(&job->done, true, memory_order_release);
+	if (p->queued > p->idle && p->threads < p->limit)
+		start_worker(p);
+	pthread_mutex_unlock(&lock);
+}
+
+/* Runs a cancellable job's fn with this worker's glibc cancellation
+ * enabled (deferred), so that glibc acts on a cancel at fn's own
+ * cancellation points; asked is whether the caller was cancelled before
+ * the job was begun: the cancel is then made pending here, and acts
+ * where it would have acted on the caller's own thread.  Returns if fn
+ * returns; otherwise the worker ends through cut. */
+static void run_point(struct job *job, bool asked)
+{
+	pthread_cleanup_push(cut, job);
+	if (asked) {
+		pthread_cancel(pthread_self());
+		weft__poke_reclaim(); /* glibc may have put its handler in */
+	}
+	weft__job_cancel = true;
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	job->fn(job->arg);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	weft__job_cancel = false;
+	pthread_cleanup_pop(0);
+}
+
 /* A worker of pool p: runs its jobs until it has lingered long enough,
- * or for ever.  It wakes the job's coroutine before marking the job done,
+ * or for ever, or until a cancel sent to it for a job that ended anyway
+ * is left pending (it would act in a later job: the worker ends
+ * instead).  It wakes the job's coroutine before marking the job done,
  * both under the lock, and touches the job no more once it is marked:
  * the coroutine may return (and its stack move on) as soon as it sees
- * the mark. */
+ * the mark.  glibc's cancellation is off but while a cancellable job
+ * runs (run_point). */
 static void *worker(void *pool)
 {
 	struct pool *p = pool;
 
 	weft__inside = true;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&lock);
 	while (await_job(p)) {
 		struct job *job = p->head;
@@ -139,16 +214,29 @@ static void *worker(void *pool)
 		p->queued--;
 		p->idle--;
 		job->taken = true;
+		job->th = pthread_self();
+		bool asked = job->cancel_asked;
+		job->cancel_sent = asked;
 		pthread_mutex_unlock(&lock);
 		/* The job is the program's code: the locks it takes (an
 		 * allocator's, in a name lookup) are the program's too, and
 		 * must be taken as the program's coroutines take them. */
 		weft__inside = false;
-		job->fn(job->arg);
+		if (job->point)
+			run_point(job, asked);
+		else
+			job->fn(job->arg);
 		weft__inside = true;
 		pthread_mutex_lock(&lock);
+		bool pending = job->cancel_sent;
 		weft__wake(job->co, 0);
 		atomic_store_explicit(&job->done, true, memory_order_release);
+		if (pending) {
+			p->threads--;
+			if (p->queued > p->idle && p->threads < p->limit)
+				start_worker(p);
+			break;
+		}
 		p->idle++;
 	}
 	pthread_mutex_unlock(&lock);
@@ -334,6 +422,88 @@ static int run_on(struct pool *p, void (*fn)(void *), void (*stop)(void *),
 	}
 	errno = saved; /* other coroutines ran meanwhile */
 	return 0;
+}
+
+/* The caller of a cancellable job, woken from its park with ECANCELED:
+ * has the job's worker act on the cancel, or the worker that takes it,
+ * once.  Under the lock. */
+static void ask_cancel(struct job *job)
+{
+	if (job->cancel_asked)
+		return;
+	job->cancel_asked = true;
+	if (job->taken) {
+		job->cancel_sent = true;
+		pthread_cancel(job->th);
+		weft__poke_reclaim(); /* glibc may have put its handler in */
+	}
+}
+
+/* Runs fn(arg) on a worker of p, with the worker's glibc cancellation on,
+ * while the calling coroutine parks at a cancellation point; see
+ * weft__offload_point.  Returns 0, 1 (cut short by a cancel) or -1. */
+static int run_point_on(struct pool *p, void (*fn)(void *), void *arg)
+{
+	struct weft__co *co = weft__running;
+
+	if (co == NULL) {
+		fn(arg);
+		return 0;
+	}
+	struct job job = { .fn = fn, .arg = arg, .co = co, .pool = p,
+			   .point = true };
+	int saved = errno;
+	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+
+	bool was = weft__lock_as_weft(&lock);
+	bool queued_ok = submit(p, &job);
+	if (queued_ok) {
+		weft__cancel_mark(co);
+		weft__prepark(co);
+	}
+	weft__unlock_as(&lock, co, was);
+	if (!queued_ok) {
+		errno = EAGAIN;
+		return -1;
+	}
+	int r = weft__park(co, -1);
+	/* A signal's handlers run here while the job goes on, as they run
+	 * natively while glibc's own wait goes on; a cancel goes to the
+	 * worker, and the job's end is waited for either way: its memory is
+	 * ours to keep until it is done. */
+	for (;;) {
+		if (r == EINTR)
+			weft__sig_run(co);
+		if (atomic_load_explicit(&job.done, memory_order_acquire))
+			break;
+		was = weft__lock_as_weft(&lock);
+		bool done = atomic_load_explicit(&job.done,
+						 memory_order_relaxed);
+		if (!done) {
+			if (r == ECANCELED)
+				ask_cancel(&job);
+			if (!job.cancel_asked)
+				weft__cancel_mark(co);
+			weft__prepark(co);
+		}
+		weft__unlock_as(&lock, co, was);
+		if (!done)
+			r = weft__park(co, -1);
+	}
+	errno = saved; /* other coroutines ran meanwhile */
+	return job.cut;
+}
+
+/* See offload.h. */
+int weft__offload_point(void (*fn)(void *), void *arg)
+{
+	return run_point_on(&jobs, fn, arg);
+}
+
+/* See offload.h. */
+int weft__offload_wait_point(void (*fn)(void *), void *arg)
+{
+	return run_point_on(&waits, fn, arg);
 }
 
 /* See offload.h. */

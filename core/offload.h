@@ -63,6 +63,29 @@ int weft__offload_stoppable(void (*fn)(void *), void (*stop)(void *),
  * itself.  errno is left alone on success. */
 int weft__offload_wait(void (*fn)(void *), void *arg);
 
+/* ---- jobs at glibc's own cancellation points ---- */
+
+/* As weft__offload, for fn whose waits are glibc's own cancellation
+ * points, deep in libc where no stop can reach (a name lookup's poll,
+ * connect and recvfrom): fn runs with the worker's glibc cancellation
+ * enabled (deferred) and the caller's park is a cancellation point.  A
+ * cancel of the caller that ends it is passed to the worker with glibc's
+ * pthread_cancel (or made pending on the worker that begins the job), so
+ * glibc acts on it where it would on the caller's own thread: its
+ * cleanup handlers free what fn held, and the worker ends (another is
+ * started in its place).  A cancel that comes too late to act in fn
+ * stays pending for the caller, as natively; a worker left with a
+ * pending cancel ends after the job.  A signal given to the caller runs
+ * its handlers at once, as the caller, while fn goes on.  Returns 0 once
+ * fn has run to its end, 1 if a cancel cut it short (the caller must act
+ * on its cancel, weft__cancel_act, once it has put back what is its
+ * own), or -1 with errno EAGAIN as weft__offload.  errno is left alone
+ * otherwise. */
+int weft__offload_point(void (*fn)(void *), void *arg);
+
+/* weft__offload_point on a thread of its own, as weft__offload_wait. */
+int weft__offload_wait_point(void (*fn)(void *), void *arg);
+
 /* ---- system calls a signal or cancel interrupts (offload_intr.c) ---- */
 
 /* Makes system call nr(a0, ..., a4), one that blocks until another

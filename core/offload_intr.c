@@ -31,10 +31,10 @@
  * lost.
  *
  * Not here: getaddrinfo and its kin make many system calls and keep
- * library state, so no single call can be stopped, and fsync and
- * fdatasync wait in the kernel uninterruptibly even natively; they stay
- * plain offload jobs.  Neither are process-shared condition, rwlock and
- * barrier waits (glibc's own calls, weft__offload_wait).
+ * library state, so no single call can be stopped: they are cancelled
+ * with glibc's own cancellation of the worker (weft__offload_point), as
+ * process-shared condition waits are; fsync and fdatasync wait in the
+ * kernel uninterruptibly even natively, and stay plain offload jobs.
  *
  * Other architectures have no stub: weft__syscall_intr below looks at the
  * flag and then makes the call, which no poke can end.  A call stopped

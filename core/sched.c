@@ -333,7 +333,11 @@ int weft__park(struct weft__co *co, int64_t deadline)
 	if (weft__unlikely(weft__stats_on))
 		weft__stats_wait(co->wait_what ? co->wait_what : "other");
 	co->state = WEFT__PARKED;
+	/* An offload worker's cancellable job that waits for a lock: the
+	 * scheduler's own calls are no cancellation points (cancel.h). */
+	bool held = weft__cancel_hold(NULL);
 	switch_out(s, co, NULL);
+	weft__cancel_release(NULL, held);
 	/* Stopped already if co was given to another scheduler: then this
 	 * only finds it inactive there. */
 	if (deadline >= 0)
