@@ -14,10 +14,20 @@
  * result; these three calls are therefore made one at a time, so that a
  * coroutine reads its result before the next lookup can start, as it
  * would if the calls blocked the thread.
+ *
+ * Each is a cancellation point where glibc's lookup meets one (its poll,
+ * connect, recvfrom): the job runs with the worker's own glibc
+ * cancellation on (weft__offload_point), and a cancel of the parked
+ * caller is passed to the worker, where glibc acts on it and its cleanup
+ * frees what the lookup held; the caller then acts on its own, having
+ * let the static-buffer lock go.  The caller's _res is not carried to
+ * the worker, which reads resolv.conf as any thread that did not change
+ * its own _res.
  */
 #include <netdb.h>
 #include <pthread.h>
 
+#include "cancel.h"
 #include "io.h"
 #include "offload.h"
 
@@ -48,15 +58,27 @@ static void on_worker(void *p)
 }
 
 /* Makes c's call on the pool, or here if the pool has no thread, and
- * leaves errno and h_errno as the call left them. */
-static void offload(struct call *c)
+ * leaves errno and h_errno as the call left them.  Returns true if a
+ * cancel of the caller cut the call short (the caller acts on it once it
+ * holds nothing). */
+static bool offload(struct call *c)
 {
 	c->err = errno;
 	c->herr = h_errno;
-	if (weft__offload(on_worker, c) < 0)
+	int r = weft__offload_point(on_worker, c);
+	if (r < 0)
 		on_worker(c);
 	errno = c->err;
 	h_errno = c->herr;
+	return r == 1;
+}
+
+/* offload for a caller that holds nothing: a cancel that cut the call
+ * short acts. */
+static void offload_point(struct call *c)
+{
+	if (offload(c))
+		weft__cancel_act(weft__running);
 }
 
 /* ---- getaddrinfo, getnameinfo ---- */
@@ -85,7 +107,7 @@ int weft__getaddrinfo(const char *node, const char *service,
 	if (!ours())
 		return weft__libc()->getaddrinfo(node, service, hints, res);
 	struct gai a = { { gai_call, 0, 0 }, node, service, hints, res, 0 };
-	offload(&a.c);
+	offload_point(&a.c);
 	return a.r;
 }
 
@@ -118,7 +140,7 @@ int weft__getnameinfo(const struct sockaddr *sa, socklen_t salen,
 	struct gni a = { .c = { gni_call, 0, 0 }, .sa = sa, .salen = salen,
 			 .host = host, .hostlen = hostlen, .serv = serv,
 			 .servlen = servlen, .flags = flags };
-	offload(&a.c);
+	offload_point(&a.c);
 	return a.r;
 }
 
@@ -209,8 +231,10 @@ static struct hostent *static_lookup(struct host *a)
 	weft_mutex_lock(&static_lock);
 	errno = err;
 	h_errno = herr;
-	offload(&a->c);
+	bool cut = offload(&a->c);
 	weft_mutex_unlock(&static_lock);
+	if (cut)
+		weft__cancel_act(weft__running);
 	return a->h;
 }
 
@@ -258,7 +282,7 @@ int weft__gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 	struct host a = { .c = { byname_r_call, 0, 0 }, .key = name,
 			  .ret = ret, .buf = buf, .buflen = buflen,
 			  .result = result, .h_errnop = h_errnop };
-	offload(&a.c);
+	offload_point(&a.c);
 	return a.r;
 }
 
@@ -274,7 +298,7 @@ int weft__gethostbyname2_r(const char *name, int af, struct hostent *ret,
 	struct host a = { .c = { byname2_r_call, 0, 0 }, .key = name,
 			  .af = af, .ret = ret, .buf = buf, .buflen = buflen,
 			  .result = result, .h_errnop = h_errnop };
-	offload(&a.c);
+	offload_point(&a.c);
 	return a.r;
 }
 
@@ -291,7 +315,7 @@ int weft__gethostbyaddr_r(const void *addr, socklen_t len, int type,
 			  .len = len, .af = type, .ret = ret, .buf = buf,
 			  .buflen = buflen, .result = result,
 			  .h_errnop = h_errnop };
-	offload(&a.c);
+	offload_point(&a.c);
 	return a.r;
 }
 
