@@ -25,9 +25,13 @@
  * whose own release will wake again.  A waiter woken for nothing looks
  * at its word and waits again.
  *
- * A wait is an entry on the parked coroutine's stack.  Only its watcher
- * ends it: it wakes the coroutine and marks the entry done, both under
- * the lock, as offload.c's workers end jobs, and forgets it.  A watcher
+ * A wait is an entry on the parked coroutine's stack.  Its watcher ends
+ * it: it wakes the coroutine and marks the entry done, both under the
+ * lock, as offload.c's workers end jobs, and forgets it.  At a
+ * cancellation point a signal or a cancel may wake the coroutine first:
+ * it then takes its entry off the watcher itself, under the lock, and
+ * rings the bell; a watcher back from futex_waitv skips the slot so
+ * emptied (a wait put there since wakes for nothing at worst).  A watcher
  * sleeps until the earliest deadline of its words, and ends the waits
  * whose deadline has passed with ETIMEDOUT.  A watcher with no word for
  * LINGER_S ends.
@@ -47,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "fiber.h"
 #include "handoff.h"
@@ -76,8 +81,10 @@ struct entry {
 	uint32_t flags;            /* SIZE_U32, and FUTEX_PRIVATE_FLAG */
 	int64_t deadline;
 	struct weft__co *co;
-	int result;                /* 0 or ETIMEDOUT */
+	int result;                /* 0, ETIMEDOUT, EINTR or ECANCELED */
 	_Atomic bool done;
+	struct watcher *w;         /* its watcher and slot (under the lock) */
+	unsigned slot;
 };
 
 /* A watcher thread and its words. */
@@ -151,6 +158,10 @@ static void end_due(struct watcher *w, const unsigned *at, unsigned n,
 
 	for (unsigned k = 1; k < n; k++) {
 		struct entry *e = w->slot[at[k]];
+		/* Taken off by its waiter meanwhile (leave), or since put in
+		 * its place: that one wakes for nothing at worst. */
+		if (e == NULL)
+			continue;
 		bool woken = all || r == (long)k ||
 			     __atomic_load_n(e->word, __ATOMIC_ACQUIRE) !=
 				     e->val;
@@ -280,6 +291,8 @@ static bool place(struct entry *e)
 		i++;
 	w->slot[i] = e;
 	w->used++;
+	e->w = w;
+	e->slot = i;
 	atomic_fetch_add(&w->bell, 1);
 	/* Rung under the lock: once it is let go, w may end e and, lingering
 	 * done, free itself. */
@@ -320,9 +333,27 @@ static void wait_here(void *arg)
 	errno = saved;
 }
 
-/* Parks co while a watcher waits for e.  Returns false, e not waited
- * for, if no watcher could take it. */
-static bool watched(struct weft__co *co, struct entry *e)
+/* Takes e, whose waiter a signal or cancel woke (reason r), off its
+ * watcher, unless the watcher has ended it meanwhile; rings the bell, so
+ * that the watcher sleeps on its word no more.  Under the lock. */
+static void leave(struct entry *e, int r)
+{
+	struct watcher *w = e->w;
+
+	if (atomic_load_explicit(&e->done, memory_order_relaxed))
+		return;
+	w->slot[e->slot] = NULL;
+	w->used--;
+	e->result = r;
+	atomic_store_explicit(&e->done, true, memory_order_relaxed);
+	atomic_fetch_add(&w->bell, 1);
+	syscall(SYS_futex, &w->bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Parks co while a watcher waits for e; point: the park is a
+ * cancellation point's (cancel.h), which a signal or cancel ends.
+ * Returns false, e not waited for, if no watcher could take it. */
+static bool watched(struct weft__co *co, struct entry *e, bool point)
 {
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 	bool was = weft__lock_as_weft(&lock);
@@ -333,12 +364,19 @@ static bool watched(struct weft__co *co, struct entry *e)
 	if (placed) {
 		if (co->wait_what == NULL)
 			co->wait_what = "futex";
+		if (point)
+			weft__cancel_mark(co);
 		weft__prepark(co);
 	}
 	weft__unlock_as(&lock, co, was);
 	if (!placed)
 		return false;
-	weft__park(co, -1);
+	int r = weft__park(co, -1);
+	if (r == EINTR || r == ECANCELED) {
+		was = weft__lock_as_weft(&lock);
+		leave(e, r);
+		weft__unlock_as(&lock, co, was);
+	}
 	/* As offload.c: should anything else wake us, wait on, since the
 	 * entry is ours to keep until the watcher is done with it. */
 	while (!atomic_load_explicit(&e->done, memory_order_acquire)) {
@@ -354,9 +392,9 @@ static bool watched(struct weft__co *co, struct entry *e)
 	return true;
 }
 
-/* See waitv.h. */
-int weft__waitv(const uint32_t *word, uint32_t val, bool shared,
-		int64_t deadline)
+/* weft__waitv, and weft__waitv_point if point. */
+static int waitv(const uint32_t *word, uint32_t val, bool shared,
+		 int64_t deadline, bool point)
 {
 	struct weft__co *co = weft__running;
 	struct entry e = { .word = word, .val = val, .deadline = deadline,
@@ -368,8 +406,23 @@ int weft__waitv(const uint32_t *word, uint32_t val, bool shared,
 	if (deadline >= 0 && weft__now() >= deadline)
 		return ETIMEDOUT;
 	if (co == NULL ||
-	    (!watched(co, &e) && weft__offload_wait(wait_here, &e) < 0))
+	    (!watched(co, &e, point) &&
+	     weft__offload_wait(wait_here, &e) < 0))
 		wait_here(&e);
 	errno = saved; /* other coroutines ran meanwhile */
 	return e.result;
+}
+
+/* See waitv.h. */
+int weft__waitv(const uint32_t *word, uint32_t val, bool shared,
+		int64_t deadline)
+{
+	return waitv(word, val, shared, deadline, false);
+}
+
+/* See waitv.h. */
+int weft__waitv_point(const uint32_t *word, uint32_t val, bool shared,
+		      int64_t deadline)
+{
+	return waitv(word, val, shared, deadline, true);
 }

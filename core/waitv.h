@@ -28,4 +28,13 @@
 int weft__waitv(const uint32_t *word, uint32_t val, bool shared,
 		int64_t deadline);
 
+/* As weft__waitv, at a cancellation point (cancel.h): a signal sent to
+ * the caller, or a cancel that is or comes due, ends the park, the
+ * waiter taken off its watcher.  Returns as weft__waitv, or EINTR (the
+ * caller runs the handlers) or ECANCELED (the caller releases what it
+ * holds and acts on the cancel).  Where no watcher serves (see
+ * weft__waitv), neither ends the wait. */
+int weft__waitv_point(const uint32_t *word, uint32_t val, bool shared,
+		      int64_t deadline);
+
 #endif

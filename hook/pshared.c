@@ -50,6 +50,16 @@
  * and semaphores: they are the waits that come by the thousand, and a
  * thread per wait costs about 30 KiB and 30 us to start (waitv.c).
  *
+ * Cancellation: a condition wait runs as a cancellable job
+ * (weft__offload_wait_point): glibc's wait on that thread acts on the
+ * caller's cancel, takes the mutex again in its cleanup, and the caller,
+ * the mutex made its own again, acts.  A semaphore's park is a
+ * cancellation point's (weft__waitv_point): a cancel counts the waiter
+ * out, as glibc's cleanup does, and acts; a signal's handlers run, and
+ * the wait ends with EINTR as glibc's futex wait would (see
+ * interrupted).  Mutexes, rwlocks and barriers are no cancellation
+ * points.
+ *
  * Timed waits on a thread of their own are glibc's, with the caller's
  * clock and deadline, and end only then or at a wake-up.  Timed waits on a futex word go in slices of
  * 100 ms, the caller's deadline kept exactly on its own clock: the
@@ -61,9 +71,11 @@
 #include <linux/futex.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "io.h"
 #include "offload.h"
 #include "pshared.h"
+#include "sigs.h"
 #include "waitv.h"
 
 /* glibc's flags in a mutex's kind (nptl/pthreadP.h). */
@@ -268,8 +280,15 @@ int weft__glibc_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 	    __atomic_load_n(&pm->__data.__owner, __ATOMIC_RELAXED) != me)
 		return EPERM;
 	struct cond_job j = { .pc = pc, .pm = pm, .clock = clock, .abs = abs };
-	on_own_thread(cond_wait, &j);
+	/* A cancellation point: a cancel is the thread's to act on, where
+	 * glibc's wait has taken the mutex again (its cleanup does). */
+	weft__running->wait_what = "pshared";
+	int r = weft__offload_wait_point(cond_wait, &j);
+	if (r < 0)
+		cond_wait(&j);
 	__atomic_store_n(&pm->__data.__owner, me, __ATOMIC_RELAXED);
+	if (r == 1)
+		weft__cancel_act(weft__running);
 	return j.r;
 }
 
@@ -330,6 +349,29 @@ int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 
 /* ---- semaphores ---- */
 
+/* A semaphore wait that a signal or a cancel (r) ended, counted in gs
+ * as a waiter: as glibc's, a cancel acts, the waiter counted out first
+ * (its cleanup does, nptl/sem_waitcommon.c).  A signal's handlers run;
+ * the kernel restarts glibc's untimed futex wait if every one had
+ * SA_RESTART (-ERESTARTSYS), and its timed one never (the restart block
+ * ends in EINTR once a handler ran).  Returns 0 to wait on, or EINTR,
+ * counted out. */
+static int interrupted(struct glibc_sem *gs, struct weft__co *co, int r,
+		       bool timed)
+{
+	if (r == ECANCELED) {
+		__atomic_fetch_sub(&gs->data, SEM_WAITER, __ATOMIC_RELAXED);
+		weft__cancel_act(co);
+		__atomic_fetch_add(&gs->data, SEM_WAITER, __ATOMIC_RELAXED);
+		return 0; /* not due after all: wait on */
+	}
+	int run = weft__sig_run(co);
+	if (run < 0 || (run == 1 && !timed))
+		return 0;
+	__atomic_fetch_sub(&gs->data, SEM_WAITER, __ATOMIC_RELAXED);
+	return EINTR;
+}
+
 /* See pshared.h.  The slow path of glibc's sem_wait
  * (__new_sem_wait_slow64), with the futex wait made by weft__waitv. */
 int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
@@ -344,7 +386,9 @@ int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 	if ((abs && !time_ok(clock, abs)) || !ours())
 		return abs ? libc->sem_clockwait(s, clock, abs)
 			   : libc->sem_wait(s);
+	struct weft__co *co = weft__running;
 	int saved = errno;
+	weft__cancel_point(co); /* glibc's sem_wait tests first */
 	if (libc->sem_trywait(s) == 0)
 		return 0;
 	if (errno != EAGAIN)
@@ -365,8 +409,15 @@ int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 				return 0;
 			}
 		} else if (next_deadline(clock, abs, &deadline)) {
-			weft__running->wait_what = "pshared";
-			weft__waitv(value, 0, shared, deadline);
+			co->wait_what = "pshared";
+			int r = weft__waitv_point(value, 0, shared, deadline);
+			if (r == EINTR || r == ECANCELED) {
+				r = interrupted(gs, co, r, abs != NULL);
+				if (r != 0) {
+					errno = r;
+					return -1;
+				}
+			}
 			d = __atomic_load_n(&gs->data, __ATOMIC_RELAXED);
 		} else {
 			__atomic_fetch_sub(&gs->data, SEM_WAITER,
