@@ -11,11 +11,17 @@
  * before.  fsync and fdatasync always wait for the disk, so they go to
  * the pool whenever another coroutine could run meanwhile.  Roots alone,
  * other files and fds outside a coroutine: libc's calls, untouched.
+ *
+ * Each is a cancellation point, as glibc makes them: a read's first try
+ * is glibc's own (preadv2, which acts on a due cancel), fsync's entry is
+ * weft's, and a cancel sent while the pool waits for the disk acts once
+ * it is done (see offload).
  */
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "hooks.h"
 #include "io.h"
 #include "offload.h"
@@ -46,12 +52,18 @@ static void run_job(void *p)
 }
 
 /* Runs j on the pool (or here, if no pool thread can be had); returns
- * its result with its errno. */
+ * its result with its errno.  glibc's reads, fsync and fdatasync are
+ * cancellation points, but the disk's wait is uninterruptible: natively
+ * a cancel sent meanwhile acts as the system call returns (SIGCANCEL is
+ * taken then), so here it acts once the job is done. */
 static ssize_t offload(struct file_job *j)
 {
-	weft__running->wait_what = j->sync ? "fsync" : "disk";
+	struct weft__co *co = weft__running;
+
+	co->wait_what = j->sync ? "fsync" : "disk";
 	if (weft__offload(run_job, j) != 0)
 		run_job(j);
+	weft__cancel_point(co);
 	if (j->r < 0)
 		errno = j->err;
 	return j->r;
@@ -145,8 +157,11 @@ ssize_t weft__file_read(int fd, void *buf, size_t n, off_t off)
 /* fsync and fdatasync: on the pool when another coroutine could run. */
 static int sync_file(int fd, int (*real)(int))
 {
-	if (file_caller(fd) == NULL)
+	struct weft__co *co = file_caller(fd);
+
+	if (co == NULL)
 		return real(fd);
+	weft__cancel_point(co); /* as glibc's, on entry */
 	struct file_job j = { .fd = fd, .sync = real };
 	return (int)offload(&j);
 }

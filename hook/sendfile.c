@@ -198,7 +198,8 @@ static void adopt(struct end *e, const struct weft__io *by, int fd,
 		flags = weft__fd_classify(fd, f);
 	e->io = (struct weft__io){ .co = by->co, .f = f, .fd = fd,
 				   .events = events, .flags = flags,
-				   .deadline = -2, .call = by->call };
+				   .deadline = -2, .call = by->call,
+				   .cancel = by->cancel };
 	e->ours = (flags & WEFT__FD_KNOWN) &&
 		  !(flags & (WEFT__FD_PASS | WEFT__FD_NB));
 }
@@ -302,8 +303,10 @@ ssize_t weft__splice(int in, off_t *off_in, int out, off_t *off_out,
 	size_t done = 0;
 	ssize_t r = 0;
 
-	e[0].ours = weft__io_begin(&e[0].io, in, WEFT_READ, "splice", false);
-	e[1].ours = weft__io_begin(&e[1].io, out, WEFT_WRITE, "splice", false);
+	/* glibc's splice is a cancellation point (SYSCALL_CANCEL), and its
+	 * sendfile none. */
+	e[0].ours = weft__io_begin(&e[0].io, in, WEFT_READ, "splice", true);
+	e[1].ours = weft__io_begin(&e[1].io, out, WEFT_WRITE, "splice", true);
 	if ((!e[0].ours && !e[1].ours) || len == 0 || (flags & ~SPLICE_FLAGS))
 		return weft__libc()->splice(in, off_in, out, off_out, len,
 					    flags);
