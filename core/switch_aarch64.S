@@ -3,6 +3,7 @@
  *   void weft__ctx_switch(struct weft__ctx *from, struct weft__ctx *to);
  *   void weft__ctx_make(struct weft__ctx *ctx, void *stack_top,
  *                       void (*fn)(void *), void *arg);
+ *   void weft__call_on(void (*fn)(void *), void *arg, void *stack_top);
  *
  * The AAPCS64 ("Procedure Call Standard for the Arm 64-bit Architecture",
  * sections "General-purpose Registers" and "SIMD and Floating-Point
@@ -191,6 +192,45 @@ ctx_entry:
 	brk	#0x3e8			/* as __builtin_trap: tools call it a trap */
 	.cfi_endproc
 	.size	ctx_entry, .-ctx_entry
+
+/* weft__call_on calls fn(arg) with sp at stack_top (rounded down to 16),
+ * then returns on the caller's own stack: a signal handler run on the
+ * stack the kernel would have picked (sigstack.c).  The frame record
+ * (x29, x30), pushed on the caller's stack, keeps the way back, and x29
+ * is the frame pointer the CFI below names, so that an unwinder walks
+ * from the handler's frames to the caller's.
+ *
+ *   offset from x29  content
+ *   0x00             the caller's x29
+ *   0x08             x30 (lr): where this returns to
+ */
+	.globl	weft__call_on
+	.hidden	weft__call_on
+	.type	weft__call_on, %function
+	.p2align 4
+weft__call_on:
+	.cfi_startproc
+	BTI_C
+	stp	x29, x30, [sp, #-16]!
+	.cfi_def_cfa_offset 16
+	.cfi_offset x29, -16
+	.cfi_offset x30, -8
+	mov	x29, sp
+	.cfi_def_cfa_register x29
+	and	x2, x2, #-16
+	mov	sp, x2
+	mov	x9, x0
+	mov	x0, x1
+	blr	x9
+	mov	sp, x29
+	.cfi_def_cfa_register sp
+	ldp	x29, x30, [sp], #16
+	.cfi_def_cfa_offset 0
+	.cfi_restore x29
+	.cfi_restore x30
+	ret
+	.cfi_endproc
+	.size	weft__call_on, .-weft__call_on
 
 	.section .note.GNU-stack,"",%progbits
 

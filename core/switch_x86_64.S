@@ -3,6 +3,7 @@
  *   void weft__ctx_switch(struct weft__ctx *from, struct weft__ctx *to);
  *   void weft__ctx_make(struct weft__ctx *ctx, void *stack_top,
  *                       void (*fn)(void *), void *arg);
+ *   void weft__call_on(void (*fn)(void *), void *arg, void *stack_top);
  *
  * The System V ABI (AMD64 supplement, section 3.2.3, figure 3.4) makes rbx,
  * rbp, r12-r15 and rsp callee-saved, and section 3.2.1 adds the control
@@ -112,5 +113,42 @@ ctx_entry:
 	ud2
 	.cfi_endproc
 	.size	ctx_entry_pad, .-ctx_entry_pad
+
+/* weft__call_on calls fn(arg) with the stack pointer at stack_top
+ * (rounded down to 16), then returns on the caller's own stack: a signal
+ * handler run on the stack the kernel would have picked (sigstack.c).
+ * rbp, pushed on the caller's stack, keeps the way back and is the frame
+ * pointer the CFI below names, so that an unwinder (a cancellation that
+ * unwinds out of the handler, a debugger's backtrace) walks from the
+ * handler's frames to the caller's.
+ *
+ *   offset from rbp  content
+ *   0x00             the caller's rbp
+ *   0x08             return address
+ */
+	.globl	weft__call_on
+	.hidden	weft__call_on
+	.type	weft__call_on, @function
+	.p2align 4
+weft__call_on:
+	.cfi_startproc
+	pushq	%rbp
+	.cfi_adjust_cfa_offset 8
+	.cfi_rel_offset rbp, 0
+	movq	%rsp, %rbp
+	.cfi_def_cfa_register rbp
+	andq	$-16, %rdx
+	movq	%rdx, %rsp		/* the call leaves rsp % 16 == 8 */
+	movq	%rdi, %rax
+	movq	%rsi, %rdi
+	callq	*%rax
+	movq	%rbp, %rsp
+	.cfi_def_cfa_register rsp
+	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore rbp
+	ret
+	.cfi_endproc
+	.size	weft__call_on, .-weft__call_on
 
 	.section .note.GNU-stack,"",@progbits
