@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -319,6 +320,11 @@ size_t weft__stack_default(void);
 /* Prints the stack-overflow line for co and aborts. */
 void weft__stack_overflow(const struct weft__co *co)
 	__attribute__((noreturn));
+
+/* Whether the fault (si, uc) on an OS thread running co is an overflow
+ * of co's stack, a stack of weft's. */
+bool weft__stack_overflowed(const struct weft__co *co, const siginfo_t *si,
+			    void *uc);
 
 /* Installs the guard-page fault handler and an alternate signal stack for
  * the calling thread, once per thread. */

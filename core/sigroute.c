@@ -43,6 +43,7 @@
 #include "waitq.h"
 
 bool weft__sig_routing;
+long (*weft__sig_sys)(long, ...);
 
 /* The kernel's sigaction and a raw syscall, given by the hook layer:
  * weft's own wrappers of them must not be reached from here. */
@@ -106,9 +107,20 @@ static int action_write(int sig, const struct sigaction *sa)
 	struct sigaction k = *sa;
 	struct action *a = &actions[sig];
 
-	if (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN) {
+	const int own = SA_SIGINFO | SA_RESETHAND | SA_ONSTACK | SA_NODEFER;
+	bool handler = sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
+
+	if (weft__sig_sync(sig) && (handler || sig == SIGSEGV)) {
+		/* On the OS thread's alternate stack, weft's, from which
+		 * the handler moves to the thread's own (sigsync.c). */
+		k.sa_sigaction = weft__sig_sync_front;
+		k.sa_flags = (sa->sa_flags | SA_SIGINFO | SA_ONSTACK |
+			      (handler ? 0 : SA_NODEFER)) & ~SA_RESETHAND;
+	} else if (handler) {
+		/* Its frame on the interrupted stack (sigstack.c). */
 		k.sa_sigaction = front;
-		k.sa_flags = (sa->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+		k.sa_flags = (sa->sa_flags | SA_SIGINFO) &
+			     ~(SA_RESETHAND | SA_ONSTACK);
 	}
 	if (kernel_action(sig, &k, NULL) != 0)
 		return -1;
@@ -116,8 +128,7 @@ static int action_write(int sig, const struct sigaction *sa)
 	 * kernel kept), with the program's handler and flags of its own. */
 	kernel_action(sig, NULL, &k);
 	k.sa_handler = sa->sa_handler;
-	k.sa_flags = (k.sa_flags & ~(SA_SIGINFO | SA_RESETHAND)) |
-		     (sa->sa_flags & (SA_SIGINFO | SA_RESETHAND));
+	k.sa_flags = (k.sa_flags & ~own) | (sa->sa_flags & own);
 	atomic_fetch_add_explicit(&a->seq, 1, memory_order_relaxed);
 	atomic_thread_fence(memory_order_release);
 	a->set = true;
@@ -129,7 +140,8 @@ static int action_write(int sig, const struct sigaction *sa)
 /* See sigs.h. */
 int weft__sig_action_get(int sig, struct sigaction *sa)
 {
-	if (weft__sig_routable(sig) && action_read(sig, sa))
+	if ((weft__sig_routable(sig) || weft__sig_sync(sig)) &&
+	    action_read(sig, sa))
 		return 0;
 	return kernel_action ? kernel_action(sig, NULL, sa)
 			     : sigaction(sig, NULL, sa);
@@ -447,10 +459,11 @@ void weft__sig_os_follow(void)
 
 /* ---- the front ---- */
 
-/* See sigs.h: a root's own stack is its OS thread's.  Inside the gate
- * (handoff.h) the code is weft's: a handler run there could park the
- * thread and bring it back on another OS thread, under code that still
- * believes itself on this one. */
+/* See sigs.h: a root's own stack is its OS thread's; a green thread's
+ * are its stack and the alternate stack it runs a handler on.  Inside
+ * the gate (handoff.h) the code is weft's: a handler run there could park
+ * the thread and bring it back on another OS thread, under code that
+ * still believes itself on this one. */
 bool weft__sig_in_program(const struct weft__co *co, void *uc)
 {
 	char *sp = weft__uc_sp(uc);
@@ -458,7 +471,9 @@ bool weft__sig_in_program(const struct weft__co *co, void *uc)
 	return co->state == WEFT__RUNNING && weft__spins_held == 0 &&
 	       !weft__gate_inside() &&
 	       (co->slot == NULL ||
-		(sp > co->slot->lo && sp <= co->slot->hi));
+		(sp > co->slot->lo && sp <= co->slot->hi) ||
+		(co->sigs != NULL && sp > co->sigs->alt_lo &&
+		 sp <= co->sigs->alt_hi));
 }
 
 /* Whether running sig in place, as s's thread, keeps the order the
@@ -527,5 +542,6 @@ void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
 	kernel_action = kernel;
 	raw_syscall = sys;
 	weft__sig_routing = true;
+	weft__sig_sys = sys;
 	weft__poke_init(sys);
 }

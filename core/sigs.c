@@ -95,6 +95,7 @@ void weft__sig_end(struct weft__sigs *s)
 	if (weft__sig_routing && recount(s, 0))
 		weft__sig_os_changed();
 	weft__sigq_drop(s);
+	weft__sigstack_end(s);
 	s->co->sigs = NULL; /* its last steps may outlive the record */
 }
 
@@ -130,7 +131,9 @@ void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
 			sigaddset(&s->mask, sig);
 		atomic_store(&s->mask_bits, bits_of(&s->mask));
 	}
-	if (sa->sa_flags & SA_SIGINFO)
+	if (weft__unlikely(sa->sa_flags & SA_ONSTACK))
+		weft__sigstack_call(s, sig, si, uc, sa, false);
+	else if (sa->sa_flags & SA_SIGINFO)
 		sa->sa_sigaction(sig, si, uc);
 	else
 		sa->sa_handler(sig);
@@ -169,14 +172,15 @@ static bool what_to_run(struct weft__sigs *s, int sig, siginfo_t *si,
 }
 
 /* weft__sig_call with uc, or from normal code (uc NULL), with this
- * function's context. */
+ * function's context (made only for a handler that reads it, or one
+ * whose stack depends on where the thread is). */
 static void call_here(struct weft__sigs *s, int sig, siginfo_t *si,
 		      void *uc, const struct sigaction *sa)
 {
 	ucontext_t here;
 
-	if (uc == NULL && (sa->sa_flags & SA_SIGINFO))
-		getcontext(&here);
+	if (uc == NULL && (sa->sa_flags & (SA_SIGINFO | SA_ONSTACK)))
+		getcontext(&here); /* its stack pointer: sigstack.c's */
 	weft__sig_call(s, sig, si, uc ? uc : &here, sa);
 }
 

@@ -12,7 +12,9 @@
  * In preload mode weft installs its own handler (the front,
  * sigroute.c) for every signal the program catches, except the
  * synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS),
- * which run in place as always.  The front runs the program's handler at
+ * which run at once on the thread that faulted, through a front of their
+ * own (sigsync.c) that puts them on that thread's alternate stack.  The
+ * front runs the program's handler at
  * once when the signal landed on the thread it is for: a thread with no
  * scheduler, or a program thread running there that does not block it.
  * Any other (a signal to the process, arriving while its OS thread polled
@@ -50,9 +52,12 @@ struct weft__sigs {
 	                                 through (sigs.c) */
 	_Atomic unsigned calls;       /* handlers it has run */
 	stack_t alt;                  /* a green thread's sigaltstack, as
-	                                 the program set it (never used: the
-	                                 front and the synchronous signals
-	                                 run on the OS thread's) */
+	                                 the program set it (sigstack.c);
+	                                 ss_size 0 if none, or disarmed */
+	char *alt_lo, *alt_hi;        /* the alternate stack its handlers
+	                                 run on now, if any: its own code
+	                                 runs there (weft__sig_in_program) */
+	unsigned alt_vg;              /* valgrind's id for alt plus 1, or 0 */
 };
 
 /* ---- a thread's signals (sigs.c) ---- */
@@ -178,6 +183,60 @@ void weft__sigq_drop(struct weft__sigs *s);
 
 /* In a fork's child: no lock is held (s: the child's thread, or NULL). */
 void weft__sigq_forget(struct weft__sigs *s);
+
+/* ---- alternate signal stacks (sigstack.c) ----
+ *
+ * A green thread's sigaltstack is its own (s->alt), kept as the kernel
+ * keeps a thread's; the OS thread's stays weft's, for its overflow
+ * report.  A handler with SA_ONSTACK runs on the thread's alternate stack
+ * if it has one armed and is not on it already, as the kernel would run
+ * it: weft__sig_call (the handlers run as the thread, and those the front
+ * runs in place) and the synchronous front (sigsync.c) call it there
+ * through weft__sigstack_call.  Main and native threads keep the
+ * kernel's own, which weft__sigstack_call emulates for the front (weft
+ * installs the front without SA_ONSTACK, so that its frame is always on
+ * the interrupted stack, whichever OS thread the thread later runs on). */
+
+/* Whether sp lies on s's alternate stack, as the kernel tells it: never
+ * while it is marked SS_AUTODISARM. */
+bool weft__sigstack_on(const struct weft__sigs *s, const char *sp);
+
+/* sigaltstack for s's thread, with its stack pointer sp: *old (if not
+ * NULL) gets the one it had, with SS_ONSTACK if sp is on it, and ss (if
+ * not NULL), checked by the kernel already, becomes its own.  The caller
+ * refuses a change with EPERM first if weft__sigstack_on. */
+void weft__sigstack_swap(struct weft__sigs *s, const stack_t *ss,
+			 stack_t *old, const char *sp);
+
+/* Forgets s's alternate stack (its thread ends). */
+void weft__sigstack_end(struct weft__sigs *s);
+
+/* Calls handler sa of sig with si and uc (the kernel's context, or one
+ * made where the thread was) on the stack the kernel would run it on for
+ * s's thread (NULL: a thread with no program thread's state, the
+ * kernel's alternate stack).  moved: the caller itself runs on the
+ * kernel's alternate stack of its OS thread, away from the interrupted
+ * stack (the synchronous front).  The mask is the caller's to set. */
+void weft__sigstack_call(struct weft__sigs *s, int sig, siginfo_t *si,
+			 void *uc, const struct sigaction *sa, bool moved);
+
+/* The raw syscall, set when routing is turned on: weft's wrappers must
+ * not be reached from a signal handler. */
+extern long (*weft__sig_sys)(long, ...);
+
+/* ---- the synchronous signals (sigsync.c) ---- */
+
+/* Whether sig is one the kernel sends to the thread that faulted:
+ * SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS. */
+bool weft__sig_sync(int sig);
+
+/* The kernel's handler of a synchronous signal whose action the program
+ * set through weft (a handler, or any action of SIGSEGV's, which also
+ * reports weft's stack overflows): runs the program's handler where the
+ * kernel would for the thread that faulted (weft__sigstack_call), or
+ * weft's overflow report when no handler of the program's can take the
+ * overflow, or the default action. */
+void weft__sig_sync_front(int sig, siginfo_t *si, void *uc);
 
 /* Calls handler sa of sig with si, as the calling program thread s (NULL
  * if none), the way the kernel would: s's mask plus sa_mask (and sig,

@@ -37,6 +37,7 @@
 #include "core.h"
 #include "fiber.h"
 #include "sched.h"
+#include "sigs.h"
 #include "waitq.h"
 
 #define GAP        WEFT__STACK_GAP /* guard or moat below each stack */
@@ -259,19 +260,27 @@ char *weft__uc_sp(void *uc)
 #endif
 }
 
-/* The running coroutine overflowed its stack: it hit the guard, or a
- * frame too large for any guard (a big alloca) took the stack pointer
- * below the stack and the access faulted.  Report it.  Any other fault
- * goes to whoever handled SIGSEGV before weft. */
+/* See core.h: it hit the guard, or a frame too large for any guard (a
+ * big alloca) took the stack pointer below the stack and the access
+ * faulted. */
+bool weft__stack_overflowed(const struct weft__co *co, const siginfo_t *si,
+			    void *uc)
+{
+	char *addr = si->si_addr, *sp = weft__uc_sp(uc);
+
+	return co->slot && ((addr >= co->slot->lo - GAP &&
+			     addr < co->slot->lo) ||
+			    (sp < co->slot->lo && addr < co->slot->lo &&
+			     addr + 4096 >= sp));
+}
+
+/* The running coroutine overflowed its stack: report it.  Any other
+ * fault goes to whoever handled SIGSEGV before weft. */
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	struct weft__co *co = weft__current();
-	char *addr = si->si_addr, *sp = weft__uc_sp(uc);
 
-	if (co && co->slot && ((addr >= co->slot->lo - GAP &&
-				addr < co->slot->lo) ||
-			       (sp < co->slot->lo && addr < co->slot->lo &&
-				addr + 4096 >= sp)))
+	if (co && weft__stack_overflowed(co, si, uc))
 		weft__stack_overflow(co);
 	if (old_segv.sa_flags & SA_SIGINFO) {
 		old_segv.sa_sigaction(sig, si, uc);
@@ -285,15 +294,24 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 	}
 }
 
+/* Installs on_segv, unless the program set SIGSEGV's action through
+ * weft already (sigsync.c, whose front makes the same report).  As
+ * weft's own call, not the program's (weft__inside). */
 static void install_handler(void)
 {
+	bool was = weft__inside;
 	struct sigaction sa;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_segv;
-	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &old_segv);
+	weft__inside = true;
+	if (sigaction(SIGSEGV, NULL, &sa) == 0 &&
+	    sa.sa_sigaction != weft__sig_sync_front) {
+		memset(&sa, 0, sizeof sa);
+		sa.sa_sigaction = on_segv;
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGSEGV, &sa, &old_segv);
+	}
+	weft__inside = was;
 }
 
 /* Installs the fault handler (once per process) and gives the calling

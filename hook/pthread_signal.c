@@ -18,10 +18,6 @@
 
 #include "green.h"
 
-#ifndef SS_AUTODISARM
-#define SS_AUTODISARM (1U << 31) /* the kernel's; glibc does not name it */
-#endif
-
 /* The calling coroutine's signal state if it is a program thread (a
  * green thread, or main when routing is on), or NULL. */
 static struct weft__sigs *running_sigs(void)
@@ -193,33 +189,30 @@ static int pending_of(sigset_t *set)
 	return 0;
 }
 
-/* sigaltstack: in a green thread, the thread's own, as the program set
- * it; the OS thread's stays weft's, which handlers run on (a green thread
- * that freed its stack at its end would leave its OS thread none).  The
+/* sigaltstack: in a green thread, the thread's own (core/sigs.h), which
+ * its handlers with SA_ONSTACK run on; the OS thread's stays weft's.  The
  * kernel checks a new one: set for an instant, then its own put back.
- * Returns 0, or -1 with errno as the kernel's. */
+ * Returns 0, or -1 with errno as the kernel's (EPERM while on it). */
 static int altstack(const stack_t *ss, stack_t *old)
 {
 	struct weft__co *co = weft__running;
 	struct weft__sigs *s = weft__green_on() && co && co->slot ?
 			       co->sigs : NULL;
+	char here = 0; /* where the thread is */
 	stack_t mine;
 
 	if (s == NULL)
 		return weft__libc()->sigaltstack(ss, old);
+	if (ss != NULL && weft__sigstack_on(s, &here)) {
+		errno = EPERM;
+		return -1;
+	}
 	if (ss != NULL) {
 		if (weft__libc()->sigaltstack(ss, &mine) != 0)
 			return -1;
 		weft__libc()->sigaltstack(&mine, NULL);
 	}
-	if (old != NULL)
-		*old = s->alt.ss_sp || s->alt.ss_size ? s->alt : (stack_t){
-			.ss_flags = SS_DISABLE };
-	if (ss != NULL && (ss->ss_flags & SS_DISABLE))
-		s->alt = (stack_t){ 0 };
-	else if (ss != NULL)
-		s->alt = (stack_t){ .ss_sp = ss->ss_sp, .ss_size = ss->ss_size,
-				    .ss_flags = ss->ss_flags & SS_AUTODISARM };
+	weft__sigstack_swap(s, ss, old, &here);
 	return 0;
 }
 

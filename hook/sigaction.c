@@ -5,8 +5,9 @@
  * glibc's own versions of these call its sigaction and sigprocmask
  * inside libc, where no wrapper sees them, so each is wrapped here, as
  * glibc 2.36 writes it, over weft's sigaction and sigprocmask.  With
- * green threads on, the action of a signal weft routes is recorded and
- * stands behind weft's front (core/sigs.h); anything else is libc's.
+ * green threads on, the action of a signal weft routes, or of a
+ * synchronous one, is recorded and stands behind weft's fronts
+ * (core/sigs.h); anything else is libc's.
  */
 #include <signal.h>
 
@@ -15,10 +16,13 @@
 /* glibc's __sigpause and friends keep this set for siginterrupt. */
 static sigset_t interrupting;
 
-/* Whether sig's action is weft's to keep. */
+/* Whether sig's action is weft's to keep: one it routes, or a
+ * synchronous one, whose handler weft runs on the green thread's
+ * alternate stack. */
 static bool routed(int sig)
 {
-	return weft__sig_routing && weft__green_on() && weft__sig_routable(sig);
+	return weft__sig_routing && weft__green_on() &&
+	       (weft__sig_routable(sig) || weft__sig_sync(sig));
 }
 
 /* sigaction, with the program's action kept for a signal weft routes:
