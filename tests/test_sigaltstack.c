@@ -147,6 +147,9 @@ START_TEST(a_handler_with_sa_onstack_runs_on_the_threads_alternate_stack)
 {
 	struct target t = { 0 };
 
+	if (_i / 2 == RUNNING)
+		TL_SKIP_UNDER_VALGRIND("a thread that spins there may not "
+				       "get its signal in ten seconds");
 	tl_threads_mode(_i % 2);
 	send_to_target(&t, (enum how)(_i / 2), SA_ONSTACK);
 	ck_assert_msg(on_alt(t.alt), "handler at %p, alt stack %p..%p",
@@ -163,6 +166,9 @@ START_TEST(a_handler_without_sa_onstack_runs_on_the_threads_stack)
 {
 	struct target t = { 0 };
 
+	if (_i / 2 == RUNNING)
+		TL_SKIP_UNDER_VALGRIND("a thread that spins there may not "
+				       "get its signal in ten seconds");
 	tl_threads_mode(_i % 2);
 	send_to_target(&t, (enum how)(_i / 2), 0);
 	ck_assert(!on_alt(t.alt));
@@ -194,6 +200,7 @@ static void *autodisarmed(void *arg)
 
 START_TEST(ss_autodisarm_disarms_the_stack_while_the_handler_runs)
 {
+	TL_SKIP_UNDER_VALGRIND("its sigaltstack refuses SS_AUTODISARM");
 	tl_threads_mode(_i);
 	tl_catch(SIGUSR1, on_sig, SA_ONSTACK);
 	tl_pthread_join(tl_pthread(autodisarmed, NULL, NULL));
