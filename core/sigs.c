@@ -131,7 +131,9 @@ void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
 			sigaddset(&s->mask, sig);
 		atomic_store(&s->mask_bits, bits_of(&s->mask));
 	}
-	if (weft__unlikely(sa->sa_flags & SA_ONSTACK))
+	/* A handler that can see its context, or runs on an alternate
+	 * stack: the thread's alternate stack in both (sigstack.c). */
+	if (sa->sa_flags & (SA_ONSTACK | SA_SIGINFO))
 		weft__sigstack_call(s, sig, si, uc, sa, false);
 	else if (sa->sa_flags & SA_SIGINFO)
 		sa->sa_sigaction(sig, si, uc);

@@ -216,7 +216,9 @@ void weft__sigstack_end(struct weft__sigs *s);
  * s's thread (NULL: a thread with no program thread's state, the
  * kernel's alternate stack).  moved: the caller itself runs on the
  * kernel's alternate stack of its OS thread, away from the interrupted
- * stack (the synchronous front).  The mask is the caller's to set. */
+ * stack (the synchronous front).  For a green thread, uc's uc_stack
+ * says, while the handler runs, what the kernel would have saved there:
+ * the thread's alternate stack.  The mask is the caller's to set. */
 void weft__sigstack_call(struct weft__sigs *s, int sig, siginfo_t *si,
 			 void *uc, const struct sigaction *sa, bool moved);
 

@@ -145,6 +145,28 @@ static void on_green_alt(struct weft__sigs *s, struct call *c)
 	s->alt_hi = hi;
 }
 
+/* Runs c for green thread s, interrupted at sp, where the kernel would
+ * run it (see the top of the file; moved: this runs away from the
+ * interrupted stack), with the context's uc_stack saying what the kernel
+ * would have saved there, the thread's alternate stack, rather than the
+ * OS thread's: put back before the context is returned to, since the
+ * kernel's sigreturn sets the OS thread's alternate stack from it. */
+static void on_green(struct weft__sigs *s, struct call *c, char *sp,
+		     bool onstack, bool moved)
+{
+	ucontext_t *u = c->uc;
+	stack_t kept = u->uc_stack;
+
+	weft__sigstack_swap(s, NULL, &u->uc_stack, sp);
+	if (onstack && s->alt.ss_size != 0 && !on(&s->alt, sp))
+		on_green_alt(s, c);
+	else if (moved) /* on the interrupted stack, below what it holds */
+		weft__call_on(call, c, sp - RED_ZONE);
+	else
+		call(c);
+	u->uc_stack = kept;
+}
+
 /* Runs c where the kernel would for a thread whose alternate stack is
  * the kernel's (main, a native thread), from the interrupted stack: on
  * that stack if it is armed and sp is not on it, else here. */
@@ -178,11 +200,10 @@ void weft__sigstack_call(struct weft__sigs *s, int sig, siginfo_t *si,
 		return;
 	}
 	if (s != NULL && s->co != NULL && s->co->slot != NULL) {
-		if (onstack && s->alt.ss_size != 0 && !on(&s->alt, sp)) {
-			on_green_alt(s, &c);
-			return;
-		}
-	} else if (onstack) {
+		on_green(s, &c, sp, onstack, moved);
+		return;
+	}
+	if (onstack) {
 		/* moved: the kernel ran the caller on the thread's own. */
 		if (moved)
 			call(&c);

@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "weft.h"
@@ -34,16 +35,18 @@
 static char *volatile seen_at;       /* a local of the handler's */
 static volatile int seen_flags;      /* sigaltstack's ss_flags there */
 static volatile int seen_change;     /* errno of a change there, or 0 */
+static void *volatile seen_uc_stack; /* its context's uc_stack.ss_sp */
 static _Atomic int handled;
 
-static void on_sig(int sig)
+static void on_sig(int sig, siginfo_t *si, void *uc)
 {
 	static char other_mem[ALT_BYTES];
 	char here = 0;
 	stack_t now, other = { .ss_sp = other_mem, .ss_size = ALT_BYTES };
 
-	(void)sig;
+	(void)sig, (void)si;
 	seen_at = &here;
+	seen_uc_stack = ((ucontext_t *)uc)->uc_stack.ss_sp;
 	sigaltstack(NULL, &now);
 	seen_flags = now.ss_flags;
 	seen_change = sigaltstack(&other, NULL) == 0 ? 0 : errno;
@@ -120,7 +123,7 @@ static void *target(void *arg)
 static void send_to_target(struct target *t, enum how how, int flags)
 {
 	t->how = how;
-	tl_catch(SIGUSR1, on_sig, SA_RESTART | flags);
+	tl_catch(SIGUSR1, on_sig, SA_RESTART | SA_SIGINFO | flags);
 	tl_make_pipe(t->p);
 	pthread_t th = tl_pthread(target, t, NULL);
 	while (!atomic_load(&t->ready))
@@ -157,6 +160,7 @@ START_TEST(a_handler_with_sa_onstack_runs_on_the_threads_alternate_stack)
 		      (void *)(t.alt + ALT_BYTES));
 	ck_assert_int_eq(seen_flags, SS_ONSTACK);
 	ck_assert_int_eq(seen_change, EPERM);
+	ck_assert_ptr_eq(seen_uc_stack, t.alt);
 }
 END_TEST
 
@@ -174,6 +178,7 @@ START_TEST(a_handler_without_sa_onstack_runs_on_the_threads_stack)
 	ck_assert(!on_alt(t.alt));
 	ck_assert_int_eq(seen_flags, 0);
 	ck_assert_int_eq(seen_change, 0);
+	ck_assert_ptr_eq(seen_uc_stack, t.alt);
 }
 END_TEST
 
