@@ -195,6 +195,7 @@ static void *autodisarmed(void *arg)
 	ck_assert(on_alt(alt));
 	ck_assert_int_eq(seen_flags, SS_DISABLE);
 	ck_assert_int_eq(seen_change, 0);
+	ck_assert_ptr_eq(seen_uc_stack, alt);
 	ck_assert_int_eq(sigaltstack(NULL, &now), 0);
 	ck_assert_ptr_eq(now.ss_sp, alt);
 	ck_assert_uint_eq((unsigned)now.ss_flags, SS_AUTODISARM);
@@ -207,7 +208,7 @@ START_TEST(ss_autodisarm_disarms_the_stack_while_the_handler_runs)
 {
 	TL_SKIP_UNDER_VALGRIND("its sigaltstack refuses SS_AUTODISARM");
 	tl_threads_mode(_i);
-	tl_catch(SIGUSR1, on_sig, SA_ONSTACK);
+	tl_catch(SIGUSR1, on_sig, SA_ONSTACK | SA_SIGINFO);
 	tl_pthread_join(tl_pthread(autodisarmed, NULL, NULL));
 }
 END_TEST
