@@ -2,7 +2,8 @@
 # cross_aarch64.sh - cross-builds weft and its Check suites for aarch64 and
 # runs, under qemu-aarch64, the suites of what differs there: the context
 # switch, thread blocks (tpidr_el0, TLS variant I), green threads, their
-# cancellation and signals, the offload pool's interruptible system call
+# cancellation and signals (handlers on a thread's alternate stack: the
+# switch's weft__call_on), the offload pool's interruptible system call
 # stub, and green threads moving between schedulers with their blocks.
 #
 # Skips, with a message and status 0, on an aarch64 host (make check runs
@@ -43,7 +44,7 @@ out=build/aarch64
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
 	suites=(co sched tcb green green_sync cancel futex sync signal
-		sigpoke sigroute stdio offintr balance)
+		sigpoke sigroute sigaltstack stdio stdio_intr offintr balance)
 fi
 
 skip() {

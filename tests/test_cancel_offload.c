@@ -20,7 +20,9 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "weft.h"
@@ -29,6 +31,24 @@
 #include "../core/tcb.h"
 #include "../hook/green.h"
 #include "testlib.h"
+
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449
+#endif
+
+/* Whether the kernel here has futex_waitv (Linux 5.16; not valgrind's or
+ * qemu-user's, which give ENOSYS): without it a process-shared
+ * semaphore's wait is a thread's, which no cancel or signal ends.  Says
+ * so, naming test, when it has not. */
+static bool waitv_known(const char *test)
+{
+	if (syscall(SYS_futex_waitv, NULL, 0, 0, NULL, 0) < 0 &&
+	    errno == ENOSYS) {
+		fprintf(stderr, "%s: no futex_waitv here: left out\n", test);
+		return false;
+	}
+	return true;
+}
 
 /* As test_cancel.c's: loop 1 is green threads on two schedulers; false
  * for native threads under AddressSanitizer, which cannot follow glibc's
@@ -323,10 +343,10 @@ START_TEST(a_cancel_ends_a_pshared_sem_wait_counted_out)
 {
 	_Atomic bool ready = false;
 
-	/* valgrind lacks futex_waitv: the wait is a thread's, which
-	 * neither ends (waitv.h). */
-	if (_i & 1)
-		TL_SKIP_UNDER_VALGRIND("no futex_waitv");
+	/* Without futex_waitv the wait is a thread's, which neither
+	 * ends (waitv.h). */
+	if ((_i & 1) && !waitv_known(__func__))
+		return;
 	if (!mode(_i))
 		return;
 	pshared_init();
@@ -375,10 +395,10 @@ START_TEST(a_signal_interrupts_a_pshared_sem_wait_as_natively)
 {
 	bool restart = _i >= 2;
 
-	/* valgrind lacks futex_waitv: the wait is a thread's, which
-	 * neither ends (waitv.h). */
-	if (_i & 1)
-		TL_SKIP_UNDER_VALGRIND("no futex_waitv");
+	/* Without futex_waitv the wait is a thread's, which neither
+	 * ends (waitv.h). */
+	if ((_i & 1) && !waitv_known(__func__))
+		return;
 	if (!mode(_i & 1))
 		return;
 	pshared_init();
