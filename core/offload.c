@@ -344,6 +344,32 @@ static bool unqueue(struct pool *p, struct job *job)
 	return true;
 }
 
+/* How the park of a job's caller is marked (cancel.h). */
+enum mark { MARK_NONE, MARK_SIGNAL, MARK_CANCEL };
+
+/* Queues job on p and readies its caller's park, marked as mark says,
+ * before the lock is let go: a worker may take the job and wake the
+ * caller at once.  Returns true; or false with errno EAGAIN when no
+ * worker could be had (nothing is queued, nothing to park for). */
+static bool queue_parked(struct pool *p, struct job *job, enum mark mark)
+{
+	struct weft__co *co = job->co;
+	bool was = weft__lock_as_weft(&lock);
+	bool ok = submit(p, job);
+
+	if (ok) {
+		if (mark == MARK_CANCEL)
+			weft__cancel_mark(co);
+		else if (mark == MARK_SIGNAL)
+			weft__signal_mark(co);
+		weft__prepark(co);
+	}
+	weft__unlock_as(&lock, co, was);
+	if (!ok)
+		errno = EAGAIN;
+	return ok;
+}
+
 /* What a stoppable job's caller does when a signal or a cancel ended its
  * park (reason r) before the job was done: takes the job off the queue if
  * no worker has begun it (returns true: it will never run), else asks fn
@@ -384,22 +410,9 @@ static int run_on(struct pool *p, void (*fn)(void *), void (*stop)(void *),
 	int saved = errno; /* starting a thread may change it */
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
-	bool was = weft__lock_as_weft(&lock);
-	bool queued_ok = submit(p, &job);
-	/* Parked before the lock is let go: a worker may take the job and
-	 * wake us at once. */
-	if (queued_ok) {
-		if (cancel)
-			weft__cancel_mark(co);
-		else if (stop != NULL)
-			weft__signal_mark(co);
-		weft__prepark(co);
-	}
-	weft__unlock_as(&lock, co, was);
-	if (!queued_ok) {
-		errno = EAGAIN;
+	if (!queue_parked(p, &job, cancel ? MARK_CANCEL :
+				   stop != NULL ? MARK_SIGNAL : MARK_NONE))
 		return -1;
-	}
 	int r = weft__park(co, -1);
 	if (interrupted(p, &job, r, stop)) {
 		errno = saved;
@@ -411,7 +424,7 @@ static int run_on(struct pool *p, void (*fn)(void *), void (*stop)(void *),
 	 * done.  The worker wakes and marks under the lock, so a check made
 	 * under it sees either both or neither. */
 	while (!atomic_load_explicit(&job.done, memory_order_acquire)) {
-		was = weft__lock_as_weft(&lock);
+		bool was = weft__lock_as_weft(&lock);
 		bool done = atomic_load_explicit(&job.done,
 						 memory_order_relaxed);
 		if (!done)
@@ -455,17 +468,8 @@ static int run_point_on(struct pool *p, void (*fn)(void *), void *arg)
 	int saved = errno;
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
 
-	bool was = weft__lock_as_weft(&lock);
-	bool queued_ok = submit(p, &job);
-	if (queued_ok) {
-		weft__cancel_mark(co);
-		weft__prepark(co);
-	}
-	weft__unlock_as(&lock, co, was);
-	if (!queued_ok) {
-		errno = EAGAIN;
+	if (!queue_parked(p, &job, MARK_CANCEL))
 		return -1;
-	}
 	int r = weft__park(co, -1);
 	/* A signal's handlers run here while the job goes on, as they run
 	 * natively while glibc's own wait goes on; a cancel goes to the
@@ -476,7 +480,7 @@ static int run_point_on(struct pool *p, void (*fn)(void *), void *arg)
 			weft__sig_run(co);
 		if (atomic_load_explicit(&job.done, memory_order_acquire))
 			break;
-		was = weft__lock_as_weft(&lock);
+		bool was = weft__lock_as_weft(&lock);
 		bool done = atomic_load_explicit(&job.done,
 						 memory_order_relaxed);
 		if (!done) {
