@@ -26,34 +26,7 @@
 #include <unistd.h>
 
 #include "weft.h"
-#include "../core/tcb.h"
-#include "../hook/green.h"
 #include "testlib.h"
-
-/* Loop 1: green threads, on a pool of two schedulers, so that a thread and
- * its canceller may run on different OS threads.  Returns false when the
- * test must stop: native threads under AddressSanitizer, which cannot
- * follow glibc's unwind of a native thread's stack (the thread's exit
- * then trips on marks left in it). */
-static bool mode(int green)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (!green)
-		return false;
-#endif
-	if (green) {
-		weft__tcb_init(false);
-		weft__green_set(true);
-		ck_assert_int_eq(weft_cpus(2), 2);
-	}
-	return true;
-}
-
-/* Whether this run can unwind green threads (see the file's head). */
-static bool unwinds(int green)
-{
-	return !green || weft__tcb_on;
-}
 
 static struct tl_trace trace;
 static pthread_mutex_t trace_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -98,12 +71,12 @@ static void *exits_from_below(void *unused)
 
 START_TEST(pthread_exit_unwinds_through_handlers_and_frames)
 {
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(exits_from_below, NULL, NULL);
 
 	ck_assert_ptr_eq(tl_pthread_join(t), (void *)7);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	int want[] = { 100, 101, 102, 2, 1 };
 	ck_assert_int_eq(trace.n, 5);
@@ -181,7 +154,7 @@ START_TEST(a_cancel_ends_a_thread_parked_at_a_cancellation_point)
 	int pipe_r[2], pipe_w[2], pair[2], full[2];
 	sem_t sem;
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	tl_make_pipe(pipe_r);
 	tl_make_pipe(pipe_w);
@@ -208,7 +181,7 @@ START_TEST(a_cancel_ends_a_thread_parked_at_a_cancellation_point)
 		ck_assert_ptr_eq(tl_pthread_join(t[i]), PTHREAD_CANCELED);
 	ck_assert_int_eq(pthread_cancel(sleeper), 0);
 	ck_assert_ptr_eq(tl_pthread_join(sleeper), PTHREAD_CANCELED);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	/* Each handler ran once: the sum of 10 + what, and the sleeper's. */
 	int sum = 0;
@@ -248,7 +221,7 @@ START_TEST(a_cancelled_condition_wait_holds_its_mutex_in_the_handler)
 	pthread_mutexattr_t ma;
 	_Atomic bool ready = false;
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
@@ -260,7 +233,7 @@ START_TEST(a_cancelled_condition_wait_holds_its_mutex_in_the_handler)
 	pthread_mutex_unlock(&lock);
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	ck_assert_int_eq(trace.n, 1);
 	ck_assert_int_eq(trace.v[0], 1);
@@ -284,7 +257,7 @@ START_TEST(a_cancel_does_not_end_a_mutex_wait)
 {
 	int step = 0;
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_lock(&lock);
@@ -327,7 +300,7 @@ START_TEST(a_disabled_cancel_waits_until_enabled)
 {
 	struct states st = { 0, -1, -1 };
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(disabled_then_enabled, &st, NULL);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
@@ -352,7 +325,7 @@ START_TEST(turning_asynchronous_acts_on_a_pending_cancel)
 {
 	int step = 0;
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(turns_asynchronous, &step, NULL);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
@@ -378,7 +351,7 @@ static void *bad_arguments(void *unused)
 
 START_TEST(bad_states_and_types_get_einval)
 {
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(bad_arguments, NULL, NULL);
 
@@ -397,7 +370,7 @@ static void *returns_at_once(void *unused)
  * runs after (its end, the wake of its joiner) is no cancellation point. */
 START_TEST(cancelling_an_ended_thread_is_no_error)
 {
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(returns_at_once, NULL, NULL);
 
@@ -445,7 +418,7 @@ static void *posts_with_a_cancel_pending(void *unused)
  * glibc to act on the cancel either. */
 START_TEST(waking_another_scheduler_is_no_cancellation_point)
 {
-	if (!mode(_i) || !unwinds(_i))
+	if (!tl_cancel_mode(_i) || !tl_unwinds(_i))
 		return;
 	bool across = false;
 
@@ -490,7 +463,7 @@ START_TEST(many_parked_readers_are_cancelled)
 	pthread_t t[N];
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	tl_make_pipe(p);
 	for (int i = 0; i < N; i++)
@@ -500,7 +473,7 @@ START_TEST(many_parked_readers_are_cancelled)
 		ck_assert_int_eq(pthread_cancel(t[i]), 0);
 	for (int i = 0; i < N; i++)
 		ck_assert_ptr_eq(tl_pthread_join(t[i]), PTHREAD_CANCELED);
-	if (unwinds(_i))
+	if (tl_unwinds(_i))
 		ck_assert_int_eq(trace.n, N);
 }
 END_TEST

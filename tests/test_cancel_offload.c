@@ -28,8 +28,6 @@
 #include "weft.h"
 #include "../core/cancel.h"
 #include "../core/offload.h"
-#include "../core/tcb.h"
-#include "../hook/green.h"
 #include "testlib.h"
 
 #ifndef SYS_futex_waitv
@@ -48,29 +46,6 @@ static bool waitv_known(const char *test)
 		return false;
 	}
 	return true;
-}
-
-/* As test_cancel.c's: loop 1 is green threads on two schedulers; false
- * for native threads under AddressSanitizer, which cannot follow glibc's
- * unwind of a native thread's stack. */
-static bool mode(int green)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (!green)
-		return false;
-#endif
-	if (green) {
-		weft__tcb_init(false);
-		weft__green_set(true);
-		ck_assert_int_eq(weft_cpus(2), 2);
-	}
-	return true;
-}
-
-/* Whether this run unwinds green threads (test_cancel.c). */
-static bool unwinds(int green)
-{
-	return !green || weft__tcb_on;
 }
 
 /* Cleanup handlers note here, in order, from any thread (a worker's
@@ -129,7 +104,7 @@ START_TEST(a_cancel_ends_a_job_blocked_in_glibc)
 	struct blocked b = { .timeout_ms = -1 };
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	tl_make_pipe(p);
 	b.fd = p[0];
@@ -141,7 +116,7 @@ START_TEST(a_cancel_ends_a_job_blocked_in_glibc)
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
 	ck_assert_int_lt(tl_mono_ns() - t0, 2000000000LL);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	/* The job's handler, on the worker, then the thread's. */
 	ck_assert_int_eq(atomic_load(&nnotes), 2);
@@ -187,7 +162,7 @@ START_TEST(the_pool_serves_jobs_after_cancelled_ones)
 	pthread_t t[N], u[M];
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	tl_make_pipe(p);
 	for (int i = 0; i < N; i++) {
@@ -244,7 +219,7 @@ START_TEST(a_cancel_too_late_for_the_job_stays_the_callers)
 {
 	struct spin s = { 0 };
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pthread_t t = tl_pthread(runs_spins, &s, NULL);
 	while (!atomic_load(&s.running))
@@ -304,7 +279,7 @@ START_TEST(a_cancelled_pshared_cond_wait_holds_its_mutex_in_the_handler)
 {
 	_Atomic bool ready = false;
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pshared_init();
 	pthread_t t = tl_pthread(shared_cond_waiter, &ready, NULL);
@@ -315,7 +290,7 @@ START_TEST(a_cancelled_pshared_cond_wait_holds_its_mutex_in_the_handler)
 	usleep(10000);
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	ck_assert_int_eq(atomic_load(&nnotes), 1);
 	ck_assert_int_eq(notes[0], 1);
@@ -347,7 +322,7 @@ START_TEST(a_cancel_ends_a_pshared_sem_wait_counted_out)
 	 * ends (waitv.h). */
 	if ((_i & 1) && !waitv_known(__func__))
 		return;
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	pshared_init();
 	pthread_t t = tl_pthread(shared_sem_waiter, &ready, NULL);
@@ -360,7 +335,7 @@ START_TEST(a_cancel_ends_a_pshared_sem_wait_counted_out)
 	ck_assert_int_eq(sem_waiters(&shared_sem), 0);
 	ck_assert_int_eq(sem_post(&shared_sem), 0);
 	ck_assert_int_eq(sem_trywait(&shared_sem), 0);
-	if (unwinds(_i)) {
+	if (tl_unwinds(_i)) {
 		ck_assert_int_eq(atomic_load(&nnotes), 1);
 		ck_assert_int_eq(notes[0], 3);
 	}
@@ -399,7 +374,7 @@ START_TEST(a_signal_interrupts_a_pshared_sem_wait_as_natively)
 	 * ends (waitv.h). */
 	if ((_i & 1) && !waitv_known(__func__))
 		return;
-	if (!mode(_i & 1))
+	if (!tl_cancel_mode(_i & 1))
 		return;
 	pshared_init();
 	tl_catch(SIGUSR1, tl_on_signal, restart ? SA_RESTART : 0);
@@ -452,7 +427,7 @@ START_TEST(fsync_and_splice_are_cancellation_points)
 	char path[] = "/tmp/weft-cancel-XXXXXX";
 	int in[2], out[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
@@ -468,7 +443,7 @@ START_TEST(fsync_and_splice_are_cancellation_points)
 	ck_assert_int_eq(pthread_cancel(s), 0);
 	ck_assert_ptr_eq(tl_pthread_join(s), PTHREAD_CANCELED);
 	close(fd);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	ck_assert_int_eq(atomic_load(&nnotes), 2);
 	ck_assert_int_eq(notes[0], 4);

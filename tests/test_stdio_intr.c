@@ -24,32 +24,7 @@
 #include <unistd.h>
 
 #include "weft.h"
-#include "../core/tcb.h"
-#include "../hook/green.h"
 #include "testlib.h"
-
-/* Loop 1: green threads on two schedulers.  Returns false when the test
- * must stop: native threads under AddressSanitizer, which cannot follow
- * glibc's unwind of a native thread's stack. */
-static bool mode(int green)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (!green)
-		return false;
-#endif
-	if (green) {
-		weft__tcb_init(false);
-		weft__green_set(true);
-		ck_assert_int_eq(weft_cpus(2), 2);
-	}
-	return true;
-}
-
-/* Whether this run unwinds a cancelled thread (and runs its handlers). */
-static bool unwinds(int green)
-{
-	return !green || weft__tcb_on;
-}
 
 static _Atomic int cleanups;
 
@@ -125,7 +100,7 @@ START_TEST(a_cancel_ends_fgets_and_frees_the_lock)
 	int p[2];
 	char line[16];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	atomic_store(&cleanups, 0);
 	tl_make_pipe(p);
@@ -135,7 +110,7 @@ START_TEST(a_cancel_ends_fgets_and_frees_the_lock)
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
 	ck_assert(!atomic_load(&w.done));
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	ck_assert_int_eq(atomic_load(&cleanups), 1);
 	ck_assert(lock_free(w.fp));
@@ -152,7 +127,7 @@ START_TEST(a_cancel_ends_a_flush_waiting_for_room)
 {
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	atomic_store(&cleanups, 0);
 	tl_make_pipe(p);
@@ -161,7 +136,7 @@ START_TEST(a_cancel_ends_a_flush_waiting_for_room)
 	pthread_t t = start(flushes, &w);
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_ptr_eq(tl_pthread_join(t), PTHREAD_CANCELED);
-	if (!unwinds(_i))
+	if (!tl_unwinds(_i))
 		return;
 	ck_assert_int_eq(atomic_load(&cleanups), 1);
 	ck_assert(lock_free(w.fp));
@@ -179,7 +154,7 @@ START_TEST(a_c_stream_waits_on_through_a_cancel)
 {
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	atomic_store(&cleanups, 0);
 	char path[64];
@@ -223,7 +198,7 @@ START_TEST(a_buffered_line_is_returned_before_a_cancel_acts)
 {
 	int p[2];
 
-	if (!mode(_i))
+	if (!tl_cancel_mode(_i))
 		return;
 	tl_make_pipe(p);
 	ck_assert_int_eq(write(p[1], "one\ntwo\n", 8), 8);

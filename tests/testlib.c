@@ -19,6 +19,7 @@
 #include "core.h"
 #include "green.h"
 #include "real.h"
+#include "tcb.h"
 #include "testlib.h"
 
 /* ---- time and order ----------------------------------------------------- */
@@ -205,6 +206,25 @@ void tl_threads_mode(int green)
 		weft__green_set(true);
 		ck_assert_int_eq(weft_cpus(2), 2);
 	}
+}
+
+/* See testlib.h. */
+bool tl_cancel_mode(int green)
+{
+#ifdef __SANITIZE_ADDRESS__
+	if (!green)
+		return false;
+#endif
+	if (green)
+		weft__tcb_init(false);
+	tl_threads_mode(green);
+	return true;
+}
+
+/* See testlib.h. */
+bool tl_unwinds(int green)
+{
+	return !green || weft__tcb_on;
 }
 
 /* See testlib.h. */

@@ -168,6 +168,17 @@ void tl_alarm_in(int ms);
  * green threads on a pool of two schedulers. */
 void tl_threads_mode(int green);
 
+/* tl_threads_mode for the tests of cancellation and thread ends, with
+ * thread blocks on (tcb.h).  Returns false when the test must stop:
+ * native threads under AddressSanitizer, which cannot follow glibc's
+ * unwind of a native thread's stack (the thread's exit then trips on
+ * marks left in it). */
+bool tl_cancel_mode(int green);
+
+/* Whether a cancelled or exiting thread unwinds in this run (its cleanup
+ * handlers and destructors run): natively, or green with thread blocks. */
+bool tl_unwinds(int green);
+
 /* A TCP socket listening on 127.0.0.1, on a port the kernel picked;
  * fails the test if it cannot. */
 int tl_listener(void);
