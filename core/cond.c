@@ -1,4 +1,17 @@
-/* cond.c - condition variables for coroutines. */
+/* cond.c - condition variables for coroutines.
+ *
+ * A signaller wakes its waiter holding c's spin lock and lets go of it
+ * after; the woken waiter, before it goes on, takes the lock once, so
+ * that it cannot free c under its signaller, as a
+ * program may as soon as it has its mutex back.  A program may also
+ * destroy c right after a broadcast, while the waiters it woke have yet
+ * to take the lock: each signaller counts the waiters it woke in
+ * leaving_, each counts itself out as it lets go, and
+ * pthread_cond_destroy waits until none is left (weft__cond_quiesce),
+ * as glibc's waits for its woken waiters.
+ */
+#include <sched.h>
+
 #include "core.h"
 #include "handoff.h"
 #include "waitq.h"
@@ -23,8 +36,25 @@ int weft__cond_park(weft_cond *c, weft_mutex *m, int64_t deadline)
 		weft__spin_lock(&c->lock_);
 		weft__wq_remove(&c->head_, &c->tail_, &w);
 		weft__spin_unlock(&c->lock_);
+	} else {
+		weft__spin_lock(&c->lock_); /* the signaller is done with c */
+		c->leaving_--;
+		weft__spin_unlock(&c->lock_);
 	}
 	return r;
+}
+
+/* See core.h. */
+void weft__cond_quiesce(weft_cond *c)
+{
+	while (__atomic_load_n(&c->leaving_, __ATOMIC_ACQUIRE) > 0) {
+		if (weft__running != NULL)
+			weft_yield();
+		else
+			sched_yield();
+	}
+	/* The last to leave has let go of the lock, too. */
+	weft__wq_let_go(&c->lock_);
 }
 
 /* Waits on c with m held, until signalled or the deadline.  Returns 0 or
@@ -59,7 +89,8 @@ int weft_cond_timedwait(weft_cond *c, weft_mutex *m, int64_t timeout_ns)
 int weft_cond_signal(weft_cond *c)
 {
 	weft__spin_lock(&c->lock_);
-	weft__wq_wake_one(&c->head_, &c->tail_);
+	if (weft__wq_wake_one(&c->head_, &c->tail_) != NULL)
+		c->leaving_++;
 	weft__spin_unlock(&c->lock_);
 	return 0;
 }
@@ -69,7 +100,7 @@ int weft_cond_broadcast(weft_cond *c)
 {
 	weft__spin_lock(&c->lock_);
 	while (weft__wq_wake_one(&c->head_, &c->tail_) != NULL)
-		;
+		c->leaving_++;
 	weft__spin_unlock(&c->lock_);
 	return 0;
 }

@@ -396,6 +396,11 @@ int weft__mutex_lock_or_signal(weft_mutex *m, int64_t deadline);
  * signalled, the deadline, or a wake with a reason (EINTR, ECANCELED),
  * which it returns (0 if signalled); m is not taken again. */
 int weft__cond_park(weft_cond *c, weft_mutex *m, int64_t deadline);
+
+/* Waits until no waiter of c that a signal or broadcast woke still has to
+ * let go of it (see cond.c), yielding meanwhile: after this c may be
+ * freed.  For pthread_cond_destroy. */
+void weft__cond_quiesce(weft_cond *c);
 int weft__sem_wait_until(weft_sem *s, int64_t deadline);
 
 /* ---- time (time.c) ---- */

@@ -94,6 +94,19 @@ static inline bool weft__wq_remove(void **head, void **tail,
 	return true;
 }
 
+/* The end of a park a waker ended, where the object (a mutex, condition,
+ * semaphore) may be freed as soon as the caller goes on: POSIX lets a
+ * woken thread destroy and free it at once, and glibc's wakers never
+ * touch an object after their wake.  weft's wake their waiter holding
+ * the object's spin lock, and let go of it after, so the woken waiter
+ * takes lock once, and with it waits for its waker to be done with the
+ * object. */
+static inline void weft__wq_let_go(int *lock)
+{
+	weft__spin_lock(lock);
+	weft__spin_unlock(lock);
+}
+
 /* Takes the longest waiter off the queue, or NULL. */
 static inline struct weft__waiter *weft__wq_pop(void **head, void **tail)
 {
@@ -119,18 +132,19 @@ static inline struct weft__waiter *weft__wq_wake_one(void **head,
 
 /* Parks the caller, whose node w is already pushed on a queue guarded by
  * lock, until woken or the deadline; unlocks first.  On a time-out, w is
- * unlinked again.  Returns the waker's reason (0) or ETIMEDOUT. */
+ * unlinked again; woken, the caller waits for its waker to let go of
+ * lock (weft__wq_let_go).  Returns the waker's reason (0) or
+ * ETIMEDOUT. */
 static inline int weft__wq_park(int *lock, void **head, void **tail,
 				struct weft__waiter *w, int64_t deadline)
 {
 	weft__prepark(w->co);
 	weft__spin_unlock(lock);
 	int r = weft__park(w->co, deadline);
-	if (r) {
-		weft__spin_lock(lock);
+	weft__spin_lock(lock);
+	if (r)
 		weft__wq_remove(head, tail, w);
-		weft__spin_unlock(lock);
-	}
+	weft__spin_unlock(lock);
 	return r;
 }
 

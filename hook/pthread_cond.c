@@ -63,11 +63,15 @@ int weft__pthread_cond_init(pthread_cond_t *pc, const pthread_condattr_t *attr)
 	return 0;
 }
 
-/* pthread_cond_destroy: nothing to release.  Returns 0. */
+/* pthread_cond_destroy: waits for the waiters a signal or broadcast woke
+ * to be done with it, as glibc's does.  Returns 0. */
 int weft__pthread_cond_destroy(pthread_cond_t *pc)
 {
-	if (green_cond(pc) == NULL)
+	weft_cond *c = green_cond(pc);
+
+	if (c == NULL)
 		return weft__libc()->pthread_cond_destroy(pc);
+	weft__cond_quiesce(c);
 	return 0;
 }
 

@@ -186,6 +186,7 @@ int weft_mutex_unlock(weft_mutex *m);
 /* A condition variable. */
 typedef struct weft_cond {
 	int lock_;
+	int leaving_; /* waiters woken that have not yet let go of it */
 	void *head_, *tail_;
 } weft_cond;
 
