@@ -69,6 +69,11 @@ struct job {
 
 static __thread long slices_done;
 
+/* Set once every thread of a round is made: until then each yields, so
+ * that all are live together however slowly threads are made (under
+ * AddressSanitizer, one could end before the next began). */
+static atomic_bool go;
+
 /* Works in slices with a yield between them, checking after each that
  * its TLS, errno and pthread_self are its own; counts the times its
  * scheduler changed.  (Its OS thread is not checked against its
@@ -80,6 +85,8 @@ static void *works_in_slices(void *p)
 	struct weft__sched *last = weft__current_sched();
 
 	j->self = pthread_self();
+	while (!atomic_load(&go))
+		sched_yield();
 	for (long i = 0; i < j->slices; i++) {
 		j->sum += burn((unsigned long)(j->id * 1000 + i), 150);
 		slices_done++;
@@ -118,8 +125,10 @@ START_TEST(an_idle_member_is_given_runnable_threads)
 				jobs[i].want += burn((unsigned long)(i * 1000 +
 								     k), 150);
 		}
+		atomic_store(&go, false);
 		for (int i = 0; i < N; i++)
 			t[i] = tl_pthread(works_in_slices, &jobs[i], NULL);
+		atomic_store(&go, true);
 		for (int i = 0; i < N; i++) {
 			tl_pthread_join(t[i]);
 			ck_assert_uint_eq(jobs[i].sum, jobs[i].want);

@@ -33,7 +33,7 @@ static int rounds(void)
 struct box {
 	pthread_mutex_t m;
 	pthread_cond_t c;
-	bool ready;
+	bool waiting, ready;
 };
 
 /* Waits for the box's flag, then frees the box. */
@@ -42,6 +42,7 @@ static void *waits_then_frees(void *p)
 	struct box *b = p;
 
 	pthread_mutex_lock(&b->m);
+	b->waiting = true; /* in the wait once the mutex is free again */
 	while (!b->ready)
 		pthread_cond_wait(&b->c, &b->m);
 	pthread_mutex_unlock(&b->m);
@@ -51,8 +52,10 @@ static void *waits_then_frees(void *p)
 	return NULL;
 }
 
-/* The signal is sent after the mutex is let go: the waiter may have the
- * mutex, and free the box, before pthread_cond_signal returns. */
+/* The signal is sent after the mutex is let go, to a waiter known to be
+ * in its wait (it said so holding the mutex, which its wait let go): it
+ * may have the mutex back, and free the box, before pthread_cond_signal
+ * returns. */
 START_TEST(a_waiter_may_free_the_condition_it_was_signalled_on)
 {
 	tl_threads_mode(_i);
@@ -62,7 +65,13 @@ START_TEST(a_waiter_may_free_the_condition_it_was_signalled_on)
 		pthread_mutex_init(&b->m, NULL);
 		pthread_cond_init(&b->c, NULL);
 		pthread_t t = tl_pthread(waits_then_frees, b, NULL);
-		pthread_mutex_lock(&b->m);
+		for (;;) {
+			pthread_mutex_lock(&b->m);
+			if (b->waiting)
+				break;
+			pthread_mutex_unlock(&b->m);
+			sched_yield();
+		}
 		b->ready = true;
 		pthread_mutex_unlock(&b->m);
 		pthread_cond_signal(&b->c); /* b may be gone as this returns */
