@@ -202,7 +202,8 @@ int tl_set_nonblocking(int fd, bool on);
 
 /* Returns the number of OS threads in this process (from /proc), not
  * counting ThreadSanitizer's own nor an emulator's (qemu-user's); fails
- * the test if it cannot read it. */
+ * the test if it cannot read it.  Takes no lock: a threaded process's
+ * fork child may call it. */
 int tl_thread_count(void);
 
 /* Returns the number of newlines in s. */
