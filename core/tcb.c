@@ -239,10 +239,21 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info)
 }
 
 /* See tcb.h.  Only one coroutine runs on an OS thread at a time, so its
- * malloc cache, which has no lock, is never used by two at once. */
+ * malloc cache, which has no lock, is never used by two at once.
+ *
+ * Both blocks are marked as a threaded process's: x86-64's catomic_*
+ * (malloc's fastbins) leave out the lock prefix where the running
+ * descriptor's multiple_threads is 0, and glibc sets it only in the
+ * descriptor that calls pthread_create and in new threads'.  A green
+ * block copied from a single-threaded maker, or an OS thread whose
+ * schedulers were started from a green block, would keep 0 while other
+ * OS threads run. */
 void weft__tcb_rehome(void *tcb, void *os_tcb)
 {
 	char *os = (char *)os_tcb + libc_tls, *its = (char *)tcb + libc_tls;
+
+	AT(PD(tcb), PD_MULTIPLE_THREADS, int) = 1;
+	AT(PD(os_tcb), PD_MULTIPLE_THREADS, int) = 1;
 
 	AT(PD(tcb), PD_TID, int) = AT(PD(os_tcb), PD_TID, int);
 	AT(its, LT_TCACHE, void *) = AT(os, LT_TCACHE, void *);

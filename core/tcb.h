@@ -84,7 +84,8 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
 
 /* Gives block tcb what it borrows from the OS thread whose block is
  * os_tcb, for running there: that thread's tid (which glibc's calls read
- * from a block), malloc cache and arena. */
+ * from a block), malloc cache and arena; and marks both blocks as a
+ * threaded process's (glibc's multiple_threads). */
 void weft__tcb_rehome(void *tcb, void *os_tcb);
 
 /* Block tcb's cancellation word (glibc's cancelhandling, cancel.h). */

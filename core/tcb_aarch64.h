@@ -59,12 +59,11 @@ static inline const char *arch_check(char *pd, char *tp)
 	return NULL;
 }
 
-/* Fills what the head of new descriptor pd holds, from the maker's
- * descriptor os, and clears tcbhead_t past it, whose dtv is
- * _dl_allocate_tls's to set. */
+/* Clears tcbhead_t past new descriptor pd, whose dtv is
+ * _dl_allocate_tls's to set (multiple_threads is weft__tcb_rehome's). */
 static inline void arch_fill_head(char *pd, const char *os)
 {
-	AT(pd, PD_MULTIPLE_THREADS, int) = AT(os, PD_MULTIPLE_THREADS, int);
+	(void)os;
 	AT(pd, PD_DTV, void *) = NULL;
 	AT(pd, PD_DTV + 8, void *) = NULL;
 }

@@ -51,12 +51,12 @@ static inline const char *arch_check(char *pd, char *tp)
 }
 
 /* Fills what the head of new descriptor pd holds (tcbhead_t): itself, and
- * what it takes from the maker's descriptor os: its guards and features. */
+ * what it takes from the maker's descriptor os: its guards and features.
+ * multiple_threads is weft__tcb_rehome's. */
 static inline void arch_fill_head(char *pd, const char *os)
 {
 	AT(pd, PD_TCB, char *) = pd;
 	AT(pd, PD_SELF, char *) = pd;
-	AT(pd, PD_MULTIPLE_THREADS, int) = AT(os, PD_MULTIPLE_THREADS, int);
 	AT(pd, PD_SYSINFO, uintptr_t) = AT(os, PD_SYSINFO, uintptr_t);
 	AT(pd, PD_STACK_GUARD, uintptr_t) = AT(os, PD_STACK_GUARD, uintptr_t);
 	AT(pd, PD_POINTER_GUARD, uintptr_t) =

@@ -544,6 +544,38 @@ START_TEST(fork_from_a_green_thread_gives_a_working_child)
 }
 END_TEST
 
+#ifdef __x86_64__
+/* glibc's multiple_threads in the running block's tcbhead_t, which
+ * x86-64's catomic_* (malloc's fastbins) read to decide on a lock
+ * prefix. */
+static int running_block_says_threaded(void)
+{
+	int v;
+
+	__asm__ volatile("movl %%fs:24, %0" : "=r"(v));
+	return v;
+}
+
+static void *note_threaded(void *p)
+{
+	*(int *)p = running_block_says_threaded();
+	return NULL;
+}
+
+START_TEST(every_block_says_the_process_is_threaded)
+{
+	/* A check test runs in a fork of a single-threaded runner: its
+	 * own block starts at 0, which a green block must not copy. */
+	int green = -1;
+
+	weft__green_set(true);
+	tl_pthread_join(tl_pthread(note_threaded, &green, NULL));
+	ck_assert_int_eq(green, 1);
+	ck_assert_int_eq(running_block_says_threaded(), 1);
+}
+END_TEST
+#endif
+
 /* ---- linked mode -------------------------------------------------------- */
 
 static void *report_counter(void *p)
@@ -588,6 +620,9 @@ Suite *suite_tcb(void)
 		tcase_add_test(tc, malloc_across_parks_works_and_leaves_nothing_behind);
 		tcase_add_test(tc, uselocale_is_each_thread_s_own);
 		tcase_add_test(tc, fork_from_a_green_thread_gives_a_working_child);
+#ifdef __x86_64__
+		tcase_add_test(tc, every_block_says_the_process_is_threaded);
+#endif
 		tcase_add_test(tc, weft_spawn_shares_tls_and_own_tls_is_asked_for);
 	}
 	tcase_add_test(tc, glibc_s_pthread_calls_on_a_green_thread_do_not_crash);
