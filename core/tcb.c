@@ -263,6 +263,18 @@ void weft__tcb_rehome(void *tcb, void *os_tcb)
 	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) = AT(os, LT_TCACHE, void *) == NULL;
 }
 
+/* See tcb.h.  Every thread's static TLS has one layout, so libc's block
+ * lies at the same distance from any thread pointer. */
+void *weft__tcb_res_swap(void *res)
+{
+	if (!weft__tcb_on)
+		return NULL;
+	void **resp = &AT((char *)weft__tp() + libc_tls, LT_RESP, void *);
+	void *was = *resp;
+	*resp = res;
+	return was;
+}
+
 /* See tcb.h. */
 _Atomic int *weft__tcb_cancel_word(void *tcb)
 {

@@ -88,6 +88,12 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
  * threaded process's (glibc's multiple_threads). */
 void weft__tcb_rehome(void *tcb, void *os_tcb);
 
+/* Makes res the resolver state (glibc's __resp, what _res names) of the
+ * running thread, which may be any thread, and returns the one it had;
+ * returns NULL and changes nothing without thread blocks, where weft
+ * does not know where glibc keeps the pointer. */
+void *weft__tcb_res_swap(void *res);
+
 /* Block tcb's cancellation word (glibc's cancelhandling, cancel.h). */
 _Atomic int *weft__tcb_cancel_word(void *tcb);
 

@@ -20,22 +20,31 @@
  * cancellation on (weft__offload_point), and a cancel of the parked
  * caller is passed to the worker, where glibc acts on it and its cleanup
  * frees what the lookup held; the caller then acts on its own, having
- * let the static-buffer lock go.  The caller's _res is not carried to
- * the worker, which reads resolv.conf as any thread that did not change
- * its own _res.
+ * let the static-buffer lock go.
+ *
+ * The resolver's state, _res, is per thread too, and a program may set
+ * its own (name servers, options) or expect the lookup to initialise it.
+ * With thread blocks the worker uses the caller's for the call: its
+ * __resp points at the caller's _res, which nothing else touches while
+ * the caller is parked, and points back at its own afterwards, also when
+ * a cancel ends the worker (whose exit would otherwise close the caller's
+ * resolver sockets).
  */
 #include <netdb.h>
 #include <pthread.h>
+#include <resolv.h>
 
 #include "cancel.h"
 #include "io.h"
 #include "offload.h"
+#include "tcb.h"
 
 /* A call made on the pool: fn makes the real call with the arguments kept
  * in the struct that embeds this one, and stores the result there. */
 struct call {
 	void (*fn)(struct call *c);
 	int err, herr; /* errno and h_errno, to the worker and back */
+	void *res;     /* the caller's _res, or NULL */
 };
 
 /* Whether a lookup should go to the pool rather than block the thread. */
@@ -46,15 +55,24 @@ static bool ours(void)
 	return co != NULL && !weft__alone(co);
 }
 
+/* Gives the worker its own _res back (a cleanup handler too). */
+static void own_res(void *res)
+{
+	weft__tcb_res_swap(res);
+}
+
 static void on_worker(void *p)
 {
 	struct call *c = p;
+	void *own = c->res ? weft__tcb_res_swap(c->res) : NULL;
 
+	pthread_cleanup_push(own_res, own);
 	errno = c->err;
 	h_errno = c->herr;
 	c->fn(c);
 	c->err = errno;
 	c->herr = h_errno;
+	pthread_cleanup_pop(c->res != NULL);
 }
 
 /* Makes c's call on the pool, or here if the pool has no thread, and
@@ -65,9 +83,12 @@ static bool offload(struct call *c)
 {
 	c->err = errno;
 	c->herr = h_errno;
+	c->res = weft__tcb_on ? __res_state() : NULL;
 	int r = weft__offload_point(on_worker, c);
-	if (r < 0)
+	if (r < 0) {
+		c->res = NULL; /* here, the caller's own is in use */
 		on_worker(c);
+	}
 	errno = c->err;
 	h_errno = c->herr;
 	return r == 1;
@@ -106,7 +127,7 @@ int weft__getaddrinfo(const char *node, const char *service,
 {
 	if (!ours())
 		return weft__libc()->getaddrinfo(node, service, hints, res);
-	struct gai a = { { gai_call, 0, 0 }, node, service, hints, res, 0 };
+	struct gai a = { { .fn = gai_call }, node, service, hints, res, 0 };
 	offload_point(&a.c);
 	return a.r;
 }
@@ -137,7 +158,7 @@ int weft__getnameinfo(const struct sockaddr *sa, socklen_t salen,
 	if (!ours())
 		return weft__libc()->getnameinfo(sa, salen, host, hostlen,
 						 serv, servlen, flags);
-	struct gni a = { .c = { gni_call, 0, 0 }, .sa = sa, .salen = salen,
+	struct gni a = { .c = { .fn = gni_call }, .sa = sa, .salen = salen,
 			 .host = host, .hostlen = hostlen, .serv = serv,
 			 .servlen = servlen, .flags = flags };
 	offload_point(&a.c);
@@ -245,7 +266,7 @@ struct hostent *weft__gethostbyname(const char *name)
 {
 	if (!ours())
 		return weft__libc()->gethostbyname(name);
-	struct host a = { .c = { byname_call, 0, 0 }, .key = name };
+	struct host a = { .c = { .fn = byname_call }, .key = name };
 	return static_lookup(&a);
 }
 
@@ -254,7 +275,7 @@ struct hostent *weft__gethostbyname2(const char *name, int af)
 {
 	if (!ours())
 		return weft__libc()->gethostbyname2(name, af);
-	struct host a = { .c = { byname2_call, 0, 0 }, .key = name, .af = af };
+	struct host a = { .c = { .fn = byname2_call }, .key = name, .af = af };
 	return static_lookup(&a);
 }
 
@@ -264,7 +285,7 @@ struct hostent *weft__gethostbyaddr(const void *addr, socklen_t len,
 {
 	if (!ours())
 		return weft__libc()->gethostbyaddr(addr, len, type);
-	struct host a = { .c = { byaddr_call, 0, 0 }, .key = addr, .len = len,
+	struct host a = { .c = { .fn = byaddr_call }, .key = addr, .len = len,
 			  .af = type };
 	return static_lookup(&a);
 }
@@ -279,7 +300,7 @@ int weft__gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 	if (!ours())
 		return weft__libc()->gethostbyname_r(name, ret, buf, buflen,
 						     result, h_errnop);
-	struct host a = { .c = { byname_r_call, 0, 0 }, .key = name,
+	struct host a = { .c = { .fn = byname_r_call }, .key = name,
 			  .ret = ret, .buf = buf, .buflen = buflen,
 			  .result = result, .h_errnop = h_errnop };
 	offload_point(&a.c);
@@ -295,7 +316,7 @@ int weft__gethostbyname2_r(const char *name, int af, struct hostent *ret,
 		return weft__libc()->gethostbyname2_r(name, af, ret, buf,
 						      buflen, result,
 						      h_errnop);
-	struct host a = { .c = { byname2_r_call, 0, 0 }, .key = name,
+	struct host a = { .c = { .fn = byname2_r_call }, .key = name,
 			  .af = af, .ret = ret, .buf = buf, .buflen = buflen,
 			  .result = result, .h_errnop = h_errnop };
 	offload_point(&a.c);
@@ -311,7 +332,7 @@ int weft__gethostbyaddr_r(const void *addr, socklen_t len, int type,
 		return weft__libc()->gethostbyaddr_r(addr, len, type, ret, buf,
 						     buflen, result,
 						     h_errnop);
-	struct host a = { .c = { byaddr_r_call, 0, 0 }, .key = addr,
+	struct host a = { .c = { .fn = byaddr_r_call }, .key = addr,
 			  .len = len, .af = type, .ret = ret, .buf = buf,
 			  .buflen = buflen, .result = result,
 			  .h_errnop = h_errnop };

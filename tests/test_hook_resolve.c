@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <resolv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "core.h"
 #include "real.h"
+#include "tcb.h"
 #include "weft.h"
 #include "testlib.h"
 
@@ -698,6 +700,63 @@ START_TEST(resolver_calls_give_what_libc_gives)
 }
 END_TEST
 
+/* ---- the caller's resolver state ---------------------------------------- */
+
+/* What one thread saw of its own _res around a lookup of "localhost". */
+struct res_seen {
+	int before, result, after;
+	void *where;
+};
+
+static void *look_up_with_own_res(void *p)
+{
+	struct res_seen *seen = p;
+	struct addrinfo *ai = NULL;
+
+	seen->before = (_res.options & RES_INIT) != 0;
+	seen->result = getaddrinfo("localhost", NULL, NULL, &ai);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	seen->after = (_res.options & RES_INIT) != 0;
+	seen->where = &_res;
+	return NULL;
+}
+
+/* Keeps a lookup company, so that it goes to the pool. */
+static void *keep_company(void *p)
+{
+	(void)p;
+	usleep(100 * 1000);
+	return NULL;
+}
+
+START_TEST(a_lookup_initialises_the_calling_thread_s_own_res)
+{
+	/* A lookup initialises its thread's _res (glibc's resolver context
+	 * reads resolv.conf into it); with green threads the worker must do
+	 * it to the caller's, which a program that sets its own name servers
+	 * needs, and leave the next caller's alone.  "localhost" comes from
+	 * /etc/hosts: nothing is sent. */
+	struct res_seen seen[2] = { { -1, -1, -1, NULL }, { -1, -1, -1, NULL } };
+
+	if (_i && !weft__tcb_init(false))
+		return; /* no thread blocks (ThreadSanitizer): not carried */
+	tl_threads_mode(_i);
+	for (int i = 0; i < 2; i++) {
+		pthread_t company = tl_pthread(keep_company, NULL, NULL);
+		tl_pthread_join(tl_pthread(look_up_with_own_res, &seen[i], NULL));
+		tl_pthread_join(company);
+	}
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(seen[i].result, 0);
+		ck_assert_int_eq(seen[i].before, 0);
+		ck_assert_int_eq(seen[i].after, 1);
+	}
+	ck_assert_ptr_ne(seen[0].where, &_res);
+	ck_assert_int_eq(_res.options & RES_INIT, 0);
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 Suite *suite_hook_resolve(void)
@@ -750,6 +809,8 @@ Suite *suite_hook_resolve(void)
 	tc = tcase_create("differential");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, resolver_calls_give_what_libc_gives);
+	tcase_add_loop_test(tc,
+		a_lookup_initialises_the_calling_thread_s_own_res, 0, 2);
 	suite_add_tcase(s, tc);
 
 	return s;
