@@ -71,25 +71,30 @@ int weft__sem_destroy(sem_t *s)
 	return 0;
 }
 
-/* Takes a unit, waiting until deadline; a cancellation point.  Returns 0
- * or -1 with ETIMEDOUT. */
+/* Takes a unit, waiting until deadline (negative: none); a cancellation
+ * point.  Returns 0 or -1 with ETIMEDOUT or EINTR. */
 static int wait_until(weft_sem *s, int64_t deadline)
 {
 	struct weft__co *co = weft__green_co();
 	int r;
 
-	/* A handler of a signal sent to this green thread interrupts it
-	 * unless it has SA_RESTART: glibc's futex wait is restarted then,
-	 * whatever signal(7) says of sem_wait. */
-	do {
+	/* A handler of a signal sent to this green thread ends the wait
+	 * with EINTR, as it ends glibc's futex wait, which the kernel
+	 * restarts only when it has no time-out and every handler has
+	 * SA_RESTART, whatever signal(7) says of sem_wait. */
+	for (;;) {
 		weft__cancel_enter(co);
 		r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
-	} while (r == EINTR && weft__sig_run(co) != 0);
+		if (r != EINTR)
+			break;
+		if (weft__sig_run(co) == 0 || deadline >= 0)
+			break;
+	}
 	return r ? fail(r) : 0;
 }
 
-/* sem_wait: takes a unit, parking while there is none.  Returns 0.
- * (A signal does not interrupt the wait with EINTR, unlike glibc's.) */
+/* sem_wait: takes a unit, parking while there is none.  Returns 0, or -1
+ * with EINTR if a signal's handler without SA_RESTART ran. */
 int weft__sem_wait(sem_t *s)
 {
 	weft_sem *ws = green_sem(s);
@@ -110,7 +115,7 @@ int weft__sem_trywait(sem_t *s)
 }
 
 /* sem_clockwait: as sem_wait, with -1 and ETIMEDOUT once abs passes on
- * clock; EINVAL for a clock other than CLOCK_REALTIME or CLOCK_MONOTONIC
+ * clock, and EINTR after any handler (SA_RESTART or not); EINVAL for a clock other than CLOCK_REALTIME or CLOCK_MONOTONIC
  * or a bad abs, checked first as glibc does. */
 int weft__sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abs)
 {

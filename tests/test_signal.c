@@ -3,7 +3,8 @@
  * a pool of two schedulers), expecting the same: the handler runs as the
  * target thread, with its mask; a call it interrupts returns EINTR, or
  * goes on under SA_RESTART where the kernel restarts it (read, and
- * sem_wait, whose futex wait glibc's restarts; never poll, the sleeps); sleep gives the seconds left; a blocked signal
+ * sem_wait, whose untimed futex wait the kernel restarts; never poll,
+ * sem_timedwait, the sleeps); sleep gives the seconds left; a blocked signal
  * waits for the unblock, and is handled before pthread_sigmask returns;
  * SA_SIGINFO and SA_RESETHAND hold.
  *
@@ -55,7 +56,7 @@ static void catch_usr1(int flags)
 
 /* ---- a call interrupted ---------------------------------------------- */
 
-enum call { READ, ACCEPT, POLL, SEM, NANOSLEEP, SLEEP, CALLS };
+enum call { READ, ACCEPT, POLL, SEM, SEM_TIMED, NANOSLEEP, SLEEP, CALLS };
 
 struct blocked {
 	enum call what;
@@ -87,6 +88,13 @@ static void *block_in(void *p)
 	case SEM:
 		b->r = sem_wait(b->sem);
 		break;
+	case SEM_TIMED: {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 20;
+		b->r = sem_timedwait(b->sem, &until);
+		break;
+	}
 	case NANOSLEEP:
 		b->r = nanosleep(&(struct timespec){ .tv_sec = 20 }, &b->rem);
 		break;
@@ -179,7 +187,9 @@ START_TEST(pthread_sigqueue_carries_its_value_to_the_thread)
 }
 END_TEST
 
-/* Under SA_RESTART a read and a sem_wait go on; poll does not. */
+/* Under SA_RESTART a read and a sem_wait go on; poll and a timed
+ * sem_wait (a futex wait with a time-out, which the kernel does not
+ * restart) do not. */
 START_TEST(sa_restart_restarts_read_and_sem_wait_but_not_poll)
 {
 	int p[2];
@@ -211,12 +221,15 @@ START_TEST(sa_restart_restarts_read_and_sem_wait_but_not_poll)
 		tl_pthread_join(t);
 		ck_assert_int_eq(b.r, what == READ ? 1 : 0);
 	}
-	struct blocked b = { .what = POLL };
-	pthread_t t = tl_pthread(block_in, &b, NULL);
-	interrupt(t, &b);
-	tl_pthread_join(t);
-	ck_assert_int_eq(b.r, -1);
-	ck_assert_int_eq(b.err, EINTR);
+	enum call not_restarted[] = { POLL, SEM_TIMED };
+	for (size_t i = 0; i < 2; i++) {
+		struct blocked b = { .what = not_restarted[i], .sem = &sem };
+		pthread_t t = tl_pthread(block_in, &b, NULL);
+		interrupt(t, &b);
+		tl_pthread_join(t);
+		ck_assert_int_eq(b.r, -1);
+		ck_assert_int_eq(b.err, EINTR);
+	}
 }
 END_TEST
 
