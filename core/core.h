@@ -366,10 +366,11 @@ void weft__wait_free(struct weft__sched *s);
 /* ---- futexes (futex.c) ---- */
 
 /* FUTEX_WAIT for coroutine co: parks it until a weft__futex_wake on uaddr
- * whose bitset meets bitset, or the deadline (monotonic ns; negative:
- * none), if *uaddr still holds val.  Returns 0 (woken, or the word
- * changed: a spurious wake-up futex callers allow), -EAGAIN (*uaddr was
- * not val) or -ETIMEDOUT.  uaddr must be valid and aligned. */
+ * whose bitset meets bitset, the deadline (monotonic ns; negative: none)
+ * or a signal sent to co, if *uaddr still holds val.  Returns 0 (woken,
+ * or the word changed: a spurious wake-up futex callers allow), -EAGAIN
+ * (*uaddr was not val), -ETIMEDOUT or -EINTR (the caller runs the
+ * handlers).  uaddr must be valid and aligned. */
 int weft__futex_wait(struct weft__co *co, const uint32_t *uaddr,
 		     uint32_t val, uint32_t bitset, int64_t deadline);
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "core.h"
 #include "handoff.h"
 #include "waitq.h"
@@ -67,12 +68,14 @@ int weft__futex_wait(struct weft__co *co, const uint32_t *uaddr,
 		int64_t now = weft__now(), until = now + RECHECK;
 		bool last = deadline >= 0 && deadline <= until;
 		co->wait_what = "futex";
+		weft__signal_mark(co);
 		weft__prepark(co);
 		weft__spin_unlock(&b->lock);
 		int r = weft__park(co, last ? deadline : until);
 		if (r != 0) {
-			/* Timed out, unless a waker took it off the queue
-			 * meanwhile: then the wake counted, and is ours. */
+			/* Timed out or signalled, unless a waker took it off
+			 * the queue meanwhile: then the wake counted, and is
+			 * ours. */
 			weft__spin_lock(&b->lock);
 			if (!weft__wq_remove(&b->head, &b->tail, &fw.w))
 				r = 0;
@@ -81,6 +84,8 @@ int weft__futex_wait(struct weft__co *co, const uint32_t *uaddr,
 		atomic_fetch_sub(&parked, 1);
 		if (r == 0)
 			return 0;
+		if (r == EINTR)
+			return -EINTR;
 		if (last)
 			return -ETIMEDOUT;
 		/* The recheck: a word that changed means a wake we missed. */

@@ -87,7 +87,8 @@ static int wait_until(weft_sem *s, int64_t deadline)
 		r = weft__cancel_leave(co, weft__sem_wait_until(s, deadline));
 		if (r != EINTR)
 			break;
-		if (weft__sig_run(co) == 0 || deadline >= 0)
+		int ran = weft__sig_run(co);
+		if (ran == 0 || (ran > 0 && deadline >= 0))
 			break;
 	}
 	return r ? fail(r) : 0;

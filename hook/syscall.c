@@ -57,7 +57,10 @@ static int wait_deadline(int op, const struct timespec *ts,
 
 /* FUTEX_WAIT and FUTEX_WAIT_BITSET from coroutine co: checked as the
  * kernel checks them (the address first, asking the kernel itself), then
- * parked.  Returns 0 or -errno. */
+ * parked.  A signal sent to co runs its handlers; then, as the kernel,
+ * the wait goes on only if it has no time-out and every handler had
+ * SA_RESTART (ERESTARTSYS; a timed wait's ERESTART_RESTARTBLOCK gives
+ * EINTR), looking at the word again.  Returns 0 or -errno. */
 static long futex_wait(struct weft__co *co, uint32_t *uaddr, int op,
 		       uint32_t val, const struct timespec *timeout,
 		       uint32_t val3)
@@ -76,7 +79,14 @@ static long futex_wait(struct weft__co *co, uint32_t *uaddr, int op,
 	r = wait_deadline(op, timeout, &deadline);
 	if (r < 0)
 		return r;
-	return weft__futex_wait(co, uaddr, val, bitset, deadline);
+	for (;;) {
+		r = weft__futex_wait(co, uaddr, val, bitset, deadline);
+		if (r != -EINTR)
+			return r;
+		int ran = weft__sig_run(co);
+		if (ran == 0 || (ran > 0 && deadline >= 0))
+			return r;
+	}
 }
 
 /* FUTEX_WAKE and FUTEX_WAKE_BITSET: coroutines parked here first, then

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -261,6 +262,84 @@ START_TEST(bad_waits_and_time_outs_give_what_the_kernel_gives)
 }
 END_TEST
 
+/* ---- signals ------------------------------------------------------------ */
+
+/* One wait a signal interrupts: op, with a time-out of 20 s or none. */
+struct signalled {
+	uint32_t word;
+	int op;
+	bool timed;
+	_Atomic bool started, done;
+	long r;
+	int err;
+};
+
+static void *wait_signalled(void *p)
+{
+	struct signalled *w = p;
+	struct timespec rel = { .tv_sec = 20 }, until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 20;
+	const struct timespec *ts = !w->timed ? NULL :
+		(w->op == FUTEX_WAIT_PRIVATE ? &rel : &until);
+	atomic_store(&w->started, true);
+	w->r = futex(&w->word, w->op, 0, ts, NULL, FUTEX_BITSET_MATCH_ANY);
+	w->err = errno;
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+/* Sends SIGUSR1 to w's thread every 5 ms until its wait returns, or, if
+ * restart is set, until a handler ran; then wakes it (at most 10 s). */
+static void interrupt_wait(struct signalled *w, pthread_t t, bool restart)
+{
+	while (!atomic_load(&w->started))
+		usleep(1000);
+	tl_handled = 0;
+	for (int i = 0; i < 2000 && !atomic_load(&w->done) &&
+			(!restart || tl_handled < 3); i++) {
+		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+		usleep(5000);
+	}
+	__atomic_store_n(&w->word, 1, __ATOMIC_SEQ_CST);
+	futex(&w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	tl_pthread_join(t);
+}
+
+START_TEST(a_signal_ends_a_wait_as_the_kernel_says)
+{
+	/* The kernel restarts an untimed wait after handlers that all have
+	 * SA_RESTART, and ends a timed one with EINTR whatever the flags. */
+	static const int ops[] = { FUTEX_WAIT_PRIVATE,
+				   FUTEX_WAIT_BITSET_PRIVATE };
+	struct tl_ticker ticker;
+
+	tl_threads_mode(_i);
+	if (_i)
+		tl_ticker_start(&ticker); /* so the green thread is not alone */
+	for (int restart = 0; restart < 2; restart++) {
+		tl_catch(SIGUSR1, (tl_sighandler){ tl_on_signal },
+			 restart ? SA_RESTART : 0);
+		for (int k = 0; k < 4; k++) {
+			struct signalled w = { .op = ops[k % 2],
+					       .timed = k >= 2 };
+			pthread_t t = tl_pthread(wait_signalled, &w, NULL);
+			interrupt_wait(&w, t, restart && !w.timed);
+			bool goes_on = restart && !w.timed;
+			ck_assert_msg(w.r == (goes_on ? 0 : -1) &&
+				      (goes_on || w.err == EINTR),
+				      "op %d timed %d restart %d: %ld %s",
+				      w.op, w.timed, restart, w.r,
+				      strerror(w.err));
+			ck_assert_int_ge(tl_handled, 1);
+		}
+	}
+	if (_i)
+		tl_ticker_stop(&ticker);
+}
+END_TEST
+
 /* ---- across kinds of thread --------------------------------------------- */
 
 /* Waits, as a futex protocol does, until the word is no longer 0; notes
@@ -375,6 +454,7 @@ Suite *suite_futex(void)
 	tcase_add_test(tc, a_real_thread_wakes_a_parked_green_thread_and_back);
 	tcase_add_test(tc, a_wake_weft_cannot_see_still_ends_the_wait);
 	tcase_add_test(tc, other_system_calls_go_straight_through);
+	tcase_add_loop_test(tc, a_signal_ends_a_wait_as_the_kernel_says, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
