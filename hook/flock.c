@@ -1,4 +1,5 @@
-/* flock.c - flock, and fcntl's waiting locks F_SETLKW and F_OFD_SETLKW.
+/* flock.c - flock, lockf, and fcntl's waiting locks F_SETLKW and
+ * F_OFD_SETLKW.
  *
  * A lock held elsewhere has no fd readiness to wait for.  So a coroutine
  * that is not alone first asks without waiting (LOCK_NB, F_SETLK,
@@ -11,11 +12,14 @@
  * before looking for conflicts, whether the request may wait or not.
  * A signal interrupts the wait as the kernel would, and a cancel too in
  * F_SETLKW and F_OFD_SETLKW, which glibc makes cancellation points, but
- * not in flock, which it does not (core/offload_intr.c).
+ * not in flock, which it does not (core/offload_intr.c).  glibc's lockf
+ * waits in its own internal fcntl, which no wrapper sees: its F_LOCK is
+ * made here, as the F_SETLKW it is.
  */
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cancel.h"
 #include "hooks.h"
@@ -83,7 +87,33 @@ int weft__fcntl_lock(int fd, int cmd, void *lock)
 					  0, 0);
 }
 
+/* lockf (off_t is 64 bits: lockf64 too): F_LOCK is a write lock from the
+ * current offset for len bytes (0: to the end, and beyond) taken with
+ * F_SETLKW, as glibc's lockf takes it; the rest does not wait and is
+ * libc's.  Returns what lockf returns, with its errno. */
+static int lockf_any(int fd, int cmd, off_t len, bool large)
+{
+	const struct weft__real *libc = weft__libc();
+
+	if (cmd != F_LOCK)
+		return large ? libc->lockf64(fd, cmd, len)
+			     : libc->lockf(fd, cmd, len);
+	struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_CUR,
+			      .l_len = len };
+	return weft__fcntl_lock(fd, F_SETLKW, &lock);
+}
+
 WEFT_EXPORT int flock(int fd, int op)
 {
 	return weft__flock(fd, op);
+}
+
+WEFT_EXPORT int lockf(int fd, int cmd, off_t len)
+{
+	return lockf_any(fd, cmd, len, false);
+}
+
+WEFT_EXPORT int lockf64(int fd, int cmd, off_t len)
+{
+	return lockf_any(fd, cmd, len, true);
 }

@@ -135,6 +135,8 @@
 	X(int, waitid, (idtype_t, id_t, siginfo_t *, int), WRAP)              \
 	/* flock.c */                                                         \
 	X(int, flock, (int, int), WRAP)                                       \
+	X(int, lockf, (int, int, off_t), WRAP)                                \
+	X(int, lockf64, (int, int, off_t), WRAP)                              \
 	/* resolve.c */                                                       \
 	X(int, getaddrinfo, (const char *, const char *,                      \
 			     const struct addrinfo *, struct addrinfo **),    \

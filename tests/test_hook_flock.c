@@ -470,11 +470,102 @@ START_TEST(fcntl_lock_alone_and_outside_a_coroutine_block_for_real)
 }
 END_TEST
 
+/* ---- lockf --------------------------------------------------------------- */
+
+/* glibc's lockf waits in its own fcntl, which no wrapper sees: F_LOCK
+ * must park as F_SETLKW does, on the range from the current offset. */
+START_TEST(lockf_F_LOCK_parks_until_another_process_unlocks)
+{
+	char path[64];
+	int fd = temp_file(path, sizeof path);
+	struct tl_ticker t = { 0 };
+
+	weft_go(tl_tick_first, &t);
+	ck_assert_int_eq(lseek(fd, 10, SEEK_SET), 10);
+	int64_t t0 = tl_mono_ns();
+	pid_t pid = locker(path, POSIX_RD, 200);
+	ck_assert_int_eq(lockf(fd, F_LOCK, 20), 0);
+	ck_assert_int_ge(tl_mono_ns() - t0, 200 * MS);
+	t.stop = 1;
+	ck_assert_int_gt(t.ticks, 10);
+	tl_reaped_ok(pid);
+	/* Bytes 10 to 29 are this process's, and no others. */
+	int p[2];
+	char c;
+	ck_assert_int_eq(pipe(p), 0);
+	pid = fork();
+	if (pid == 0) {
+		weft__sched_forget();
+		int other = open(path, O_RDWR);
+		struct flock below = range(F_WRLCK, 0, 10);
+		struct flock in = range(F_WRLCK, 10, 20);
+		struct flock above = range(F_WRLCK, 30, 0);
+		fcntl(other, F_GETLK, &below);
+		fcntl(other, F_GETLK, &in);
+		fcntl(other, F_GETLK, &above);
+		c = below.l_type == F_UNLCK && in.l_type == F_WRLCK &&
+		    in.l_pid == getppid() && above.l_type == F_UNLCK;
+		_exit(write(p[1], &c, 1) == 1 ? 0 : 1);
+	}
+	ck_assert_int_eq(weft__libc()->read(p[0], &c, 1), 1);
+	ck_assert_int_eq(c, 1);
+	tl_reaped_ok(pid);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(lockf_errors_are_libcs)
+{
+	char path[64];
+	int fd = temp_file(path, sizeof path);
+	int rd = open(path, O_RDONLY);
+	struct tl_ticker t = { 0 };
+
+	weft_go(tl_tick_first, &t);
+	errno = 0;
+	ck_assert_int_eq(lockf(-1, F_LOCK, 0), -1);
+	ck_assert_int_eq(errno, EBADF);
+	errno = 0;
+	ck_assert_int_eq(lockf(rd, F_LOCK, 0), -1); /* not writable */
+	ck_assert_int_eq(errno, EBADF);
+	errno = 0;
+	ck_assert_int_eq(lockf(fd, F_LOCK, -1), -1); /* before the start */
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(lockf(fd, 42, 0), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	errno = 0;
+	ck_assert_int_eq(lockf64(-1, F_LOCK, 0), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_int_eq(tl_thread_count(), 1);
+	t.stop = 1;
+	unlink(path);
+}
+END_TEST
+
+START_TEST(lockf_alone_and_outside_a_coroutine_block_for_real)
+{
+	char path[64];
+	int fd = temp_file(path, sizeof path);
+
+	pid_t pid = locker(path, POSIX_WR, 80);
+	ck_assert_int_eq(lockf(fd, F_LOCK, 0), 0);
+	tl_reaped_ok(pid);
+	ck_assert_int_eq(lockf(fd, F_ULOCK, 0), 0);
+	weft_self();
+	pid = locker(path, POSIX_WR, 80);
+	ck_assert_int_eq(lockf64(fd, F_LOCK, 0), 0);
+	ck_assert_int_eq(tl_thread_count(), 1);
+	tl_reaped_ok(pid);
+	unlink(path);
+}
+END_TEST
+
 /* ---- differential -------------------------------------------------------- */
 
 struct rec {
 	size_t n;
-	long v[128];
+	long v[160];
 };
 
 static void put(struct rec *r, int rc)
@@ -536,6 +627,23 @@ static void lock_sequence(struct rec *r)
 	fl = range(F_WRLCK, 0, 0);
 	put(r, fcntl(fd2, F_SETLKW, &fl));
 	put(r, weft__libc()->waitpid(pid, &st, 0) == pid ? st : -1);
+	fl = range(F_UNLCK, 0, 0);
+	put(r, fcntl(fd2, F_SETLK, &fl));
+
+	/* lockf, from an offset. */
+	put(r, (int)lseek(fd1, 5, SEEK_SET));
+	put(r, lockf(fd1, F_TEST, 10));
+	put(r, lockf(fd1, F_TLOCK, 10));
+	put(r, lockf(fd1, F_LOCK, 10)); /* its own: at once */
+	put(r, lockf(fd1, F_ULOCK, 10));
+	put(r, lockf(rd, F_LOCK, 0));
+	put(r, lockf(fd1, 42, 0));
+	pid = locker(path, POSIX_RD, 80);
+	put(r, lockf(fd1, F_TEST, 0));
+	put(r, lockf(fd1, F_TLOCK, 0));
+	put(r, lockf(fd1, F_LOCK, 0));
+	put(r, weft__libc()->waitpid(pid, &st, 0) == pid ? st : -1);
+	put(r, lockf64(fd1, F_ULOCK, 0));
 	close(fd1);
 	close(fd2);
 	close(rd);
@@ -604,6 +712,13 @@ Suite *suite_hook_flock(void)
 	tcase_add_test(tc, fcntl_lock_errors_are_libcs);
 	tcase_add_test(tc,
 		fcntl_lock_alone_and_outside_a_coroutine_block_for_real);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lockf");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, lockf_F_LOCK_parks_until_another_process_unlocks);
+	tcase_add_test(tc, lockf_errors_are_libcs);
+	tcase_add_test(tc, lockf_alone_and_outside_a_coroutine_block_for_real);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("differential");
