@@ -12,6 +12,10 @@
 struct weft__co;
 struct weft__waiter;
 
+/* close as its wrapper makes it (close.c): the coroutines waiting on fd
+ * wake with EBADF first.  Returns what close returns, with its errno. */
+int weft__close(int fd);
+
 /* fcntl's F_SETLKW and F_OFD_SETLKW (lock is a struct flock *): waits for
  * the lock without holding up other coroutines (flock.c).  Returns what
  * fcntl returns, with the same errno. */

@@ -13,6 +13,7 @@
 #define WEFT_REAL_H
 
 #include <dirent.h>
+#include <mqueue.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>

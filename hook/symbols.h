@@ -137,6 +137,15 @@
 	X(int, flock, (int, int), WRAP)                                       \
 	X(int, lockf, (int, int, off_t), WRAP)                                \
 	X(int, lockf64, (int, int, off_t), WRAP)                              \
+	/* mqueue.c */                                                        \
+	X(mqd_t, mq_open, (const char *, int, ...), WRAP)                     \
+	X(int, mq_close, (mqd_t), WRAP)                                       \
+	X(ssize_t, mq_timedreceive, (mqd_t, char *, size_t, unsigned *,       \
+				     const struct timespec *), WRAP)          \
+	X(ssize_t, mq_receive, (mqd_t, char *, size_t, unsigned *), WRAP)     \
+	X(int, mq_timedsend, (mqd_t, const char *, size_t, unsigned,          \
+			      const struct timespec *), WRAP)                 \
+	X(int, mq_send, (mqd_t, const char *, size_t, unsigned), WRAP)        \
 	/* resolve.c */                                                       \
 	X(int, getaddrinfo, (const char *, const char *,                      \
 			     const struct addrinfo *, struct addrinfo **),    \
