@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "hooks.h"
 #include "stream.h"
@@ -97,16 +98,27 @@ void weft__stream_end(struct weft__stream *s)
 	errno = saved;
 }
 
+/* Whether p's fd is ready now: a poll that is no cancellation point,
+ * unlike glibc's, since a "c" stream's wait must not be one. */
+static bool ready_now(struct pollfd *p)
+{
+	struct timespec now = { 0, 0 };
+
+	return weft__libc()->syscall(SYS_ppoll, p, 1, &now, NULL, 0) != 0;
+}
+
 /* Parks until s's fd is ready for events, unless it is already (a hang-up
- * or an error counts: the transfer reports it).  Returns 0, or -1 with
- * errno as weft__io_wait leaves it. */
+ * or an error counts: the transfer reports it).  glibc's transfer that
+ * follows blocks for real, so a wait that ends without the fd ready (a
+ * signal whose handlers all had SA_RESTART) waits again.  Returns 0, or
+ * -1 with errno as weft__io_wait leaves it. */
 static int wait_ready(struct weft__stream *s, int events, bool poll_first)
 {
 	struct pollfd p = { .fd = s->io.fd,
 			    .events = events & WEFT_READ ? POLLIN : POLLOUT };
 	int saved = errno;
 
-	if (poll_first && weft__libc()->poll(&p, 1, 0) != 0) {
+	if (poll_first && ready_now(&p)) {
 		errno = saved;
 		return 0;
 	}
@@ -114,8 +126,10 @@ static int wait_ready(struct weft__stream *s, int events, bool poll_first)
 	 * read or write in glibc would. */
 	s->io.events = events;
 	s->io.deadline = -2;
-	if (weft__io_wait(&s->io) < 0)
-		return -1;
+	do {
+		if (weft__io_wait(&s->io) < 0)
+			return -1;
+	} while (!ready_now(&p));
 	errno = saved;
 	return 0;
 }
