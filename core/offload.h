@@ -88,21 +88,25 @@ int weft__offload_wait_point(void (*fn)(void *), void *arg);
 
 /* ---- system calls a signal or cancel interrupts (offload_intr.c) ---- */
 
+/* How weft__offload_syscall's call behaves, as glibc and signal(7) say:
+ * a cancellation point (flock is none), and never restarted after a
+ * handler (System V IPC), where the others restart under SA_RESTART. */
+enum { WEFT__SYS_CANCEL = 1, WEFT__SYS_NO_RESTART = 2 };
+
 /* Makes system call nr(a0, ..., a4), one that blocks until another
- * process acts (flock, fcntl F_SETLKW, a FIFO's openat, wait4, waitid),
- * on the offload pool while the calling coroutine parks, so that a signal
- * given to the caller interrupts it as the kernel would, and, if
- * cancel_point (as glibc makes the call: flock is none), a cancel too.
- * A due cancel acts (cancel.h), on entry too; a signal's handlers run as
- * the caller, then the call returns -1 with errno EINTR, or is made
- * again if every handler had SA_RESTART (signal(7) restarts each of the
- * calls above; use it for no call that is not restarted).
- * A call that completed although interrupted keeps its result.  Not a
+ * process acts (flock, fcntl F_SETLKW, a FIFO's openat, wait4, waitid,
+ * msgrcv), on the offload pool while the calling coroutine parks, so
+ * that a signal given to the caller interrupts it as the kernel would,
+ * and, with WEFT__SYS_CANCEL in how, a cancel too.  A due cancel acts
+ * (cancel.h), on entry too; a signal's handlers run as the caller, then
+ * the call returns -1 with errno EINTR, or is made again if every
+ * handler had SA_RESTART and how has no WEFT__SYS_NO_RESTART.  A call
+ * that completed although interrupted keeps its result.  Not a
  * coroutine, or no pool thread: the call is made here, blocking.
  * Returns the call's result, or -1 with errno as the kernel gave it;
  * errno is left alone on success. */
-long weft__offload_syscall(bool cancel_point, long nr, long a0, long a1,
-			   long a2, long a3, long a4);
+long weft__offload_syscall(unsigned how, long nr, long a0, long a1, long a2,
+			   long a3, long a4);
 
 /* For the poke's handler (poke.c), given the pc it interrupted: where
  * the thread should go on instead, if it is an offload worker inside a

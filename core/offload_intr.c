@@ -24,8 +24,8 @@
  * lives on its stack), and does what the kernel would: on EINTR it acts
  * on a cancel (at a cancellation point: glibc's flock is none, so a
  * cancel does not end its park), else runs the handlers and returns
- * EINTR, or makes the call again if every handler had SA_RESTART
- * (signal(7) restarts all the calls made here).  A call that completed
+ * EINTR, or makes the call again if every handler had SA_RESTART and
+ * signal(7) restarts the call (not System V IPC's).  A call that completed
  * anyway keeps its result, the handlers run before it returns, and a
  * cancel acts at the next cancellation point: a lock taken is never
  * lost.
@@ -133,9 +133,10 @@ static long here(const struct call *c)
 }
 
 /* See offload.h. */
-long weft__offload_syscall(bool cancel_point, long nr, long a0, long a1,
-			   long a2, long a3, long a4)
+long weft__offload_syscall(unsigned how, long nr, long a0, long a1, long a2,
+			   long a3, long a4)
 {
+	bool cancel_point = how & WEFT__SYS_CANCEL;
 	struct weft__co *co = weft__running;
 	struct call c = { .nr = nr, .a = { a0, a1, a2, a3, a4 } };
 	int saved = errno;
@@ -157,11 +158,13 @@ long weft__offload_syscall(bool cancel_point, long nr, long a0, long a1,
 		if (c.ret != -EINTR || !atomic_load(&c.stop))
 			break;
 		/* Interrupted: a cancel acts, else the handlers run and
-		 * the call ends or, if all had SA_RESTART (or none ran:
-		 * the signal went elsewhere meanwhile), is made again. */
+		 * the call ends or, if all had SA_RESTART and the call is
+		 * one the kernel restarts (or none ran: the signal went
+		 * elsewhere meanwhile), is made again. */
 		if (cancel_point)
 			weft__cancel_point(co);
-		if (weft__sig_run(co) == 0) {
+		int ran = weft__sig_run(co);
+		if (ran == 0 || (ran > 0 && (how & WEFT__SYS_NO_RESTART))) {
 			errno = EINTR;
 			return -1;
 		}

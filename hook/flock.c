@@ -47,7 +47,7 @@ int weft__flock(int fd, int op)
 	if (r == 0 || errno != EWOULDBLOCK)
 		return r;
 	errno = saved;
-	return (int)weft__offload_syscall(false, SYS_flock, fd, op, 0, 0, 0);
+	return (int)weft__offload_syscall(0, SYS_flock, fd, op, 0, 0, 0);
 }
 
 /* The command that asks for the same lock as cmd without waiting, or -1
@@ -83,8 +83,8 @@ int weft__fcntl_lock(int fd, int cmd, void *lock)
 	if (r == 0 || (errno != EAGAIN && errno != EACCES))
 		return r;
 	errno = saved;
-	return (int)weft__offload_syscall(true, SYS_fcntl, fd, cmd, (long)lock,
-					  0, 0);
+	return (int)weft__offload_syscall(WEFT__SYS_CANCEL, SYS_fcntl, fd, cmd,
+					  (long)lock, 0, 0);
 }
 
 /* lockf (off_t is 64 bits: lockf64 too): F_LOCK is a write lock from the

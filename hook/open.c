@@ -84,8 +84,8 @@ int weft__openat(int dirfd, const char *path, int flags, mode_t mode)
 			return fd;
 	}
 	errno = saved;
-	return (int)weft__offload_syscall(true, SYS_openat, dirfd, (long)path,
-					  flags, mode, 0);
+	return (int)weft__offload_syscall(WEFT__SYS_CANCEL, SYS_openat, dirfd,
+					  (long)path, flags, mode, 0);
 }
 
 /* The mode argument, present only when flags create a file. */

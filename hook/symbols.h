@@ -137,6 +137,12 @@
 	X(int, flock, (int, int), WRAP)                                       \
 	X(int, lockf, (int, int, off_t), WRAP)                                \
 	X(int, lockf64, (int, int, off_t), WRAP)                              \
+	/* sysvipc.c */                                                       \
+	X(ssize_t, msgrcv, (int, void *, size_t, long, int), WRAP)            \
+	X(int, msgsnd, (int, const void *, size_t, int), WRAP)                \
+	X(int, semop, (int, struct sembuf *, size_t), WRAP)                   \
+	X(int, semtimedop, (int, struct sembuf *, size_t,                     \
+			    const struct timespec *), WRAP)                   \
 	/* mqueue.c */                                                        \
 	X(mqd_t, mq_open, (const char *, int, ...), WRAP)                     \
 	X(int, mq_close, (mqd_t), WRAP)                                       \

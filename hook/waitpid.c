@@ -74,10 +74,11 @@ static int block(struct job *j, bool here)
 				 : libc->wait4(j->pid, j->status, j->options,
 					       j->ru);
 	if (j->waitid)
-		return (int)weft__offload_syscall(true, SYS_waitid, j->idtype,
+		return (int)weft__offload_syscall(WEFT__SYS_CANCEL,
+						  SYS_waitid, j->idtype,
 						  j->id, (long)j->info,
 						  j->options, 0);
-	return (int)weft__offload_syscall(true, SYS_wait4, j->pid,
+	return (int)weft__offload_syscall(WEFT__SYS_CANCEL, SYS_wait4, j->pid,
 					  (long)j->status, j->options,
 					  (long)j->ru, 0);
 }

@@ -1318,7 +1318,7 @@ static struct msghdr *msgname(struct env *e, void *name, socklen_t len)
 	return m;
 }
 
-static struct msghdr *msgctl(struct env *e, void *ctl, size_t len)
+static struct msghdr *msg_control(struct env *e, void *ctl, size_t len)
 {
 	struct msghdr *m = msg1(e, e->ok, 16);
 
@@ -2165,7 +2165,7 @@ enum { IN, OUT, ACC };
 	X("sendmsg: iovec base PROT_NONE", K_STREAM, OUT,                    \
 	  sendmsg(c->w, msg1(e, e->none, 10), 0))                            \
 	X("sendmsg: msg_control PROT_NONE", K_STREAM, OUT,                   \
-	  sendmsg(c->w, msgctl(e, e->none, 64), 0))                          \
+	  sendmsg(c->w, msg_control(e, e->none, 64), 0))                          \
 	X("sendmmsg: iovec base PROT_NONE", K_STREAM, OUT,                   \
 	  sendmmsg(c->w, vec1(e, e->none, 10), 1, 0))                        \
 	X("sendmmsg: second message PROT_NONE", K_STREAM, OUT,               \

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "weft.h"
+#include "../hook/green.h"
 #include "testlib.h"
 
 static _Atomic int cleanups;
