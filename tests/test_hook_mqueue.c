@@ -272,14 +272,6 @@ END_TEST
 
 /* ---- signals and cancellation, native threads against green ------------- */
 
-static atomic_int handled;
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&handled, 1);
-}
-
 struct waiter {
 	mqd_t q;
 	bool timed;
@@ -306,18 +298,17 @@ START_TEST(a_signal_ends_the_wait_unless_SA_RESTART)
 {
 	tl_threads_mode(_i);
 	for (int restart = 0; restart < 2; restart++) {
-		struct sigaction sa = { .sa_handler = on_usr1,
-					.sa_flags = restart ? SA_RESTART : 0 };
-		ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+		tl_catch(SIGUSR1, (tl_sighandler){ tl_on_signal },
+			 restart ? SA_RESTART : 0);
 		for (int timed = 0; timed < 2; timed++) {
 			struct waiter w = { .q = queue(1, O_RDWR),
 					    .timed = timed };
 			pthread_t t = tl_pthread(receives, &w, NULL);
 			while (!atomic_load(&w.started))
 				usleep(1000);
-			atomic_store(&handled, 0);
+			tl_handled = 0;
 			for (int i = 0; i < 2000 && !atomic_load(&w.done) &&
-					(!restart || atomic_load(&handled) < 3);
+					(!restart || tl_handled < 3);
 			     i++) {
 				ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
 				usleep(5000);

@@ -237,14 +237,6 @@ END_TEST
 
 /* ---- signals and cancellation, native threads against green ------------- */
 
-static atomic_int handled;
-
-static void on_usr1(int sig)
-{
-	(void)sig;
-	atomic_fetch_add(&handled, 1);
-}
-
 struct waiter {
 	int id;
 	bool sem;
@@ -271,9 +263,8 @@ START_TEST(a_signal_ends_the_wait_even_with_SA_RESTART)
 {
 	tl_threads_mode(_i);
 	for (int restart = 0; restart < 2; restart++) {
-		struct sigaction sa = { .sa_handler = on_usr1,
-					.sa_flags = restart ? SA_RESTART : 0 };
-		ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+		tl_catch(SIGUSR1, (tl_sighandler){ tl_on_signal },
+			 restart ? SA_RESTART : 0);
 		for (int sem = 0; sem < 2; sem++) {
 			struct waiter w = { .id = sem ? new_sem() : new_queue(),
 					    .sem = sem };
