@@ -202,6 +202,16 @@ struct weft__co *weft__loop_context(void);
  * anybody up. */
 bool weft__alone(struct weft__co *co);
 
+/* Whether a wrapper's call that may wait should park its coroutine: weft
+ * is on, the caller is a coroutine, and it is not alone (alone, blocking
+ * the thread for real gives the same results and holds nobody up). */
+static inline bool weft__may_park(void)
+{
+	struct weft__co *co = weft__hooked();
+
+	return co != NULL && !weft__alone(co);
+}
+
 /* Marks the caller parked.  Call before making the coroutine findable by a
  * waker on another thread (under the lock that guards the wait queue),
  * inside the gate (handoff.h), entered before any such lock and held until

@@ -26,21 +26,13 @@
 #include "io.h"
 #include "offload.h"
 
-/* Whether a call that waits for a lock should park rather than block. */
-static bool ours(void)
-{
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !weft__alone(co);
-}
-
 /* flock that parks while the lock is held elsewhere; same results and
  * errno. */
 int weft__flock(int fd, int op)
 {
 	const struct weft__real *libc = weft__libc();
 
-	if ((op & LOCK_NB) || !ours())
+	if ((op & LOCK_NB) || !weft__may_park())
 		return libc->flock(fd, op);
 	int saved = errno;
 	int r = libc->flock(fd, op | LOCK_NB);
@@ -74,7 +66,7 @@ int weft__fcntl_lock(int fd, int cmd, void *lock)
 	const struct weft__real *libc = weft__libc();
 	int now = nowait_cmd(cmd);
 
-	if (now < 0 || !ours())
+	if (now < 0 || !weft__may_park())
 		return libc->fcntl(fd, cmd, lock);
 	weft__cancel_point(weft__running); /* before the try, as glibc's */
 	int saved = errno;

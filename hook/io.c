@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -168,13 +169,13 @@ int weft__io_wait(struct weft__io *io)
 	return -1;
 }
 
-/* Whether the fd is ready for events right now; for files without
- * RWF_NOWAIT.  Hang-ups and errors count as ready: the call reports them. */
-static bool ready_now(int fd, short events)
+/* See io.h.  A raw ppoll: glibc's poll is a cancellation point. */
+bool weft__fd_ready_now(int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec now = { 0, 0 };
 
-	return weft__libc()->poll(&p, 1, 0) != 0;
+	return weft__libc()->syscall(SYS_ppoll, &p, 1, &now, NULL, 0) != 0;
 }
 
 /* A writer that was parked when its peer went away with data unread
@@ -300,7 +301,7 @@ static ssize_t attempt(struct weft__io *io, const struct iovec *iov, int n,
 		io->flags |= WEFT__FD_NO_NOWAIT;
 		errno = io->errno_before; /* a success must leave it as it was */
 	}
-	bool ready = ready_now(io->fd, write ? POLLOUT : POLLIN);
+	bool ready = weft__fd_ready_now(io->fd, write ? POLLOUT : POLLIN);
 	if (!ready || write) {
 		/* The kernel checks the arguments (count, iovec array) before
 		 * it says EOPNOTSUPP: bad ones fail now rather than after a

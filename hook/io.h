@@ -81,6 +81,11 @@ void weft__iov_advance(struct iovec **cur, size_t *n, size_t len);
  * EAGAIN (the time-out ran out) or EBADF (closed meanwhile). */
 int weft__io_nap(struct weft__io *io, int64_t ns);
 
+/* Whether fd is ready for events (POLLIN, POLLOUT) right now, asked in
+ * a way that is no cancellation point; a hang-up or an error counts as
+ * ready, since the transfer reports it. */
+bool weft__fd_ready_now(int fd, short events);
+
 /* Whether io's next read should park before it tries: the last read of
  * this stream socket came back short, so its receive queue was empty a
  * moment ago and a read now would almost surely say EAGAIN.  Waiting on

@@ -51,14 +51,6 @@ static long real_call(const struct mq_call *c, const struct timespec *abs)
 					       c->prio_out, abs);
 }
 
-/* Whether a call should park rather than block the thread. */
-static bool ours(void)
-{
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !weft__alone(co);
-}
-
 /* c's call for a coroutine that is not alone, until abs (NULL: none).
  * Returns what the real call returns, with its errno. */
 static long parked_call(const struct mq_call *c, const struct timespec *abs)
@@ -113,7 +105,7 @@ static long parked_call(const struct mq_call *c, const struct timespec *abs)
 static ssize_t timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
 			      const struct timespec *abs)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->mq_timedreceive(q, msg, len, prio, abs);
 	struct mq_call c = { .q = q, .msg = msg, .len = len,
 			     .prio_out = prio };
@@ -125,7 +117,7 @@ static ssize_t timedreceive(mqd_t q, char *msg, size_t len, unsigned *prio,
 static int timedsend(mqd_t q, const char *msg, size_t len, unsigned prio,
 		       const struct timespec *abs)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->mq_timedsend(q, msg, len, prio, abs);
 	struct mq_call c = { .q = q, .msg = (char *)msg, .len = len,
 			     .prio = prio, .send = true };

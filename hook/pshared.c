@@ -110,14 +110,6 @@ _Static_assert(sizeof(struct glibc_sem) <= sizeof(sem_t),
 
 #define SEM_WAITER (1ull << 32)
 
-/* Whether a blocking call of the caller should park. */
-static bool ours(void)
-{
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !weft__alone(co);
-}
-
 /* Whether glibc would take abs on clock without EINVAL. */
 static bool time_ok(clockid_t clock, const struct timespec *abs)
 {
@@ -211,7 +203,7 @@ int weft__glibc_mutex_lock(pthread_mutex_t *pm, clockid_t clock,
 
 	if (kind < 0 || !(kind & (KIND_ROBUST | KIND_PSHARED)) ||
 	    (kind & (KIND_PI | KIND_PP)) || (abs && !time_ok(clock, abs)) ||
-	    !ours())
+	    !weft__may_park())
 		return real_lock(pm, clock, abs);
 	int r = libc->pthread_mutex_trylock(pm);
 	if (r != EBUSY)
@@ -272,7 +264,7 @@ int weft__glibc_cond_wait(pthread_cond_t *pc, pthread_mutex_t *pm,
 
 	if (!(flags & COND_SHARED) || kind < 0 ||
 	    (kind & (KIND_ROBUST | KIND_PI | KIND_PP)) ||
-	    (abs && !time_ok(clock, abs)) || !ours())
+	    (abs && !time_ok(clock, abs)) || !weft__may_park())
 		return real_cond_wait(pc, pm, clock, abs);
 	pid_t me = gettid();
 	/* glibc's unlock refuses a mutex of another owner. */
@@ -328,7 +320,7 @@ int weft__glibc_rwlock_lock(pthread_rwlock_t *prw, bool write,
 	const struct weft__real *libc = weft__libc();
 
 	if (__atomic_load_n(&prw->__data.__shared, __ATOMIC_RELAXED) == 0 ||
-	    (abs && !time_ok(clock, abs)) || !ours())
+	    (abs && !time_ok(clock, abs)) || !weft__may_park())
 		return real_rwlock(prw, write, clock, abs);
 	int r = write ? libc->pthread_rwlock_trywrlock(prw)
 		      : libc->pthread_rwlock_tryrdlock(prw);
@@ -383,7 +375,7 @@ int weft__glibc_sem_wait(sem_t *s, clockid_t clock,
 	const uint32_t *value = (const uint32_t *)&gs->data +
 		(__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
 
-	if ((abs && !time_ok(clock, abs)) || !ours())
+	if ((abs && !time_ok(clock, abs)) || !weft__may_park())
 		return abs ? libc->sem_clockwait(s, clock, abs)
 			   : libc->sem_wait(s);
 	struct weft__co *co = weft__running;
@@ -447,7 +439,7 @@ int weft__glibc_barrier_wait(pthread_barrier_t *pb)
 {
 	struct glibc_barrier *b = (struct glibc_barrier *)pb;
 
-	if (__atomic_load_n(&b->count, __ATOMIC_RELAXED) <= 1 || !ours())
+	if (__atomic_load_n(&b->count, __ATOMIC_RELAXED) <= 1 || !weft__may_park())
 		return weft__libc()->pthread_barrier_wait(pb);
 	struct barrier_job j = { .pb = pb };
 	on_own_thread(barrier_wait, &j);

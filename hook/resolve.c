@@ -47,14 +47,6 @@ struct call {
 	void *res;     /* the caller's _res, or NULL */
 };
 
-/* Whether a lookup should go to the pool rather than block the thread. */
-static bool ours(void)
-{
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !weft__alone(co);
-}
-
 /* Gives the worker its own _res back (a cleanup handler too). */
 static void own_res(void *res)
 {
@@ -72,7 +64,7 @@ static void on_worker(void *p)
 	c->fn(c);
 	c->err = errno;
 	c->herr = h_errno;
-	pthread_cleanup_pop(c->res != NULL);
+	pthread_cleanup_pop(own != NULL);
 }
 
 /* Makes c's call on the pool, or here if the pool has no thread, and
@@ -83,7 +75,7 @@ static bool offload(struct call *c)
 {
 	c->err = errno;
 	c->herr = h_errno;
-	c->res = weft__tcb_on ? __res_state() : NULL;
+	c->res = __res_state();
 	int r = weft__offload_point(on_worker, c);
 	if (r < 0) {
 		c->res = NULL; /* here, the caller's own is in use */
@@ -125,7 +117,7 @@ static void gai_call(struct call *c)
 int weft__getaddrinfo(const char *node, const char *service,
 		      const struct addrinfo *hints, struct addrinfo **res)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->getaddrinfo(node, service, hints, res);
 	struct gai a = { { .fn = gai_call }, node, service, hints, res, 0 };
 	offload_point(&a.c);
@@ -155,7 +147,7 @@ int weft__getnameinfo(const struct sockaddr *sa, socklen_t salen,
 		      char *host, socklen_t hostlen, char *serv,
 		      socklen_t servlen, int flags)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->getnameinfo(sa, salen, host, hostlen,
 						 serv, servlen, flags);
 	struct gni a = { .c = { .fn = gni_call }, .sa = sa, .salen = salen,
@@ -264,7 +256,7 @@ static struct hostent *static_lookup(struct host *a)
  * them. */
 struct hostent *weft__gethostbyname(const char *name)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyname(name);
 	struct host a = { .c = { .fn = byname_call }, .key = name };
 	return static_lookup(&a);
@@ -273,7 +265,7 @@ struct hostent *weft__gethostbyname(const char *name)
 /* gethostbyname2 that parks; see weft__gethostbyname. */
 struct hostent *weft__gethostbyname2(const char *name, int af)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyname2(name, af);
 	struct host a = { .c = { .fn = byname2_call }, .key = name, .af = af };
 	return static_lookup(&a);
@@ -283,7 +275,7 @@ struct hostent *weft__gethostbyname2(const char *name, int af)
 struct hostent *weft__gethostbyaddr(const void *addr, socklen_t len,
 				    int type)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyaddr(addr, len, type);
 	struct host a = { .c = { .fn = byaddr_call }, .key = addr, .len = len,
 			  .af = type };
@@ -297,7 +289,7 @@ int weft__gethostbyname_r(const char *name, struct hostent *ret, char *buf,
 			  size_t buflen, struct hostent **result,
 			  int *h_errnop)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyname_r(name, ret, buf, buflen,
 						     result, h_errnop);
 	struct host a = { .c = { .fn = byname_r_call }, .key = name,
@@ -312,7 +304,7 @@ int weft__gethostbyname2_r(const char *name, int af, struct hostent *ret,
 			   char *buf, size_t buflen, struct hostent **result,
 			   int *h_errnop)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyname2_r(name, af, ret, buf,
 						      buflen, result,
 						      h_errnop);
@@ -328,7 +320,7 @@ int weft__gethostbyaddr_r(const void *addr, socklen_t len, int type,
 			  struct hostent *ret, char *buf, size_t buflen,
 			  struct hostent **result, int *h_errnop)
 {
-	if (!ours())
+	if (!weft__may_park())
 		return weft__libc()->gethostbyaddr_r(addr, len, type, ret, buf,
 						     buflen, result,
 						     h_errnop);

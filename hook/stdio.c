@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <stddef.h>
 #include <string.h>
-#include <sys/syscall.h>
 
 #include "hooks.h"
 #include "stream.h"
@@ -98,15 +97,6 @@ void weft__stream_end(struct weft__stream *s)
 	errno = saved;
 }
 
-/* Whether p's fd is ready now: a poll that is no cancellation point,
- * unlike glibc's, since a "c" stream's wait must not be one. */
-static bool ready_now(struct pollfd *p)
-{
-	struct timespec now = { 0, 0 };
-
-	return weft__libc()->syscall(SYS_ppoll, p, 1, &now, NULL, 0) != 0;
-}
-
 /* Parks until s's fd is ready for events, unless it is already (a hang-up
  * or an error counts: the transfer reports it).  glibc's transfer that
  * follows blocks for real, so a wait that ends without the fd ready (a
@@ -114,11 +104,11 @@ static bool ready_now(struct pollfd *p)
  * -1 with errno as weft__io_wait leaves it. */
 static int wait_ready(struct weft__stream *s, int events, bool poll_first)
 {
-	struct pollfd p = { .fd = s->io.fd,
-			    .events = events & WEFT_READ ? POLLIN : POLLOUT };
+	short want = events & WEFT_READ ? POLLIN : POLLOUT;
 	int saved = errno;
 
-	if (poll_first && ready_now(&p)) {
+	/* No cancellation point here: a "c" stream's wait is none. */
+	if (poll_first && weft__fd_ready_now(s->io.fd, want)) {
 		errno = saved;
 		return 0;
 	}
@@ -129,7 +119,7 @@ static int wait_ready(struct weft__stream *s, int events, bool poll_first)
 	do {
 		if (weft__io_wait(&s->io) < 0)
 			return -1;
-	} while (!ready_now(&p));
+	} while (!weft__fd_ready_now(s->io.fd, want));
 	errno = saved;
 	return 0;
 }

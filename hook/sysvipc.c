@@ -24,21 +24,13 @@
  * longer list goes to the pool untried. */
 #define TRY_OPS 64
 
-/* Whether a call that may wait should park rather than block. */
-static bool ours(void)
-{
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !weft__alone(co);
-}
-
 /* msgrcv that parks while no message of the type asked for is queued;
  * same results and errno. */
 static ssize_t receive_msg(int id, void *msg, size_t size, long type, int flags)
 {
 	const struct weft__real *libc = weft__libc();
 
-	if ((flags & IPC_NOWAIT) || !ours())
+	if ((flags & IPC_NOWAIT) || !weft__may_park())
 		return libc->msgrcv(id, msg, size, type, flags);
 	int saved = errno;
 	ssize_t r = libc->msgrcv(id, msg, size, type, flags | IPC_NOWAIT);
@@ -55,7 +47,7 @@ static int send_msg(int id, const void *msg, size_t size, int flags)
 {
 	const struct weft__real *libc = weft__libc();
 
-	if ((flags & IPC_NOWAIT) || !ours())
+	if ((flags & IPC_NOWAIT) || !weft__may_park())
 		return libc->msgsnd(id, msg, size, flags);
 	int saved = errno;
 	int r = libc->msgsnd(id, msg, size, flags | IPC_NOWAIT);
@@ -74,7 +66,7 @@ static int sem_ops(int id, struct sembuf *ops, size_t n,
 {
 	const struct weft__real *libc = weft__libc();
 
-	if (!ours())
+	if (!weft__may_park())
 		return libc->semtimedop(id, ops, n, timeout);
 	if (n > 0 && n <= TRY_OPS) {
 		struct sembuf now[TRY_OPS];

@@ -168,9 +168,7 @@ static int wait_child(struct job *j, pid_t one)
 /* Whether a wait should park rather than block the thread. */
 static bool ours(int options)
 {
-	struct weft__co *co = weft__hooked();
-
-	return co != NULL && !(options & WNOHANG) && !weft__alone(co);
+	return !(options & WNOHANG) && weft__may_park();
 }
 
 /* wait4 that parks instead of blocking; same results and errno. */
