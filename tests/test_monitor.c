@@ -8,6 +8,11 @@
  * holds.  One test turns the monitor off and sees some tickers stop, so
  * the others can fail.
  *
+ * A ticker may also move to the other scheduler while runnable (an idle
+ * member is given half of a busy one's queue), and on a slow machine all
+ * of them may have moved before the holder holds.  So a holder holds
+ * only once a ticker belongs to its own scheduler.
+ *
  * The holders hold until every ticker has ticked (or PATIENCE ends), not
  * for a fixed time: the tickers that share a holder's scheduler tick only
  * once the monitor has handed it off, however slowly the machine runs
@@ -31,6 +36,8 @@
 
 #include "weft.h"
 #include "../core/monitor.h"
+#include "../core/core.h"
+#include "../core/sched.h"
 #include "../hook/green.h"
 #include "testlib.h"
 
@@ -40,6 +47,7 @@
 
 static _Atomic bool stop;
 static _Atomic long ticks[TICKERS];
+static struct weft__co *_Atomic ticker_co[TICKERS];
 
 static void pool_of_two(void)
 {
@@ -52,6 +60,7 @@ static void *ticker(void *p)
 {
 	_Atomic long *n = p;
 
+	atomic_store(&ticker_co[n - ticks], weft__current());
 	while (!atomic_load(&stop)) {
 		usleep(1000);
 		atomic_fetch_add(n, 1);
@@ -69,6 +78,7 @@ struct holder {
 	pthread_t self_before, self_after;
 	long tls_after;
 	int errno_after;
+	bool shared;             /* a ticker waited on its scheduler */
 };
 
 enum { HOLD_COMPUTE, HOLD_READ };
@@ -90,6 +100,20 @@ static bool all_ticked(const long *before)
 	return true;
 }
 
+/* Whether a ticker belongs to the caller's scheduler, so that (the
+ * caller running there now) it waits there, parked or queued, until the
+ * scheduler runs again: only the scheduler's own thread moves its
+ * coroutines to another, as it runs. */
+static bool one_shares(void)
+{
+	for (int i = 0; i < TICKERS; i++) {
+		struct weft__co *co = atomic_load(&ticker_co[i]);
+		if (co != NULL && co->sched == weft__current_sched())
+			return true;
+	}
+	return false;
+}
+
 /* When a holder may stop holding: after HOLD_MS, and then, with the
  * monitor on, once every ticker has ticked or PATIENCE_S has passed. */
 static int64_t patience_ns(void)
@@ -107,6 +131,10 @@ static void *holder(void *p)
 	errno = 7;
 	h->self_before = pthread_self();
 	usleep(20000); /* the tickers start meanwhile */
+	for (int64_t end = tl_mono_ns() + patience_ns();
+	     !one_shares() && tl_mono_ns() < end;)
+		usleep(1000);
+	h->shared = one_shares();
 	snapshot(h->ticks_before);
 	atomic_store(&h->holding, true);
 	if (h->how == HOLD_COMPUTE) {
@@ -154,6 +182,7 @@ static int run_holder(struct holder *h)
 		ck_assert_int_eq(write(h->pipe[1], "x", 1), 1);
 	}
 	tl_pthread_join(ht);
+	ck_assert_msg(h->shared, "no ticker waited on the holder's scheduler");
 	atomic_store(&stop, true);
 	for (int i = 0; i < TICKERS; i++) {
 		tl_pthread_join(t[i]);
