@@ -199,7 +199,8 @@ struct weft__co *weft__loop_context(void);
 
 /* True if the calling coroutine is the only live one of its scheduler,
  * and that is no pool member, so blocking the thread for real cannot hold
- * anybody up. */
+ * anybody up; it has then run the handlers of the signals ready for it
+ * (and acted on a cancel due), as it does before a wrapper's real call. */
 bool weft__alone(struct weft__co *co);
 
 /* Whether a wrapper's call that may wait should park its coroutine: weft

@@ -19,6 +19,7 @@
 #include "core.h"
 #include "handoff.h"
 #include "monitor.h"
+#include "poke.h"
 #include "pool.h"
 #include "sched.h"
 #include "waitq.h"
@@ -219,10 +220,16 @@ int weft_cpus(unsigned n)
 }
 
 /* See core.h.  A pool member may be given a new coroutine at any time:
- * none of its coroutines is ever alone. */
+ * none of its coroutines is ever alone.  Alone, the caller blocks for
+ * real next: it first takes what is due, which a poke that found it in
+ * weft's own code left for it (poke.h), as a native thread would have
+ * taken the signal before the call. */
 bool weft__alone(struct weft__co *co)
 {
 	struct weft__sched *s = co->sched;
 
-	return !s->pooled && s->live == 1;
+	if (s->pooled || s->live != 1)
+		return false;
+	weft__take_due(co);
+	return true;
 }

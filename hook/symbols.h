@@ -256,6 +256,8 @@
 	X(int, sigignore, (int), WRAP)                                        \
 	X(int, sigpending, (sigset_t *), WRAP)                                \
 	X(int, sigaltstack, (const stack_t *, stack_t *), WRAP)               \
+	X(int, raise, (int), WRAP)                                            \
+	X(int, gsignal, (int), WRAP)                                          \
 	X(int, pthread_cancel, (pthread_t), WRAP)                             \
 	X(int, pthread_setcancelstate, (int, int *), WRAP)                    \
 	X(int, pthread_setcanceltype, (int, int *), WRAP)                     \
