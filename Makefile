@@ -163,10 +163,10 @@ $(B)/tsan/%.o: %.S | $(B)/.deps
 # the green threads' registry is consulted by pthread_getattr_np, which a
 # new thread's start-up in ThreadSanitizer calls, so it is not built with
 # it either, nor are the green threads' signal states (sigs.c, sigq.c,
-# sigroute.c, and their alternate stacks, sigstack.c, sigsync.c), which
-# live in the registry's records and are ordered by the hook/ code that
-# frees them.
-TSAN_PLAIN = gthread sigs sigq sigroute sigstack sigsync
+# sigroute.c, sigmask.c, and their alternate stacks, sigstack.c,
+# sigsync.c), which live in the registry's records and are ordered by the
+# hook/ code that frees them.
+TSAN_PLAIN = gthread sigs sigq sigroute sigmask sigstack sigsync
 $(B)/tsan/hook/%.o: hook/%.c | $(B)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WEFT_CFLAGS) -c $< -o $@

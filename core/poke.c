@@ -145,6 +145,7 @@ static void on_poke(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	int saved = errno;
+	weft__sig_os_poked(uc); /* the switch of realtime signals */
 	/* An offload worker in a system call its caller stopped: the call
 	 * ends with EINTR (offload_intr.c). */
 	uintptr_t pc = uc_pc(uc), to = weft__offload_intr_pc(pc);
@@ -215,20 +216,26 @@ void weft__poke(struct weft__co *co)
 }
 
 /* See poke.h. */
-void weft__poke_os(int tid)
+bool weft__poke_os(int tid)
 {
 	siginfo_t si;
 
 	if (!installed)
-		return;
+		return false;
 	memset(&si, 0, sizeof si);
 	si.si_signo = POKE;
 	si.si_code = SI_QUEUE;
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	si.si_value.sival_ptr = &cookie;
-	if (tid > 0)
-		raw(SYS_rt_tgsigqueueinfo, getpid(), tid, POKE, &si);
+	return tid > 0 &&
+	       raw(SYS_rt_tgsigqueueinfo, getpid(), tid, POKE, &si) == 0;
+}
+
+/* See poke.h. */
+bool weft__poke_works(void)
+{
+	return installed;
 }
 
 /* See poke.h. */

@@ -39,9 +39,14 @@ void weft__poke_init(long (*sys)(long, ...));
 void weft__poke(struct weft__co *co);
 
 /* Pokes OS thread tid of this process (0 or less: none), whatever runs
- * there: an offload worker whose job its caller stopped (offload.h).
- * Does nothing where the poke is not installed (ThreadSanitizer). */
-void weft__poke_os(int tid);
+ * there: an offload worker whose job its caller stopped (offload.h), a
+ * scheduler thread the realtime switch waits for (sigs.h).  Does nothing
+ * where the poke is not installed (ThreadSanitizer).  Returns whether the
+ * poke went (false: not installed, or no such thread). */
+bool weft__poke_os(int tid);
+
+/* Whether pokes are installed. */
+bool weft__poke_works(void);
 
 /* After glibc's pthread_cancel ran: puts the poke's handler back in
  * front of glibc's, which then handles every SIGCANCEL that is no

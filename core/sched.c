@@ -431,6 +431,7 @@ static struct weft__sched *sched_make_inside(struct weft__co *root)
 	weft__scheds_add(s);
 	weft__this_sched = s;
 	weft__running = root;
+	weft__sig_os_start();
 	return s;
 fail:
 	if (s && s->loop)

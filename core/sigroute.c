@@ -23,7 +23,9 @@
  * lets it through: the one that was interrupted if it was inside weft,
  * else main, else the first green thread found; with none, it goes back
  * to the process, whose scheduler threads block it by then (sigs.h: the
- * OS threads' masks).  Nothing here in
+ * OS threads' masks).  Once the program catches a realtime signal, the
+ * router alone takes realtime signals from the kernel (sigmask.c), and
+ * its front only queues them, in the kernel's order.  Nothing here in
  * the front takes a lock a signal handler could find held (only the
  * action table's, if a handler changes an action while its own thread
  * was changing the same).
@@ -62,8 +64,9 @@ struct action {
 static struct action actions[65];
 static int actions_lock;
 
-/* main's signal state (see weft__sig_attach_main). */
+/* main's signal state (see weft__sig_attach_main), and its pthread_t. */
 static struct weft__sigs main_sigs;
+static pthread_t main_th;
 
 /* See sigs.h. */
 bool weft__sig_routable(int sig)
@@ -147,7 +150,7 @@ int weft__sig_action_get(int sig, struct sigaction *sa)
 			     : sigaction(sig, NULL, sa);
 }
 
-static void router_start(void);
+static bool router_start(void);
 
 /* See sigs.h. */
 int weft__sig_action_set(int sig, const struct sigaction *act,
@@ -157,8 +160,9 @@ int weft__sig_action_set(int sig, const struct sigaction *act,
 	int r = 0;
 
 	if (act != NULL && act->sa_handler != SIG_DFL &&
-	    act->sa_handler != SIG_IGN)
-		router_start();
+	    act->sa_handler != SIG_IGN && router_start() &&
+	    sig >= SIGRTMIN && sig <= SIGRTMAX)
+		weft__sig_rt_switch(); /* before its front is installed */
 	weft__spin_lock(&actions_lock);
 	if (!action_read(sig, &prev))
 		r = kernel_action(sig, NULL, &prev);
@@ -202,6 +206,14 @@ static _Atomic unsigned long ring_head, ring_tail;
 static _Atomic uint32_t bell;  /* the router's futex: rung per entry */
 static _Atomic bool router_up;
 static bool router_lost;       /* in a fork's child, the parent's had one */
+static __thread bool on_router;
+
+/* See sigs.h. */
+void weft__sig_router_ring(void)
+{
+	atomic_fetch_add(&bell, 1);
+	raw_syscall(SYS_futex, &bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 /* Queues sig for the router; false if the ring is full.  Async-signal
  * safe: no lock, and the wake is a raw futex call. */
@@ -221,8 +233,7 @@ static bool enqueue(int sig, const siginfo_t *si, const struct sigaction *sa,
 	e->prefer = prefer && prefer->slot ? weft__green_id(prefer) : 0;
 	e->prefer_main = prefer && !prefer->slot;
 	atomic_store_explicit(&e->full, true, memory_order_release);
-	atomic_fetch_add(&bell, 1);
-	raw_syscall(SYS_futex, &bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	weft__sig_router_ring();
 	return true;
 }
 
@@ -295,14 +306,26 @@ static void route(const struct entry *e)
 		requeue(e);
 }
 
+/* The router: its mask (sigmask.c) follows the wanted set, then it
+ * routes what its ring holds. */
 static void *router(void *arg)
 {
+	uint64_t mask = ~(uint64_t)0;
+
 	(void)arg;
 	weft__inside = true;
+	on_router = true;
 	for (;;) {
 		uint32_t seen = atomic_load(&bell);
 		unsigned long h = atomic_load(&ring_head);
+		uint64_t want = weft__sig_router_block();
 		struct entry *e;
+
+		if (want != mask) {
+			mask = want;
+			raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask,
+				    NULL, sizeof mask);
+		}
 
 		while (h != atomic_load(&ring_tail) &&
 		       atomic_load_explicit(&(e = &ring[h % RING])->full,
@@ -318,8 +341,9 @@ static void *router(void *arg)
 	return NULL;
 }
 
-/* Starts the router, once (again in a fork's child). */
-static void router_start(void)
+/* Starts the router, once (again in a fork's child).  Returns whether it
+ * runs, or will. */
+static bool router_start(void)
 {
 	struct weft__co *saved = weft__running;
 	bool was = weft__inside, no = false;
@@ -329,19 +353,34 @@ static void router_start(void)
 
 	if (atomic_load(&router_up) ||
 	    !atomic_compare_exchange_strong(&router_up, &no, true))
-		return;
-	if (pthread_attr_init(&attr) != 0)
-		return;
+		return true;
+	if (pthread_attr_init(&attr) != 0) {
+		atomic_store(&router_up, false);
+		return false;
+	}
 	sigfillset(&all);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setsigmask_np(&attr, &all);
 	weft__running = NULL;
 	weft__inside = true;
-	if (pthread_create(&tid, &attr, router, NULL) == 0)
+	bool made = pthread_create(&tid, &attr, router, NULL) == 0;
+	if (made)
 		pthread_setname_np(tid, "weft-signals");
+	else
+		atomic_store(&router_up, false);
 	weft__inside = was;
 	weft__running = saved;
 	pthread_attr_destroy(&attr);
+	return made;
+}
+
+/* See sigs.h. */
+void weft__sig_router_follow(void)
+{
+	if (weft__unlikely(router_lost)) { /* a fork's child: a new one */
+		router_lost = false;
+		router_start();
+	}
 }
 
 /* main's state, if the caller is main's thread and routing is on; its
@@ -354,12 +393,22 @@ static struct weft__sigs *main_of_caller(void)
 		uint64_t bits = 0;
 		raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &bits,
 			    sizeof bits);
+		main_th = pthread_self();
 		sigemptyset(&main_sigs.mask);
 		for (int sig = 1; sig <= 64; sig++)
 			if (bits & weft__sig_bit(sig))
 				sigaddset(&main_sigs.mask, sig);
 		weft__sig_mask_set(&main_sigs);
 	}
+	return &main_sigs;
+}
+
+/* See sigs.h. */
+struct weft__sigs *weft__sig_main(pthread_t *th)
+{
+	if (main_sigs.co == NULL)
+		return NULL;
+	*th = main_th;
 	return &main_sigs;
 }
 
@@ -381,6 +430,7 @@ void weft__sig_forget(void)
 	atomic_store(&router_up, false);
 	actions_lock = 0;
 	weft__sigq_forget(co ? co->sigs : NULL);
+	weft__sig_os_forget();
 	atomic_store(&ring_head, 0);
 	atomic_store(&ring_tail, 0);
 	for (unsigned i = 0; i < RING; i++)
@@ -388,73 +438,6 @@ void weft__sig_forget(void)
 	for (int sig = 1; sig <= 64; sig++)
 		if (atomic_load(&actions[sig].seq) & 1)
 			atomic_fetch_add(&actions[sig].seq, 1);
-}
-
-/* ---- the OS threads' masks ---- */
-
-/* The routable signals no program thread lets through, as a kernel
- * sigset (bit sig - 1). */
-static uint64_t os_block(void)
-{
-	static uint64_t routable;
-
-	if (routable == 0)
-		for (int sig = 1; sig <= 64; sig++)
-			if (weft__sig_routable(sig))
-				routable |= weft__sig_bit(sig);
-	return routable & ~weft__sig_wanted(NULL);
-}
-
-/* Makes *set the scheduler threads' mask (for a ucontext's, in place). */
-static void os_set(sigset_t *set)
-{
-	uint64_t block = os_block();
-
-	sigemptyset(set);
-	memcpy(set, &block, sizeof block);
-}
-
-/* Gives the calling OS thread the scheduler threads' mask. */
-static void os_apply(void)
-{
-	uint64_t block = os_block();
-
-	raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, &block, NULL,
-		    sizeof block);
-}
-
-/* The change of the wanted set this OS thread's mask follows, plus 1. */
-static __thread unsigned os_seen;
-
-static void notify(struct weft__sched *s, void *arg)
-{
-	(void)arg;
-	weft__sched_notify(s);
-}
-
-/* See sigs.h. */
-void weft__sig_os_changed(void)
-{
-	os_apply();
-	weft__sched_each(notify, NULL);
-}
-
-/* See sigs.h. */
-void weft__sig_os_follow(void)
-{
-	unsigned gen;
-
-	if (!weft__sig_routing)
-		return;
-	if (weft__unlikely(router_lost)) { /* a fork's child: a new one */
-		router_lost = false;
-		router_start();
-	}
-	weft__sig_wanted(&gen);
-	if (os_seen != gen + 1) {
-		os_seen = gen + 1;
-		os_apply();
-	}
 }
 
 /* ---- the front ---- */
@@ -505,6 +488,19 @@ static void front(int sig, siginfo_t *si, void *uc)
 		errno = saved;
 		return;
 	}
+	if (on_router) {
+		/* Realtime, in the kernel's order: queued as it comes.  One
+		 * the router no longer lets through goes back to the process
+		 * once the router blocks it. */
+		if (weft__sig_wanted(NULL) & weft__sig_bit(sig))
+			weft__sig_reset_hand(sig, &sa);
+		else
+			weft__sig_os_uc(uc, true);
+		if (!enqueue(sig, si, &sa, NULL))
+			weft__sig_call(NULL, sig, si, uc, &sa);
+		errno = saved;
+		return;
+	}
 	bool open = lets(s, sig);
 	if (s != NULL && !open && si->si_code == SI_TKILL &&
 	    si->si_pid == getpid()) {
@@ -515,10 +511,12 @@ static void front(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	if (weft__this_sched != NULL &&
-	    !(weft__sig_wanted(NULL) & weft__sig_bit(sig))) {
+	    (!(weft__sig_wanted(NULL) & weft__sig_bit(sig)) ||
+	     weft__sig_rt_routed(sig))) {
 		/* This thread's mask is behind: block it here from now on,
-		 * and let the router put it back to the process. */
-		os_set(&((ucontext_t *)uc)->uc_sigmask);
+		 * and let the router give it, or put it back to the
+		 * process. */
+		weft__sig_os_uc(uc, false);
 		if (!enqueue(sig, si, &sa, NULL))
 			weft__sig_call(NULL, sig, si, uc, &sa);
 		errno = saved;

@@ -82,7 +82,10 @@ uint64_t weft__sig_wanted(unsigned *gen)
 void weft__sig_mask_set(struct weft__sigs *s)
 {
 	uint64_t bits = bits_of(&s->mask);
+	uint64_t opened = atomic_load(&s->mask_bits) & ~bits;
 
+	if (weft__sig_routing && opened != 0)
+		weft__sig_take_process(s, opened);
 	atomic_store(&s->mask_bits, bits);
 	if (weft__sig_routing && recount(s, ~bits))
 		weft__sig_os_changed();
@@ -130,6 +133,7 @@ void weft__sig_call(struct weft__sigs *s, int sig, siginfo_t *si,
 		if (!(sa->sa_flags & SA_NODEFER))
 			sigaddset(&s->mask, sig);
 		atomic_store(&s->mask_bits, bits_of(&s->mask));
+		atomic_store(&s->taking, false);
 	}
 	/* A handler that can see its context, or runs on an alternate
 	 * stack: the thread's alternate stack in both (sigstack.c). */
@@ -193,7 +197,10 @@ int weft__sig_run(struct weft__co *co)
 }
 
 /* See sigs.h.  A run may interrupt another (a poke's, sigs.h): each
- * signal is taken from the pending set by one of them only. */
+ * signal is taken from the pending set by one of them only, and none is
+ * taken while the interrupted run is between taking one and blocking it
+ * for its handler (it runs the rest next), so that a signal queued
+ * behind another never runs before it. */
 int weft__sig_run_at(struct weft__co *co, void *uc)
 {
 	struct weft__sigs *s = co->sigs;
@@ -204,19 +211,25 @@ int weft__sig_run_at(struct weft__co *co, void *uc)
 		atomic_store(&co->sig_ready, 0);
 		return -1;
 	}
+	if (atomic_load(&s->taking))
+		return -1;
 	while ((ready = ready_of(s)) != 0) {
 		int sig = __builtin_ctzll(ready) + 1;
 		siginfo_t si;
 		struct sigaction sa;
 
+		atomic_store(&s->taking, true);
 		uint64_t was = atomic_fetch_and(&s->pending,
 						~weft__sig_bit(sig));
 		ready_of(s);
-		if (!(was & weft__sig_bit(sig)))
+		if (!(was & weft__sig_bit(sig))) {
+			atomic_store(&s->taking, false);
 			continue; /* taken by a run this one interrupted */
+		}
 		if (!what_to_run(s, sig, &si, &sa)) {
+			atomic_store(&s->taking, false);
 			/* Its handler went meanwhile: the process's way. */
-			syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+			weft__sig_default(sig);
 			continue;
 		}
 		call_here(s, sig, &si, uc, &sa);

@@ -29,6 +29,7 @@
 #ifndef WEFT_SIGS_H
 #define WEFT_SIGS_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,6 +52,9 @@ struct weft__sigs {
 	uint64_t counted;             /* the signals it is counted as letting
 	                                 through (sigs.c) */
 	_Atomic unsigned calls;       /* handlers it has run */
+	_Atomic bool taking;          /* a run of its handlers (sigs.c) is
+	                                 between taking a signal and
+	                                 blocking it for its handler */
 	stack_t alt;                  /* a green thread's sigaltstack, as
 	                                 the program set it (sigstack.c);
 	                                 ss_size 0 if none, or disarmed */
@@ -132,15 +136,70 @@ int weft__sig_action_set(int sig, const struct sigaction *act,
  * program never set it through weft.  Returns 0, or -1 with errno. */
 int weft__sig_action_get(int sig, struct sigaction *sa);
 
-/* The OS threads' masks (sigroute.c).  Every OS thread that runs a
- * scheduler blocks the routable signals no program thread lets through,
- * so that the kernel keeps those pending for sigwait, signalfd and a
- * later unblock, and lets through all others, which the front routes.
- * weft__sig_os_changed: the wanted set just changed; applies it to the
- * calling OS thread and wakes every scheduler, whose loop then applies it
- * to its own (weft__sig_os_follow, called each time round the loop). */
+/* ---- the OS threads' masks (sigmask.c) ----
+ *
+ * Every OS thread that runs a scheduler blocks the routable signals no
+ * program thread lets through, so that the kernel keeps those pending for
+ * sigwait, signalfd and a later unblock, and lets through all others,
+ * which the front routes.  Once the program catches a realtime signal,
+ * the router alone lets realtime signals through (those a program thread
+ * lets through), which keeps their order. */
+
+/* The wanted set just changed: applies it to the calling OS thread and
+ * wakes every scheduler, whose loop then applies it to its own
+ * (weft__sig_os_follow, called each time round the loop), and the
+ * router. */
 void weft__sig_os_changed(void);
 void weft__sig_os_follow(void);
+
+/* A thread that starts a scheduler takes the scheduler threads' mask
+ * (weft__sig_os_follow without the router's restart in a fork's child,
+ * which its loop does). */
+void weft__sig_os_start(void);
+
+/* Makes the mask in ucontext uc the calling thread's as it should be: the
+ * router's, or a scheduler thread's. */
+void weft__sig_os_uc(void *uc, bool router);
+
+/* The router's mask, as a kernel sigset (bit sig - 1). */
+uint64_t weft__sig_router_block(void);
+
+/* Whether sig is realtime and the router alone takes those. */
+bool weft__sig_rt_routed(int sig);
+
+/* Makes the router alone take realtime signals from the kernel, once;
+ * returns when every scheduler thread blocks them (or after two seconds).
+ * Called before the program's first realtime handler is installed, with
+ * the router started. */
+void weft__sig_rt_switch(void);
+
+/* From the poke's handler (uc: the context it interrupted): a scheduler
+ * thread that the switch waits for blocks realtime signals for good. */
+void weft__sig_os_poked(void *uc);
+
+/* In a fork's child: the calling thread is the only scheduler thread. */
+void weft__sig_os_forget(void);
+
+/* Carries out the process's action for sig, a default or ignore, as the
+ * kernel would on the calling OS thread, whose mask may block it. */
+void weft__sig_default(int sig);
+
+/* For s's thread, whose mask is about to let through the signals of
+ * opened (bit sig - 1): takes from the kernel the realtime ones of opened
+ * that no other thread lets through, pending for the process (or for the
+ * calling OS thread), in the kernel's order, and gives them to s, as the
+ * kernel would deliver them to a thread that unblocks them before its
+ * sigprocmask returns. */
+void weft__sig_take_process(struct weft__sigs *s, uint64_t opened);
+
+/* The router's side of the masks (sigroute.c): wakes it, so that it
+ * looks at its mask again; and in a fork's child, starts a new one. */
+void weft__sig_router_ring(void);
+void weft__sig_router_follow(void);
+
+/* main's signal state, if main is a program thread (routing is on and
+ * it has asked for its state), else NULL; *th gets its pthread_t. */
+struct weft__sigs *weft__sig_main(pthread_t *th);
 
 /* Applies sa's SA_RESETHAND for sig, as the kernel does at delivery:
  * the program's action becomes SIG_DFL. */

@@ -122,6 +122,11 @@ void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
 /* sigprocmask: pthread_sigmask's, with -1 and errno. */
 int weft__sigprocmask(int how, const sigset_t *set, sigset_t *old);
 
+/* raise: in a program thread, the thread's own signal (pthread_kill of
+ * itself); elsewhere, and for the synchronous signals, glibc's.  Returns
+ * 0, or -1 with errno. */
+int weft__raise(int sig);
+
 /* Cancellation: see core/cancel.h.  The cancellation points here
  * (pthread_join, pthread_timedjoin_np, the condition waits, sem_wait and
  * its timed forms) bracket their wait with weft__cancel_enter and

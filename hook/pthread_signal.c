@@ -1,5 +1,6 @@
-/* pthread_signal.c - pthread_kill and pthread_sigmask for green threads
- * (core/sigs.h holds the signal state they act on, and the routing).
+/* pthread_signal.c - pthread_kill, raise and pthread_sigmask for program
+ * threads, green threads and main (core/sigs.h holds the signal state
+ * they act on, and the routing).
  *
  * A green thread's mask is its own (the OS thread's stays as the root
  * set it: a background thread that blocks signals, as redis's bio threads
@@ -9,9 +10,11 @@
  * it blocks it, runs the handler itself, as itself: at once if it is
  * parked at a cancellation point (the park ends with EINTR,
  * core/cancel.h), which then returns EINTR or restarts as signal(7) says,
- * else at its next cancellation point or unblocking.  A signal without a
- * handler (default or ignored) still goes to the OS thread, whose
- * disposition is the process's.
+ * else at its next cancellation point or unblocking.  So is one sent to
+ * main, and one a program thread raises.  A signal without a handler
+ * (default or ignored) still goes to the OS thread, whose disposition is
+ * the process's, except a realtime one, which OS threads that run
+ * schedulers block (core/sigs.h): the thread takes that one too.
  */
 #include <signal.h>
 #include <unistd.h>
@@ -31,13 +34,6 @@ static struct weft__sigs *running_sigs(void)
 	return co->sigs;
 }
 
-/* Whether sig's disposition is a handler of the program's, *sa. */
-static bool handled(int sig, struct sigaction *sa)
-{
-	return weft__sig_action_get(sig, sa) == 0 &&
-	       sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN;
-}
-
 /* See green.h.  Its mask is its creator's, or attr's if it has one. */
 void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
 			    const pthread_attr_t *attr)
@@ -55,16 +51,71 @@ void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
 	weft__sig_mask_set(s);
 }
 
+/* The program thread th names: a green thread (*g), or main once it is
+ * a program thread (*g NULL); *s gets its signal state (NULL for a
+ * coroutine that is none).  Returns its coroutine, or NULL for any other
+ * thread. */
+static struct weft__co *target(pthread_t th, struct weft__green **g,
+			       struct weft__sigs **s)
+{
+	struct weft__co *co = weft__green_target(th, g);
+	pthread_t main;
+
+	*s = *g != NULL ? &(*g)->sigs : NULL;
+	if (co == NULL && weft__sig_routing &&
+	    (*s = weft__sig_main(&main)) != NULL && pthread_equal(th, main))
+		co = (*s)->co;
+	else if (co == NULL)
+		*s = NULL;
+	return co;
+}
+
+/* The OS thread a signal for program thread co (of target) goes to when
+ * the process's disposition is to act on it. */
+static pthread_t os_thread_of(pthread_t th, struct weft__green *g,
+			      struct weft__co *co)
+{
+	return g == NULL && co->slot == NULL ? th : weft__green_os_thread(g);
+}
+
+/* What becomes of sig sent to program thread co (of target). */
+enum fate {
+	TO_THREAD,  /* pending on the thread, which handles it */
+	DROPPED,    /* ignored: the kernel drops it when sent */
+	TO_OS,      /* to the OS thread: the process's disposition acts */
+};
+
+/* The fate of sig (1-64) sent to co, a green thread or main (g NULL), and
+ * in *sa the program's action.  A green thread takes any signal it has a
+ * handler for; main, the routable ones (the others still reach it at
+ * once through its OS thread).  A realtime signal is the thread's even
+ * left to its default, as its OS thread blocks it (core/sigs.h): the
+ * thread, once it lets it through, carries out the default. */
+static enum fate fate_of(int sig, struct weft__green *g,
+			 struct sigaction *sa)
+{
+	bool rt = weft__sig_routing && sig >= SIGRTMIN && sig <= SIGRTMAX;
+
+	if (g == NULL && !weft__sig_routable(sig))
+		return TO_OS;
+	if (weft__sig_action_get(sig, sa) != 0)
+		return TO_OS;
+	if (sa->sa_handler == SIG_IGN)
+		return rt ? DROPPED : TO_OS;
+	return sa->sa_handler != SIG_DFL || rt ? TO_THREAD : TO_OS;
+}
+
 /* pthread_kill: signal 0 probes (ESRCH once the thread has ended).  A
- * signal with a handler, to a green thread, is that thread's to handle
- * (see the top of this file): the caller's own, unless its mask blocks
- * it, before this returns.  Any other goes to the OS thread the coroutine
- * runs on, whose disposition is the process's.  EINVAL for signals glibc
- * refuses (invalid, or its own SIGCANCEL and SIGSETXID). */
+ * signal sent to a program thread that is its to take (fate_of) is
+ * pending on it (see the top of this file): the caller's own, unless its
+ * mask blocks it, before this returns.  Any other goes to the OS thread
+ * the coroutine runs on.  EINVAL for signals glibc refuses (invalid, or
+ * its own SIGCANCEL and SIGSETXID). */
 int weft__pthread_kill(pthread_t th, int sig)
 {
 	struct weft__green *g;
-	struct weft__co *co = weft__green_target(th, &g);
+	struct weft__sigs *s;
+	struct weft__co *co = target(th, &g, &s);
 	struct sigaction sa;
 
 	if (co == NULL)
@@ -76,24 +127,43 @@ int weft__pthread_kill(pthread_t th, int sig)
 		return ESRCH;
 	if (sig == 0)
 		return 0;
-	if (g != NULL && sig <= 64 && handled(sig, &sa)) {
-		weft__sig_post(&g->sigs, sig);
+	switch (s != NULL && sig <= 64 ? fate_of(sig, g, &sa) : TO_OS) {
+	case TO_THREAD:
+		weft__sig_post(s, sig);
 		if (co == weft__running) /* as the kernel: before it returns */
 			weft__sig_run(co);
 		return 0;
+	case DROPPED:
+		return 0;
+	default:
+		return weft__libc()->pthread_kill(os_thread_of(th, g, co), sig);
 	}
-	return weft__libc()->pthread_kill(weft__green_os_thread(g), sig);
 }
 
-/* pthread_sigqueue: as pthread_kill, with value: to a green thread with
- * a handler, the handler runs as the thread, with si_code SI_QUEUE and
- * value; any other signal goes to the OS thread the coroutine runs on.
- * Returns 0, ESRCH once the thread has ended, EINVAL for glibc's own
- * signals (SIGCANCEL, SIGSETXID) and what the kernel refuses. */
+/* See green.h.  glibc's raise sends to the OS thread, whose mask is
+ * weft's. */
+int weft__raise(int sig)
+{
+	if (running_sigs() == NULL || !weft__sig_routable(sig))
+		return weft__libc()->raise(sig);
+	int r = weft__pthread_kill(pthread_self(), sig);
+
+	if (r == 0)
+		return 0;
+	errno = r;
+	return -1;
+}
+
+/* pthread_sigqueue: as pthread_kill, with value: a signal the thread
+ * takes runs its handler as the thread, with si_code SI_QUEUE and value;
+ * any other goes to the OS thread the coroutine runs on.  Returns 0,
+ * ESRCH once the thread has ended, EINVAL for glibc's own signals
+ * (SIGCANCEL, SIGSETXID) and what the kernel refuses. */
 int weft__pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 {
 	struct weft__green *g;
-	struct weft__co *co = weft__green_target(th, &g);
+	struct weft__sigs *s;
+	struct weft__co *co = target(th, &g, &s);
 	struct sigaction sa;
 
 	if (co == NULL)
@@ -102,15 +172,19 @@ int weft__pthread_sigqueue(pthread_t th, int sig, const union sigval value)
 		return ESRCH;
 	if (sig == __SIGRTMIN || sig == __SIGRTMIN + 1)
 		return EINVAL;
-	if (g == NULL || sig <= 0 || sig > 64 || !handled(sig, &sa))
-		return weft__libc()->pthread_sigqueue(weft__green_os_thread(g),
+	enum fate f = s != NULL && sig > 0 && sig <= 64 ?
+		      fate_of(sig, g, &sa) : TO_OS;
+	if (f == DROPPED)
+		return 0;
+	if (f == TO_OS)
+		return weft__libc()->pthread_sigqueue(os_thread_of(th, g, co),
 						      sig, value);
 	siginfo_t si = { .si_signo = sig, .si_code = SI_QUEUE,
 			 .si_value = value };
 	si.si_pid = getpid();
 	si.si_uid = getuid();
 	weft__sig_reset_hand(sig, &sa);
-	weft__sig_give(&g->sigs, sig, &si, &sa);
+	weft__sig_give(s, sig, &si, &sa);
 	if (co == weft__running) /* as the kernel: before it returns */
 		weft__sig_run(co);
 	return 0;
@@ -221,6 +295,16 @@ static int altstack(const stack_t *ss, stack_t *old)
 WEFT_EXPORT int pthread_kill(pthread_t th, int sig)
 {
 	return weft__pthread_kill(th, sig);
+}
+
+WEFT_EXPORT int raise(int sig)
+{
+	return weft__raise(sig);
+}
+
+WEFT_EXPORT int gsignal(int sig)
+{
+	return weft__raise(sig);
 }
 
 WEFT_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)

@@ -1,6 +1,7 @@
 /* syscall.c - syscall(2): a coroutine's futex wait parks (core/futex.c),
- * every futex wake reaches the coroutines parked there, and every other
- * system call goes straight through.
+ * every futex wake reaches the coroutines parked there, a tgkill of the
+ * caller's own OS thread is its raise, and every other system call goes
+ * straight through.
  */
 #include <linux/futex.h>
 #include <stdarg.h>
@@ -142,6 +143,22 @@ static long futex(uint32_t *uaddr, int op, uint32_t val, long arg4,
 	return real_futex(uaddr, op, val, arg4, uaddr2, val3);
 }
 
+/* tgkill or tkill (number) of the calling OS thread from a program
+ * thread, whose OS thread's mask is weft's: the thread's own raise.
+ * Returns false (*r untouched) for any other. */
+static bool kills_self(long number, const long *a, long *r)
+{
+	long tid = number == SYS_tgkill ? a[1] : a[0];
+
+	if ((number != SYS_tgkill && number != SYS_tkill) ||
+	    weft__hooked() == NULL ||
+	    (number == SYS_tgkill && a[0] != getpid()) ||
+	    tid != weft__libc()->syscall(SYS_gettid))
+		return false;
+	*r = weft__raise((int)(number == SYS_tgkill ? a[2] : a[1]));
+	return true;
+}
+
 /* Reads six arguments whatever the call takes, as glibc's own syscall()
  * loads six registers: past what a caller passed, the sixth is whatever
  * lies on its stack, which AddressSanitizer must not take for a bug. */
@@ -155,6 +172,9 @@ WEFT_EXPORT long syscall(long number, ...)
 	for (int i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
+	long r;
+	if (weft__unlikely(kills_self(number, a, &r)))
+		return r;
 	if (weft__likely(number != SYS_futex))
 		return weft__libc()->syscall(number, a[0], a[1], a[2], a[3],
 					     a[4], a[5]);

@@ -44,7 +44,7 @@ out=build/aarch64
 suites=("$@")
 if [ ${#suites[@]} -eq 0 ]; then
 	suites=(co sched tcb green green_sync cancel futex sync signal
-		sigpoke sigroute sigaltstack stdio stdio_intr offintr balance
+		sigpoke sigroute sigorder sigaltstack stdio stdio_intr offintr balance
 		hook_mqueue hook_sysvipc)
 fi
 

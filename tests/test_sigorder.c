@@ -12,7 +12,8 @@
  *    before its pthread_sigmask returns;
  *  - raise and pthread_kill of a realtime signal run the handler as the
  *    thread they name: raise before it returns, pthread_kill of main as
- *    main.
+ *    main;
+ *  - one left to its default ends the process, one ignored is dropped.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -22,6 +23,8 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "weft.h"
@@ -184,7 +187,8 @@ START_TEST(pending_realtime_signals_run_lowest_first_at_unblock)
 END_TEST
 
 /* raise of a caught realtime signal: the handler runs as the caller
- * before raise returns, or, blocked, when the caller unblocks it. */
+ * before raise returns, or, blocked, when the caller unblocks it; and so
+ * for a tgkill of the caller's own thread. */
 static void *raises(void *p)
 {
 	int sig = *(int *)p;
@@ -196,8 +200,12 @@ static void *raises(void *p)
 	ck_assert_int_eq(atomic_load(&ran), 1);
 	tl_mask(SIG_UNBLOCK, sig);
 	ck_assert_int_eq(atomic_load(&ran), 2);
-	ck_assert(pthread_equal(got_self[0], pthread_self()));
-	ck_assert(pthread_equal(got_self[1], pthread_self()));
+	/* A tgkill of its own OS thread is a raise. */
+	ck_assert_int_eq(syscall(SYS_tgkill, getpid(), syscall(SYS_gettid),
+				 sig), 0);
+	ck_assert_int_eq(atomic_load(&ran), 3);
+	for (int i = 0; i < 3; i++)
+		ck_assert(pthread_equal(got_self[i], pthread_self()));
 	return NULL;
 }
 
@@ -254,6 +262,61 @@ START_TEST(pthread_kill_of_main_runs_the_handler_as_main)
 }
 END_TEST
 
+/* A realtime signal left to its default ends the process, sent to a
+ * thread or to the process, and an ignored one is dropped, as natively,
+ * though weft's OS threads block realtime signals once the program
+ * catches one.  Each case runs in a child of its own. */
+static void *reads_forever(void *p)
+{
+	char c;
+
+	while (read(*(int *)p, &c, 1) != 0)
+		;
+	return NULL;
+}
+
+static int default_case(int green, int how)
+{
+	int sig = SIGRTMIN + 10, fd[2];
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	if (!mode(green) || pipe(fd) != 0)
+		_exit(3);
+	tl_catch(SIGRTMIN + 6, on_rt, SA_SIGINFO);
+	if (how == 2)
+		signal(sig, SIG_IGN);
+	pthread_t t = tl_pthread(reads_forever, &fd[0], NULL);
+	usleep(10000);
+	if (how == 1)
+		kill(getpid(), sig);
+	else
+		pthread_kill(t, sig);
+	usleep(200000);
+	_exit(0);
+}
+
+START_TEST(a_realtime_signal_left_to_its_default_ends_the_process)
+{
+	for (int how = 0; how < 3; how++) {
+		int status;
+		pid_t pid = default_case(_i, how);
+		ck_assert_int_gt(pid, 0);
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
+			return; /* no thread blocks here */
+		if (how == 2) {
+			ck_assert(WIFEXITED(status) &&
+				  WEXITSTATUS(status) == 0);
+			continue;
+		}
+		ck_assert(WIFSIGNALED(status));
+		ck_assert_int_eq(WTERMSIG(status), SIGRTMIN + 10);
+	}
+}
+END_TEST
+
 Suite *suite_sigorder(void)
 {
 	Suite *s = suite_create("sigorder");
@@ -268,6 +331,8 @@ Suite *suite_sigorder(void)
 		raise_runs_the_handler_as_the_caller_before_it_returns, 0, 2);
 	tcase_add_loop_test(tc, pthread_kill_of_main_runs_the_handler_as_main,
 			    0, 2);
+	tcase_add_loop_test(tc,
+		a_realtime_signal_left_to_its_default_ends_the_process, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
