@@ -24,6 +24,10 @@
  * set and be undone by it.  Under ThreadSanitizer there is no poke, and
  * no switch: realtime signals keep their order only per OS thread.
  *
+ * A scheduler thread whose root runs alone (main, whose wrappers block
+ * the thread for real) blocks what the root blocks instead: a signal
+ * another thread lets through must not end main's real call.
+ *
  * A thread that unblocks a realtime signal that no other lets through
  * (the router blocks it) takes those pending for the process from the
  * kernel itself, in order (weft__sig_take_process): the kernel would
@@ -83,10 +87,28 @@ static uint64_t rt_bits(void)
 	return routable_bits() & ~(weft__sig_bit(SIGRTMIN) - 1);
 }
 
-/* The scheduler threads' mask (see the top). */
+/* The signal state of the calling OS thread's root if its scheduler runs
+ * it alone (main, whose wrappers then block the thread for real), or
+ * NULL. */
+static struct weft__sigs *alone_root(void)
+{
+	struct weft__sched *s = weft__this_sched;
+
+	if (s == NULL || s->pooled || s->live != 1 || s->root == NULL)
+		return NULL;
+	return s->root->sigs;
+}
+
+/* The scheduler threads' mask (see the top).  A thread whose root runs
+ * alone blocks what the root blocks (a superset: the root is counted in
+ * the wanted set), so that a signal the root blocks never lands there
+ * and ends a call it blocks in for real; others take it. */
 static uint64_t os_block(void)
 {
-	uint64_t block = routable_bits() & ~weft__sig_wanted(NULL);
+	struct weft__sigs *root = alone_root();
+	uint64_t block = routable_bits() &
+			 (root != NULL ? atomic_load(&root->mask_bits)
+				       : ~weft__sig_wanted(NULL));
 
 	return atomic_load(&rt_routed) ? block | rt_bits() : block;
 }
@@ -142,7 +164,8 @@ void weft__sig_os_uc(void *uc, bool router)
 }
 
 /* What this OS thread's mask follows, plus 1: the change of the wanted
- * set, and the switch. */
+ * set, the switch, and whether its root runs alone (its root's own
+ * mask changes on this thread, which applies it then). */
 static __thread unsigned os_seen;
 
 static void notify(struct weft__sched *s, void *arg)
@@ -167,7 +190,7 @@ void weft__sig_os_start(void)
 	if (!weft__sig_routing)
 		return;
 	weft__sig_wanted(&gen);
-	gen = gen * 2 + atomic_load(&rt_routed);
+	gen = gen * 4 + atomic_load(&rt_routed) * 2 + (alone_root() != NULL);
 	if (os_seen != gen + 1) {
 		os_seen = gen + 1;
 		os_apply();

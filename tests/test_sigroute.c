@@ -14,9 +14,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,6 +166,71 @@ START_TEST(main_waiting_in_accept_takes_the_signal_its_workers_block)
 	tl_pthread_join(t);
 	interrupted_as(&w, self);
 	close(w.fd);
+}
+END_TEST
+
+/* The other way round: main blocks the signal and sleeps alone (weft
+ * makes the real call, which no restart would hide), a worker lets it
+ * through, and another process kills the process again and again: the
+ * signals run the worker's handler, and main's sleep is never cut short
+ * (the kernel offers a signal from outside to the main thread first). */
+struct opener {
+	int ready[2];    /* the worker lets the signal through */
+	int end[2];      /* written when it may end */
+};
+
+static void *takes_while_open(void *arg)
+{
+	struct opener *o = arg;
+	char c;
+
+	tl_mask(SIG_BLOCK, SIGUSR2);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
+	ck_assert_int_eq(write(o->ready[1], "r", 1), 1);
+	while (read(o->end[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+START_TEST(main_blocking_the_signal_is_not_interrupted_by_it)
+{
+	struct opener o;
+	char c;
+	int st;
+
+	tl_threads_mode(_i);
+	tl_catch(SIGUSR1, on_sig, 0);
+	tl_mask(SIG_BLOCK, SIGUSR1);
+	tl_make_pipe(o.ready);
+	tl_make_pipe(o.end);
+	pthread_t t = tl_pthread(takes_while_open, &o, NULL);
+	/* Once the worker lets the signal through, main blocks SIGUSR2,
+	 * which the worker blocks too: the set of signals some thread
+	 * lets through changes, and main's OS thread takes the masks as
+	 * they are then. */
+	ck_assert_int_eq(read(o.ready[0], &c, 1), 1);
+	tl_mask(SIG_BLOCK, SIGUSR2);
+	pid_t parent = getpid(), pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tl_raw_sleep_ms(20); /* main sleeps meanwhile */
+		for (int i = 0; i < 20; i++) {
+			kill(parent, SIGUSR1);
+			tl_raw_sleep_ms(2);
+		}
+		_exit(0);
+	}
+	int r = usleep(400000);
+	ck_assert_msg(r == 0, "main's usleep gave %d (%s)", r, strerror(errno));
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(write(o.end[1], "x", 1), 1);
+	tl_pthread_join(t);
+	ck_assert_int_ge(atomic_load(&handled), 1);
+	ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	for (int i = 0; i < 2; i++) {
+		close(o.ready[i]);
+		close(o.end[i]);
+	}
 }
 END_TEST
 
@@ -484,6 +551,8 @@ Suite *suite_sigroute(void)
 	tcase_add_loop_test(tc, a_signal_every_thread_blocks_goes_to_sigwait,
 			    0, 2);
 	tcase_add_loop_test(tc, sigaltstack_is_the_threads_own, 0, 2);
+	tcase_add_loop_test(tc, main_blocking_the_signal_is_not_interrupted_by_it,
+			    0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
