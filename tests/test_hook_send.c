@@ -1074,7 +1074,10 @@ static void send_script(void *rec, int k, bool weft)
 		drain_after_fill(&p, k, sv[0], filled, 1);
 		TL_NOTE(rc, peer_start(&p, peer_drain, thread), NULL);
 		TL_NOTE(rc, do_send(call, sv[1], unit_b, UNIT, 0), NULL);
-		TL_NOTE(rc, p.at > 0 && p.at < tl_next_step(), NULL);
+		/* Whether the send waited for the reader: not under valgrind
+		 * on TCP, which may not be full (see tcp_under_valgrind). */
+		TL_NOTE(rc, (k == TCP && RUNNING_ON_VALGRIND) ||
+			    (p.at > 0 && p.at < tl_next_step()), NULL);
 		peer_join(&p);
 		TL_NOTE_AT(rc, __LINE__, UNIT, 0, p.last);
 		/* A bad pointer after waiting. */
