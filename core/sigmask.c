@@ -34,6 +34,7 @@
  * deliver them to it before its sigprocmask returned.
  */
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -152,16 +153,14 @@ static void os_apply(void)
 		atomic_store(&listed[my_slot].switched, true);
 }
 
-/* Signals 1-64 of the mask in ucontext uc, as a kernel sigset. */
-static uint64_t *uc_bits(void *uc)
-{
-	return (uint64_t *)(void *)&((ucontext_t *)uc)->uc_sigmask;
-}
-
 /* See sigs.h. */
 void weft__sig_os_uc(void *uc, bool router)
 {
-	*uc_bits(uc) = router ? weft__sig_router_block() : os_block();
+	uint64_t block = router ? weft__sig_router_block() : os_block();
+	sigset_t *set = &((ucontext_t *)uc)->uc_sigmask;
+
+	sigemptyset(set);
+	memcpy(set, &block, sizeof block);
 }
 
 /* What this OS thread's mask follows, plus 1: the change of the wanted
@@ -216,7 +215,9 @@ void weft__sig_os_poked(void *uc)
 	    atomic_load(&listed[my_slot].switched))
 		return;
 	set_mask(SIG_BLOCK, &rt, NULL); /* for the rest of the handler */
-	*uc_bits(uc) |= rt;
+	for (int sig = SIGRTMIN; sig <= 64; sig++)
+		if (rt & weft__sig_bit(sig))
+			sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
 	atomic_store(&listed[my_slot].switched, true);
 }
 
