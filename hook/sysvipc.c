@@ -2,8 +2,8 @@
  * semop and semtimedop.
  *
  * Their waits have no fd to park on.  So a coroutine that is not alone
- * first asks without waiting (IPC_NOWAIT, on every operation of a
- * semop), and if the call would wait, hands the program's own call to
+ * first asks without waiting (IPC_NOWAIT; a semop with a time-out of
+ * zero), and if the call would wait, hands the program's own call to
  * the offload pool (core/offload_intr.c): the answer is the kernel's
  * either way, and an operation the program itself marked IPC_NOWAIT
  * fails there at once as it would have here.  A signal given to the
@@ -12,17 +12,12 @@
  * makes them, and the semaphore calls are not.
  */
 #include <errno.h>
-#include <string.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/syscall.h>
 
 #include "io.h"
 #include "offload.h"
-
-/* The operations of a semop tried without waiting, on the stack: a
- * longer list goes to the pool untried. */
-#define TRY_OPS 64
 
 /* msgrcv that parks while no message of the type asked for is queued;
  * same results and errno. */
@@ -60,26 +55,29 @@ static int send_msg(int id, const void *msg, size_t size, int flags)
 }
 
 /* semtimedop (timeout NULL: semop) that parks while the operations must
- * wait; same results and errno. */
+ * wait; same results and errno.  The try is the program's own call with
+ * a time-out of zero, which the kernel ends with EAGAIN where it would
+ * wait: the kernel reads the operations itself (EFAULT), however many.
+ * The program's time-out is checked first, as the kernel checks it
+ * before all else; one it rejects is the real call's to reject. */
 static int sem_ops(int id, struct sembuf *ops, size_t n,
 		   const struct timespec *timeout)
 {
 	const struct weft__real *libc = weft__libc();
+	struct timespec zero = { 0, 0 }, t; /* writable: qemu-user asks */
 
-	if (!weft__may_park())
+	if (!weft__may_park() ||
+	    (timeout != NULL &&
+	     (!weft__copy_checked(&t, timeout, sizeof t, false) ||
+	      t.tv_sec < 0 || t.tv_nsec < 0 || t.tv_nsec >= 1000000000)))
 		return libc->semtimedop(id, ops, n, timeout);
-	if (n > 0 && n <= TRY_OPS) {
-		struct sembuf now[TRY_OPS];
-		memcpy(now, ops, n * sizeof *ops);
-		for (size_t i = 0; i < n; i++)
-			now[i].sem_flg |= IPC_NOWAIT;
-		int saved = errno;
-		/* The time-out too, which the kernel checks first. */
-		int r = libc->semtimedop(id, now, n, timeout);
-		if (r == 0 || errno != EAGAIN)
-			return r;
-		errno = saved;
-	}
+	int saved = errno;
+	int r = libc->semtimedop(id, ops, n, &zero);
+	if (r == 0 || errno != EAGAIN)
+		return r;
+	/* Would wait, or an operation the program marked IPC_NOWAIT
+	 * cannot go: the pool's call says which, at once for the latter. */
+	errno = saved;
 	return (int)weft__offload_syscall(WEFT__SYS_NO_RESTART,
 					  SYS_semtimedop, id, (long)ops,
 					  (long)n, (long)timeout, 0);

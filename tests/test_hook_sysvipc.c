@@ -216,6 +216,8 @@ static void ipc_script(void *p, int arg, bool weft)
 	TL_NOTE(rc, semop(-1, &down, 1), NULL);
 	TL_NOTE(rc, semop(s, &down, 0), NULL);
 	TL_NOTE(rc, semtimedop(s, &down, 1, &bad), NULL);
+	TL_NOTE(rc, semop(s, (struct sembuf *)8, 1), NULL); /* EFAULT */
+	TL_NOTE(rc, semop(s, &down_nowait, 1), NULL); /* the program's */
 	TL_NOTE(rc, semop(s, &down, 1), NULL);
 	TL_NOTE(rc, semtimedop(s, &down, 1, &rel), NULL);
 	msgctl(q, IPC_RMID, NULL);
