@@ -34,7 +34,6 @@
  * deliver them to it before its sigprocmask returned.
  */
 #include <signal.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -153,14 +152,16 @@ static void os_apply(void)
 		atomic_store(&listed[my_slot].switched, true);
 }
 
+/* Signals 1-64 of the mask in ucontext uc, as a kernel sigset. */
+static uint64_t *uc_bits(void *uc)
+{
+	return (uint64_t *)(void *)&((ucontext_t *)uc)->uc_sigmask;
+}
+
 /* See sigs.h. */
 void weft__sig_os_uc(void *uc, bool router)
 {
-	uint64_t block = router ? weft__sig_router_block() : os_block();
-	sigset_t *set = &((ucontext_t *)uc)->uc_sigmask;
-
-	sigemptyset(set);
-	memcpy(set, &block, sizeof block);
+	*uc_bits(uc) = router ? weft__sig_router_block() : os_block();
 }
 
 /* What this OS thread's mask follows, plus 1: the change of the wanted
@@ -215,9 +216,7 @@ void weft__sig_os_poked(void *uc)
 	    atomic_load(&listed[my_slot].switched))
 		return;
 	set_mask(SIG_BLOCK, &rt, NULL); /* for the rest of the handler */
-	for (int sig = SIGRTMIN; sig <= 64; sig++)
-		if (rt & weft__sig_bit(sig))
-			sigaddset(&((ucontext_t *)uc)->uc_sigmask, sig);
+	*uc_bits(uc) |= rt;
 	atomic_store(&listed[my_slot].switched, true);
 }
 

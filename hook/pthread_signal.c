@@ -71,7 +71,8 @@ static struct weft__co *target(pthread_t th, struct weft__green **g,
 }
 
 /* The OS thread a signal for program thread co (of target) goes to when
- * the process's disposition is to act on it. */
+ * the process's disposition is to act on it: with g NULL, th itself for
+ * main, the caller's OS thread for the caller. */
 static pthread_t os_thread_of(pthread_t th, struct weft__green *g,
 			      struct weft__co *co)
 {
@@ -105,29 +106,16 @@ static enum fate fate_of(int sig, struct weft__green *g,
 	return sa->sa_handler != SIG_DFL || rt ? TO_THREAD : TO_OS;
 }
 
-/* pthread_kill: signal 0 probes (ESRCH once the thread has ended).  A
- * signal sent to a program thread that is its to take (fate_of) is
- * pending on it (see the top of this file): the caller's own, unless its
- * mask blocks it, before this returns.  Any other goes to the OS thread
- * the coroutine runs on.  EINVAL for signals glibc refuses (invalid, or
- * its own SIGCANCEL and SIGSETXID). */
-int weft__pthread_kill(pthread_t th, int sig)
+/* Sends sig (1-64, checked) to program thread co (of target, or the
+ * caller itself with g NULL): pending on it if it is its to take, the
+ * caller's own run before this returns.  Returns 0, or what glibc's
+ * pthread_kill of its OS thread returns. */
+static int send_to(pthread_t th, struct weft__green *g, struct weft__co *co,
+		   struct weft__sigs *s, int sig)
 {
-	struct weft__green *g;
-	struct weft__sigs *s;
-	struct weft__co *co = target(th, &g, &s);
 	struct sigaction sa;
 
-	if (co == NULL)
-		return weft__libc()->pthread_kill(th, sig);
-	if (sig < 0 || sig >= NSIG || sig == __SIGRTMIN ||
-	    sig == __SIGRTMIN + 1)
-		return EINVAL;
-	if (co->state == WEFT__DONE)
-		return ESRCH;
-	if (sig == 0)
-		return 0;
-	switch (s != NULL && sig <= 64 ? fate_of(sig, g, &sa) : TO_OS) {
+	switch (s != NULL ? fate_of(sig, g, &sa) : TO_OS) {
 	case TO_THREAD:
 		weft__sig_post(s, sig);
 		if (co == weft__running) /* as the kernel: before it returns */
@@ -140,13 +128,39 @@ int weft__pthread_kill(pthread_t th, int sig)
 	}
 }
 
+/* pthread_kill: signal 0 probes (ESRCH once the thread has ended).  A
+ * signal sent to a program thread that is its to take (fate_of) is
+ * pending on it (see the top of this file): the caller's own, unless its
+ * mask blocks it, before this returns.  Any other goes to the OS thread
+ * the coroutine runs on.  EINVAL for signals glibc refuses (invalid, or
+ * its own SIGCANCEL and SIGSETXID). */
+int weft__pthread_kill(pthread_t th, int sig)
+{
+	struct weft__green *g;
+	struct weft__sigs *s;
+	struct weft__co *co = target(th, &g, &s);
+
+	if (co == NULL)
+		return weft__libc()->pthread_kill(th, sig);
+	if (sig < 0 || sig >= NSIG || sig == __SIGRTMIN ||
+	    sig == __SIGRTMIN + 1)
+		return EINVAL;
+	if (co->state == WEFT__DONE)
+		return ESRCH;
+	if (sig == 0)
+		return 0;
+	return send_to(th, g, co, sig <= 64 ? s : NULL, sig);
+}
+
 /* See green.h.  glibc's raise sends to the OS thread, whose mask is
- * weft's. */
+ * weft's.  The caller is its own target: no look-up. */
 int weft__raise(int sig)
 {
-	if (running_sigs() == NULL || !weft__sig_routable(sig))
+	struct weft__sigs *s = running_sigs();
+
+	if (s == NULL || !weft__sig_routable(sig))
 		return weft__libc()->raise(sig);
-	int r = weft__pthread_kill(pthread_self(), sig);
+	int r = send_to(pthread_self(), NULL, weft__running, s, sig);
 
 	if (r == 0)
 		return 0;

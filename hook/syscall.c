@@ -151,7 +151,7 @@ static bool kills_self(long number, const long *a, long *r)
 	long tid = number == SYS_tgkill ? a[1] : a[0];
 
 	if ((number != SYS_tgkill && number != SYS_tkill) ||
-	    weft__hooked() == NULL ||
+	    !weft__sig_routing || weft__hooked() == NULL ||
 	    (number == SYS_tgkill && a[0] != getpid()) ||
 	    tid != weft__libc()->syscall(SYS_gettid))
 		return false;
