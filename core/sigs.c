@@ -105,20 +105,64 @@ void weft__sig_end(struct weft__sigs *s)
 /* See sigs.h. */
 void weft__sig_post(struct weft__sigs *s, int sig)
 {
-	atomic_fetch_or(&s->pending, weft__sig_bit(sig));
-	if (!(atomic_load(&s->mask_bits) & weft__sig_bit(sig)))
+	uint64_t bit = weft__sig_bit(sig);
+
+	atomic_fetch_or(&s->pending, bit);
+	if (!(atomic_load(&s->mask_bits) & bit) ||
+	    (atomic_load(&s->waited) & bit))
 		weft__interrupt(s->co, sig);
 }
 
-/* Recomputes what is ready for s's coroutine from its pending signals
- * and mask; returns it. */
+/* The siginfo of sig sent by this process's pthread_kill. */
+static void kill_info(int sig, siginfo_t *si)
+{
+	*si = (siginfo_t){ .si_signo = sig, .si_code = SI_TKILL };
+	si->si_pid = getpid();
+	si->si_uid = getuid();
+}
+
+/* Recomputes what ends a park of s's coroutine (co->sig_ready): its
+ * pending signals that its mask lets through, or that it waits for in
+ * sigwait.  Returns those its mask lets through, whose handlers run. */
 static uint64_t ready_of(struct weft__sigs *s)
 {
-	uint64_t ready = atomic_load(&s->pending) &
-			 ~atomic_load(&s->mask_bits);
+	uint64_t pending = atomic_load(&s->pending);
+	uint64_t ready = pending & ~atomic_load(&s->mask_bits);
 
-	atomic_store(&s->co->sig_ready, ready);
+	atomic_store(&s->co->sig_ready,
+		     ready | (pending & atomic_load(&s->waited)));
 	return ready;
+}
+
+/* See sigs.h. */
+void weft__sig_waiting(struct weft__sigs *s, const sigset_t *set)
+{
+	atomic_store(&s->waited, set != NULL ? bits_of(set) : 0);
+	ready_of(s);
+}
+
+/* See sigs.h.  The kernel's order: lowest first. */
+int weft__sig_take_waited(struct weft__sigs *s, const sigset_t *set,
+			  siginfo_t *si)
+{
+	uint64_t here;
+
+	while ((here = atomic_load(&s->pending) & bits_of(set)) != 0) {
+		int sig = __builtin_ctzll(here) + 1;
+		uint64_t bit = weft__sig_bit(sig);
+		struct sigaction sa;
+		bool more;
+
+		if (!(atomic_fetch_and(&s->pending, ~bit) & bit))
+			continue; /* a run of handlers took it */
+		if (!weft__sigq_take(s, sig, si, &sa, &more))
+			kill_info(sig, si);
+		else if (more)
+			atomic_fetch_or(&s->pending, bit);
+		ready_of(s);
+		return sig;
+	}
+	return 0;
 }
 
 /* See sigs.h. */
@@ -166,9 +210,7 @@ static bool what_to_run(struct weft__sigs *s, int sig, siginfo_t *si,
 			ready_of(s);
 		}
 	} else {
-		*si = (siginfo_t){ .si_signo = sig, .si_code = SI_TKILL };
-		si->si_pid = getpid();
-		si->si_uid = getuid();
+		kill_info(sig, si);
 		if (weft__sig_action_get(sig, sa) != 0)
 			return false;
 		if (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN)

@@ -51,6 +51,8 @@ struct weft__sigs {
 	int queue_lock;
 	uint64_t counted;             /* the signals it is counted as letting
 	                                 through (sigs.c) */
+	_Atomic uint64_t waited;      /* while it waits in sigwait and kin:
+	                                 the signals it waits for */
 	_Atomic unsigned calls;       /* handlers it has run */
 	_Atomic bool taking;          /* a run of its handlers (sigs.c) is
 	                                 between taking a signal and
@@ -90,6 +92,18 @@ void weft__sig_recount_only(struct weft__sigs *s);
 /* The signals 1-64 at least one program thread lets through, bit sig - 1,
  * and in *gen (if not NULL) a count of its changes. */
 uint64_t weft__sig_wanted(unsigned *gen);
+
+/* Marks s's thread as waiting in sigwait and kin for the signals of set,
+ * or (set NULL) as waiting no more.  Meanwhile a signal of set sent to
+ * the thread ends its park, as the kernel's wait takes the signals of
+ * its set whether the thread blocks them or not. */
+void weft__sig_waiting(struct weft__sigs *s, const sigset_t *set);
+
+/* Takes for s's thread, waiting in sigwait and kin, the lowest signal of
+ * set sent to it, with the siginfo it was sent with (a pthread_kill's if
+ * none).  Returns the signal, or 0 if none of set is pending. */
+int weft__sig_take_waited(struct weft__sigs *s, const sigset_t *set,
+			  siginfo_t *si);
 
 /* Runs the handlers of the signals sent to co, the calling coroutine,
  * that its mask lets through (and takes for it those pending for the

@@ -55,20 +55,18 @@ static long real_call(const struct mq_call *c, const struct timespec *abs)
  * Returns what the real call returns, with its errno. */
 static long parked_call(const struct mq_call *c, const struct timespec *abs)
 {
-	struct timespec past = { 0, 0 }; /* writable: qemu-user asks */
+	struct timespec past = { 0, 0 }, t; /* writable: qemu-user asks */
 	struct weft__co *co = weft__running;
 	int64_t deadline = -1;
 	int saved = errno;
 
 	weft__cancel_point(co);
-	if (abs != NULL) {
-		int bad = abs->tv_sec < 0 ? EINVAL :
-			  weft__green_deadline(CLOCK_REALTIME, abs, &deadline);
-		if (bad != 0) {
-			errno = bad;
-			return -1;
-		}
-	}
+	/* A time-out the kernel rejects (unreadable, out of range) is the
+	 * real call's to reject, at once. */
+	if (abs != NULL &&
+	    (!weft__copy_checked(&t, abs, sizeof t, false) || t.tv_sec < 0 ||
+	     weft__green_deadline(CLOCK_REALTIME, &t, &deadline) != 0))
+		return real_call(c, abs);
 	for (;;) {
 		long r = real_call(c, &past);
 		if (r >= 0 || errno != ETIMEDOUT) {

@@ -138,50 +138,105 @@ void weft__sigfd_close(int fd)
 }
 
 struct take {
+	struct weft__sigs *s; /* the thread's signals, where weft routes */
 	const sigset_t *set;
 	siginfo_t *info;
 };
 
-/* Takes a pending signal of the set: its number, 0 if none, or -1. */
-static int take(void *arg)
+/* Takes a signal of the set, one sent to the thread first (the kernel's
+ * order: the thread's own, then the process's): its number, 0 if none,
+ * or -1.  As glibc's, a pthread_kill's SI_TKILL reads SI_USER. */
+static int take(const struct take *t)
 {
-	struct take *t = arg;
-	int r = weft__libc()->sigtimedwait(t->set, t->info, &zero);
+	siginfo_t si, *info = t->info ? t->info : &si;
+	int r = t->s ? weft__sig_take_waited(t->s, t->set, info) : 0;
 
+	if (r > 0 && info->si_code == SI_TKILL)
+		info->si_code = SI_USER;
+	if (r == 0)
+		r = weft__libc()->sigtimedwait(t->set, t->info, &zero);
 	return r < 0 && errno == EAGAIN ? 0 : r;
 }
 
-/* sigtimedwait for a coroutine that is not alone, with deadline in
- * monotonic ns (negative: none).  Same results and errno as libc's. */
+/* Parks co on fd (its signalfd for t's set) until take finds a signal,
+ * the deadline (monotonic ns, negative: none) passes (0), a handler of
+ * a signal sent to co runs (-1, EINTR), or a cancel comes due (-1,
+ * ECANCELED).  A signal of the set sent to co is taken before any
+ * handler could run for it. */
+static int sigwait_park(struct weft__co *co, int fd, const struct take *t,
+			int64_t deadline)
+{
+	struct weft__waiter w = { .fd = fd, .events = WEFT_READ };
+
+	for (;;) {
+		weft__cancel_mark(co);
+		int got = weft__wait_fds(co, &w, 1, deadline);
+		if (got == -ECANCELED || got == -ENOMEM) {
+			errno = -got;
+			return -1;
+		}
+		int r = take(t);
+		if (r != 0)
+			return r;
+		if (got == -EINTR && weft__sig_run(co) >= 0) {
+			errno = EINTR;
+			return -1;
+		}
+		if (deadline >= 0 && weft__now() >= deadline)
+			return 0;
+	}
+}
+
+/* sigtimedwait for a coroutine that parks, with deadline in monotonic ns
+ * (negative: none).  Same results and errno as libc's.  The first look is
+ * the real call's, which checks the set (EFAULT, as libc) before weft
+ * reads it. */
 static int sigwait_parking(struct weft__co *co, const sigset_t *set,
 			   siginfo_t *info, int64_t deadline)
 {
 	const struct weft__real *libc = weft__libc();
+	struct take t = { .set = set, .info = info };
 
 	weft__cancel_point(co);
-	int r = libc->sigtimedwait(set, info, &zero);
-
+	int r = libc->sigtimedwait(set, info, &zero), fd = -1;
 	if (r >= 0 || errno != EAGAIN)
 		return r;
-	int fd = own_sigfd(co, set);
-	if (fd < 0) {
+	if (weft__sig_routing && co->sigs != NULL) {
+		t.s = co->sigs;
+		weft__sig_waiting(t.s, set);
+	}
+	r = take(&t);
+	if (r == 0 && deadline >= 0 && weft__now() >= deadline) {
+		errno = EAGAIN; /* a zero time-out: only a look */
+		r = -1;
+	} else if (r == 0 && (fd = own_sigfd(co, set)) < 0) {
 		/* No fd to spare: block the thread for the time left. */
 		int64_t left = deadline < 0 ? -1 : deadline - weft__now();
 		struct timespec ts = { left > 0 ? left / 1000000000 : 0,
 				       left > 0 ? left % 1000000000 : 0 };
-		return libc->sigtimedwait(set, info, left < 0 ? NULL : &ts);
+		r = libc->sigtimedwait(set, info, left < 0 ? NULL : &ts);
+	} else if (r == 0) {
+		r = sigwait_park(co, fd, &t, deadline);
+		if (r == 0) {
+			errno = EAGAIN;
+			r = -1;
+		}
+		weft__sigfd_close(fd);
 	}
-	struct weft__waiter w = { .fd = fd, .events = WEFT_READ };
-	struct take t = { set, info };
-	r = weft__poll_park(co, &w, 1, 0, deadline, take, &t);
-	if (r == 0) {
-		errno = EAGAIN;
-		r = -1;
-	}
-	weft__sigfd_close(fd);
+	if (t.s != NULL)
+		weft__sig_waiting(t.s, NULL);
 	if (r < 0 && errno == ECANCELED)
 		weft__cancel_act(co);
 	return r;
+}
+
+/* Whether a sigwait of co parks rather than blocking its OS thread: a
+ * coroutine that is not alone, or a program thread while weft routes
+ * signals, whose signals sent by pthread_kill only weft knows of. */
+static bool sigwait_parks(struct weft__co *co)
+{
+	return co != NULL && ((weft__sig_routing && co->sigs != NULL) ||
+			      !weft__alone(co));
 }
 
 /* sigtimedwait that parks instead of blocking; same results and errno.
@@ -193,8 +248,8 @@ int weft__sigtimedwait(const sigset_t *set, siginfo_t *info,
 	struct weft__co *co = weft__hooked();
 	int64_t ns = -1;
 
-	if (co == NULL || weft__alone(co) ||
-	    (timeout && (!weft__timespec_ns(timeout, &ns) || ns == 0)))
+	if (!sigwait_parks(co) ||
+	    (timeout && !weft__timespec_ns(timeout, &ns)))
 		return weft__libc()->sigtimedwait(set, info, timeout);
 	return sigwait_parking(co, set, info, weft__deadline(ns));
 }
@@ -204,7 +259,7 @@ int weft__sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	struct weft__co *co = weft__hooked();
 
-	if (co == NULL || weft__alone(co))
+	if (!sigwait_parks(co))
 		return weft__libc()->sigwaitinfo(set, info);
 	return sigwait_parking(co, set, info, -1);
 }
@@ -216,7 +271,7 @@ int weft__sigwait(const sigset_t *set, int *sig)
 	struct weft__co *co = weft__hooked();
 	int r;
 
-	if (co == NULL || weft__alone(co))
+	if (!sigwait_parks(co))
 		return weft__libc()->sigwait(set, sig);
 	while ((r = sigwait_parking(co, set, NULL, -1)) < 0 && errno == EINTR)
 		;

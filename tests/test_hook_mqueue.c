@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -216,6 +217,18 @@ struct rec {
 	struct tl_rec r[40];
 };
 
+/* Whether this system lets weft check a pointer the program gives before
+ * it reads through it (process_vm_readv on itself: qemu-user has none, and
+ * weft then reads it as it is). */
+static bool pointers_checked(void)
+{
+	long word = 0, copy;
+	struct iovec to = { &copy, sizeof copy }, from = { &word, sizeof word };
+
+	return process_vm_readv(getpid(), &to, 1, &from, 1, 0) ==
+	       (ssize_t)sizeof word;
+}
+
 /* Calls that answer at once, errors, and waits that time out or are met
  * by a peer (a thread, or a coroutine under weft). */
 static void mq_script(void *p, int arg, bool weft)
@@ -252,6 +265,14 @@ static void mq_script(void *p, int arg, bool weft)
 	struct timespec negative = { -1, 0 };
 	TL_NOTE(rc, mq_timedreceive(q, buf, sizeof buf, NULL, &negative),
 		NULL);
+	if (pointers_checked()) { /* a time-out that cannot be read */
+		const struct timespec *unreadable = (struct timespec *)8;
+		TL_NOTE(rc, mq_timedreceive(q, buf, sizeof buf, NULL,
+					    unreadable), NULL);
+		TL_NOTE(rc, mq_timedsend(q, "u", 1, 0, unreadable), NULL);
+		TL_NOTE(rc, mq_timedreceive(-1, buf, sizeof buf, NULL,
+					    unreadable), NULL);
+	}
 	TL_NOTE(rc, mq_close(ro), NULL);
 	TL_NOTE(rc, mq_receive(ro, buf, sizeof buf, NULL), NULL);
 	TL_NOTE(rc, mq_close(ro), NULL);

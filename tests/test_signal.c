@@ -347,6 +347,78 @@ START_TEST(a_socket_time_out_ends_a_restart)
 }
 END_TEST
 
+/* ---- sigwait ---------------------------------------------------------- */
+
+struct sigwaiter {
+	_Atomic int step;   /* how far the thread got */
+	_Atomic bool sent;  /* the third signal was sent */
+	int got[3], code[3], pid[3];
+};
+
+/* Takes three SIGUSR1s it blocks, although the signal has a handler:
+ * one sent as it waits in sigtimedwait, one in sigwait, one sent before
+ * a look with a zero time-out.  No Check assertion in the thread. */
+static void *take_sent(void *p)
+{
+	struct sigwaiter *w = p;
+	struct timespec five = { 5, 0 }, zero = { 0, 0 };
+	siginfo_t si = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	atomic_store(&w->step, 1);
+	w->got[0] = sigtimedwait(&set, &si, &five);
+	w->code[0] = si.si_code;
+	w->pid[0] = si.si_pid;
+	atomic_store(&w->step, 2);
+	if (sigwait(&set, &w->got[1]) != 0)
+		w->got[1] = -1;
+	atomic_store(&w->step, 3);
+	while (!atomic_load(&w->sent))
+		usleep(1000);
+	si = (siginfo_t){ 0 };
+	w->got[2] = sigtimedwait(&set, &si, &zero);
+	w->code[2] = si.si_code;
+	w->pid[2] = si.si_pid;
+	return NULL;
+}
+
+/* A signal sent to a thread that blocks it and takes it with sigwait and
+ * kin goes to that wait, and its handler never runs: the rule of
+ * servers whose signal thread sigwaits for SIGTERM (MariaDB's, whose
+ * shutdown sends it with pthread_kill). */
+START_TEST(sigwait_takes_a_caught_signal_sent_to_the_thread)
+{
+	struct sigwaiter w = { 0 };
+
+	tl_threads_mode(_i);
+	catch_usr1(0);
+	atomic_store(&handled, 0);
+	pthread_t t = tl_pthread(take_sent, &w, NULL);
+	for (int step = 1; step <= 2; step++) {
+		while (atomic_load(&w.step) < step)
+			usleep(1000);
+		usleep(20000); /* in the wait, most likely */
+		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	}
+	while (atomic_load(&w.step) < 3)
+		usleep(1000);
+	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+	atomic_store(&w.sent, true);
+	tl_pthread_join(t);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(w.got[i], SIGUSR1);
+	for (int i = 0; i < 3; i += 2) {
+		/* glibc's sigtimedwait reads SI_TKILL as SI_USER. */
+		ck_assert_int_eq(w.code[i], SI_USER);
+		ck_assert_int_eq(w.pid[i], getpid());
+	}
+	ck_assert_int_eq(atomic_load(&handled), 0);
+}
+END_TEST
+
 /* ---- SA_RESETHAND ---------------------------------------------------- */
 
 START_TEST(sa_resethand_leaves_the_default_behind)
@@ -391,6 +463,8 @@ Suite *suite_signal(void)
 			    0, 2);
 	tcase_add_loop_test(tc, a_socket_time_out_ends_a_restart, 0, 2);
 	tcase_add_loop_test(tc, sa_resethand_leaves_the_default_behind, 0, 2);
+	tcase_add_loop_test(tc, sigwait_takes_a_caught_signal_sent_to_the_thread,
+			    0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
