@@ -294,14 +294,7 @@ static void *wait_signalled(void *p)
  * restart is set, until a handler ran; then wakes it (at most 10 s). */
 static void interrupt_wait(struct signalled *w, pthread_t t, bool restart)
 {
-	while (!atomic_load(&w->started))
-		usleep(1000);
-	tl_handled = 0;
-	for (int i = 0; i < 2000 && !atomic_load(&w->done) &&
-			(!restart || tl_handled < 3); i++) {
-		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-		usleep(5000);
-	}
+	tl_kill_until(t, SIGUSR1, &w->started, &w->done, restart ? 3 : 0);
 	__atomic_store_n(&w->word, 1, __ATOMIC_SEQ_CST);
 	futex(&w->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	tl_pthread_join(t);

@@ -325,15 +325,8 @@ START_TEST(a_signal_ends_the_wait_unless_SA_RESTART)
 			struct waiter w = { .q = queue(1, O_RDWR),
 					    .timed = timed };
 			pthread_t t = tl_pthread(receives, &w, NULL);
-			while (!atomic_load(&w.started))
-				usleep(1000);
-			tl_handled = 0;
-			for (int i = 0; i < 2000 && !atomic_load(&w.done) &&
-					(!restart || tl_handled < 3);
-			     i++) {
-				ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-				usleep(5000);
-			}
+			tl_kill_until(t, SIGUSR1, &w.started, &w.done,
+				      restart ? 3 : 0);
 			if (restart) {
 				ck_assert(!atomic_load(&w.done));
 				ck_assert_int_eq(mq_send(w.q, "k", 1, 0), 0);

@@ -271,12 +271,7 @@ START_TEST(a_signal_ends_the_wait_even_with_SA_RESTART)
 			struct waiter w = { .id = sem ? new_sem() : new_queue(),
 					    .sem = sem };
 			pthread_t t = tl_pthread(waits, &w, NULL);
-			while (!atomic_load(&w.started))
-				usleep(1000);
-			for (int i = 0; i < 2000 && !atomic_load(&w.done); i++) {
-				ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-				usleep(5000);
-			}
+			tl_kill_until(t, SIGUSR1, &w.started, &w.done, 0);
 			tl_pthread_join(t);
 			ck_assert_int_eq(w.r, -1);
 			ck_assert_int_eq(w.err, EINTR);

@@ -112,12 +112,7 @@ static void *block_in(void *p)
 /* Sends SIGUSR1 to t until b's call returns (at most 10 s). */
 static void interrupt(pthread_t t, struct blocked *b)
 {
-	while (!atomic_load(&b->started))
-		usleep(1000);
-	for (int i = 0; i < 2000 && !atomic_load(&b->done); i++) {
-		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-		usleep(5000);
-	}
+	tl_kill_until(t, SIGUSR1, &b->started, &b->done, 0);
 	ck_assert(atomic_load(&b->done));
 }
 

@@ -247,10 +247,7 @@ START_TEST(a_handler_without_restart_ends_fgets_with_eintr)
 	struct waiter w = { .fp = fdopen(p[0], "r") };
 	ck_assert_ptr_nonnull(w.fp);
 	pthread_t t = start(gets_line, &w);
-	for (int i = 0; i < 2000 && !atomic_load(&w.done); i++) {
-		ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
-		usleep(5000);
-	}
+	tl_kill_until(t, SIGUSR1, NULL, &w.done, 0);
 	tl_pthread_join(t);
 	ck_assert(atomic_load(&w.done));
 	ck_assert_ptr_null(w.got);

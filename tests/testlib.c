@@ -191,6 +191,20 @@ void tl_block_signal(int sig)
 	ck_assert_int_eq(sigprocmask(SIG_BLOCK, &set, NULL), 0);
 }
 
+void tl_kill_until(pthread_t t, int sig, _Atomic bool *started,
+		   _Atomic bool *done, int handled)
+{
+	while (started != NULL && !atomic_load(started))
+		usleep(1000);
+	if (handled > 0)
+		tl_handled = 0;
+	for (int i = 0; i < 2000 && !atomic_load(done) &&
+			(handled <= 0 || tl_handled < handled); i++) {
+		ck_assert_int_eq(pthread_kill(t, sig), 0);
+		usleep(5000);
+	}
+}
+
 void tl_alarm_in(int ms)
 {
 	struct itimerval it = { .it_value = { ms / 1000, ms % 1000 * 1000 } };

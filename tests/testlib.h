@@ -158,6 +158,15 @@ void tl_mask(int how, int sig);
 /* Blocks sig in the calling thread; fails the test if it cannot. */
 void tl_block_signal(int sig);
 
+/* Sends sig to thread t with pthread_kill every 5 ms, once *started is
+ * set (started NULL: at once), until *done is set, or, if handled > 0,
+ * until tl_handled reaches it (zeroed first); 10 s at most.  A signal
+ * may reach a real thread before it is in its call, so a test of an
+ * interrupted call sends until the call has ended.  Fails the test if a
+ * send fails. */
+void tl_kill_until(pthread_t t, int sig, _Atomic bool *started,
+		   _Atomic bool *done, int handled);
+
 /* Sends SIGALRM in ms milliseconds (setitimer), caught by
  * tl_on_signal; fails the test if it cannot. */
 void tl_alarm_in(int ms);
