@@ -30,6 +30,7 @@
  * action table's, if a handler changes an action while its own thread
  * was changing the same).
  */
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
@@ -43,6 +44,14 @@
 #include "sched.h"
 #include "sigs.h"
 #include "waitq.h"
+
+/* <linux/pidfd.h>'s, which Debian 12's headers predate (Linux 6.9). */
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef PIDFD_SIGNAL_THREAD_GROUP
+#define PIDFD_SIGNAL_THREAD_GROUP (1UL << 1)
+#endif
 
 bool weft__sig_routing;
 long (*weft__sig_sys)(long, ...);
@@ -256,18 +265,28 @@ static bool green_lets_later(struct weft__green *g, void *sig)
 	return !g->ended && (g->sigs.counted & weft__sig_bit(*(int *)sig));
 }
 
-/* Puts e's signal back to the process, which no program thread lets
- * through: the kernel keeps it pending (every scheduler's thread blocks
- * it, or soon will).  A signal from another process keeps its siginfo
- * only if sent from main's thread; the router's goes as SI_QUEUE. */
-static void requeue(const struct entry *e)
+/* See sigs.h.  The kernel lets a thread send a siginfo of its own making
+ * (a kill's, from another process) only to itself: rt_sigqueueinfo to
+ * the process from main's thread, or since Linux 6.9 pidfd_send_signal
+ * through a pidfd of the calling thread (PIDFD_THREAD) to its thread
+ * group.  Where neither may, it goes as SI_QUEUE. */
+void weft__sig_requeue(int sig, const siginfo_t *from)
 {
-	siginfo_t si = e->si;
+	siginfo_t si = *from;
 
-	if (raw_syscall(SYS_rt_sigqueueinfo, getpid(), e->sig, &si) != 0) {
-		si.si_code = SI_QUEUE;
-		raw_syscall(SYS_rt_sigqueueinfo, getpid(), e->sig, &si);
+	if (raw_syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si) == 0)
+		return;
+	long fd = raw_syscall(SYS_pidfd_open, raw_syscall(SYS_gettid),
+			      PIDFD_THREAD);
+	if (fd >= 0) {
+		long r = raw_syscall(SYS_pidfd_send_signal, fd, sig, &si,
+				     PIDFD_SIGNAL_THREAD_GROUP);
+		raw_syscall(SYS_close, fd);
+		if (r == 0)
+			return;
 	}
+	si.si_code = SI_QUEUE;
+	raw_syscall(SYS_rt_sigqueueinfo, getpid(), sig, &si);
 }
 
 /* See sigs.h.  A signal merged with one queued already is still posted:
@@ -303,7 +322,7 @@ static void route(const struct entry *e)
 		weft__sig_give(to, sig, &e->si, &e->sa);
 	weft__spin_unlock(&weft__green_lock);
 	if (to == NULL)
-		requeue(e);
+		weft__sig_requeue(e->sig, &e->si);
 }
 
 /* The router: its mask (sigmask.c) follows the wanted set, then it

@@ -230,6 +230,13 @@ void weft__sig_routing_on(int (*kernel)(int, const struct sigaction *,
  * and no lock is held. */
 void weft__sig_forget(void);
 
+/* Puts sig, which no program thread lets through, back to the process
+ * with siginfo si: the kernel keeps it pending (every scheduler's thread
+ * blocks it, or soon will).  The siginfo is kept where the kernel lets
+ * the calling thread send it; else it goes as SI_QUEUE.  Needs routing
+ * on (its raw system call). */
+void weft__sig_requeue(int sig, const siginfo_t *si);
+
 /* Sends sig to the thread of s as weft__sig_post does, with the siginfo
  * and action its handler is to run with (SA_RESETHAND already applied),
  * queued (sigq.c); any thread may call. */

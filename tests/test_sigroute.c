@@ -15,15 +15,19 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "weft.h"
+#include "../core/sigs.h"
 #include "../hook/green.h"
+#include "../hook/real.h"
 #include "testlib.h"
 
 static _Atomic int handled;
@@ -525,6 +529,52 @@ START_TEST(a_signal_every_thread_blocks_goes_to_sigwait)
 }
 END_TEST
 
+/* Whether this kernel lets a thread send a siginfo of its own making to
+ * its process through a pidfd of itself (Linux 6.9). */
+static bool pidfd_thread_sends(void)
+{
+	long fd = syscall(SYS_pidfd_open, syscall(SYS_gettid), O_EXCL);
+	bool ok = fd >= 0 && syscall(SYS_pidfd_send_signal, fd, 0, NULL,
+				     1UL << 1) == 0;
+
+	if (fd >= 0)
+		close((int)fd);
+	return ok;
+}
+
+static void *requeue_from(void *si)
+{
+	weft__sig_requeue(SIGUSR2, si);
+	return NULL;
+}
+
+/* A signal from another process that no thread lets through by the time
+ * the router looks goes back to the process with its siginfo (sender,
+ * SI_USER), where the kernel lets the router's thread send it so; else
+ * as SI_QUEUE. */
+START_TEST(a_signal_given_back_to_the_process_keeps_its_sender)
+{
+	siginfo_t si = { .si_signo = SIGUSR2, .si_code = SI_USER }, got;
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+	pthread_t raw;
+	bool exact = pidfd_thread_sends();
+
+	si.si_pid = 12345;
+	si.si_uid = getuid();
+	tl_threads_mode(1);
+	tl_mask(SIG_BLOCK, SIGUSR2);
+	ck_assert_int_eq(weft__libc()->pthread_create(&raw, NULL,
+						      requeue_from, &si), 0);
+	ck_assert_int_eq(weft__libc()->pthread_join(raw, NULL), 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	ck_assert_int_eq(sigtimedwait(&set, &got, &zero), SIGUSR2);
+	ck_assert_int_eq(got.si_code, (exact ? SI_USER : SI_QUEUE));
+	ck_assert_int_eq(got.si_pid, 12345);
+}
+END_TEST
+
 Suite *suite_sigroute(void)
 {
 	Suite *s = suite_create("sigroute");
@@ -553,6 +603,7 @@ Suite *suite_sigroute(void)
 	tcase_add_loop_test(tc, sigaltstack_is_the_threads_own, 0, 2);
 	tcase_add_loop_test(tc, main_blocking_the_signal_is_not_interrupted_by_it,
 			    0, 2);
+	tcase_add_test(tc, a_signal_given_back_to_the_process_keeps_its_sender);
 	suite_add_tcase(s, tc);
 	return s;
 }
