@@ -45,6 +45,9 @@ struct weft__m {
 	_Atomic int wake;                /* a spare's futex word */
 	struct weft__sched *_Atomic given; /* a spare's next scheduler */
 	struct weft__m *next_spare;
+	_Atomic bool owed;               /* a poke found its thread inside
+	                                    weft with something due: the
+	                                    monitor pokes it again */
 };
 
 /* This OS thread's record: in a green thread's own block, the record of

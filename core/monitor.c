@@ -33,6 +33,7 @@
 #include "core.h"
 #include "handoff.h"
 #include "monitor.h"
+#include "poke.h"
 #include "pool.h"
 #include "sched.h"
 #include "tcb.h"
@@ -138,16 +139,22 @@ static bool look_at(struct weft__sched *s, struct look *l, int64_t now)
 	}
 	struct weft__m *m = atomic_load_explicit(&s->m, memory_order_acquire);
 	uint64_t sw = atomic_load_explicit(&s->switches, memory_order_relaxed);
+
+	/* A poke that found its thread inside weft (poke.c): again, until
+	 * one finds it outside; meanwhile the member counts as busy. */
+	bool owed = m != NULL && atomic_exchange(&m->owed, false);
+	if (owed)
+		weft__poke_os(m->tid);
 	bool takable =
 		atomic_load_explicit(&s->load, memory_order_relaxed) >= 2 &&
 		atomic_load_explicit(&s->pinned, memory_order_relaxed) == 0;
 
 	if (m != l->m || sw != l->switches) {
 		*l = (struct look){ .m = m, .switches = sw, .since = now };
-		return takable;
+		return takable || owed;
 	}
 	if (!takable || atomic_load_explicit(&m->in, memory_order_relaxed))
-		return false;
+		return owed;
 	if (now - l->since < threshold)
 		return true;
 	struct weft__m *spare = weft__spare_get();

@@ -56,6 +56,7 @@ static int lock(weft_mutex *m, int64_t deadline, enum how how)
 	struct weft__co *co = weft__self();
 	int r;
 
+	bool waited = false;
 	{
 		WEFT__GATED(); /* from before a waker can find it: handoff.h */
 
@@ -63,10 +64,8 @@ static int lock(weft_mutex *m, int64_t deadline, enum how how)
 		if (m->owner_ == NULL) {
 			m->owner_ = co;
 			m->depth_ = 1;
-			weft__spin_unlock(&m->lock_);
-			return 0;
-		}
-		if (m->owner_ == co && m->kind_ != WEFT_MUTEX_NORMAL) {
+			r = 0;
+		} else if (m->owner_ == co && m->kind_ != WEFT_MUTEX_NORMAL) {
 			r = 0;
 			if (m->kind_ == WEFT_MUTEX_ERRORCHECK)
 				r = EDEADLK;
@@ -74,19 +73,22 @@ static int lock(weft_mutex *m, int64_t deadline, enum how how)
 				r = EAGAIN;
 			else
 				m->depth_++;
-			weft__spin_unlock(&m->lock_);
-			return r;
+		} else if (how == TRY) {
+			r = EBUSY;
+		} else {
+			waited = true;
+			r = wait_owner(m, co, deadline, how == WAIT_OR_SIGNAL);
 		}
-		if (how == TRY) {
+		if (!waited)
 			weft__spin_unlock(&m->lock_);
-			return EBUSY;
-		}
-		r = wait_owner(m, co, deadline, how == WAIT_OR_SIGNAL);
 	}
 	/* Out of the gate, after a park that no signal ended: what was
-	 * given meanwhile is taken now (poke.h), as after a native wait. */
-	if (how == WAIT_OR_SIGNAL && r != EINTR)
+	 * given meanwhile is taken now (poke.h), as after a native wait;
+	 * after no park, what a poke found due in here. */
+	if (waited && how == WAIT_OR_SIGNAL && r != EINTR)
 		weft__take_due(co);
+	else if (!waited)
+		weft__take_owed(co);
 	return r;
 }
 
@@ -158,5 +160,6 @@ int weft_mutex_unlock(weft_mutex *m)
 		m->depth_ = 0;
 	}
 	weft__spin_unlock(&m->lock_);
+	weft__take_owed(co);
 	return 0;
 }

@@ -159,6 +159,16 @@ static void on_poke(int sig, siginfo_t *si, void *uc)
 		if (atomic_load(&co->sig_ready) != 0)
 			weft__sig_run_at(co, uc);
 	}
+	/* Still due (the thread was inside weft's own code): it takes it
+	 * where it next leaves weft through a wait or a cancellation point,
+	 * and, should it compute on without one, at the monitor's next
+	 * poke. */
+	struct weft__m *m = weft__m;
+	if (co != NULL && m != NULL &&
+	    (atomic_load(&co->sig_ready) != 0 ||
+	     (weft__cancel_due(co) &&
+	      (atomic_load(co->cancel_word) & WEFT__CANCEL_ASYNC))))
+		atomic_store(&m->owed, true);
 	errno = saved;
 }
 

@@ -27,6 +27,7 @@
 
 #include "cancel.h"
 #include "core.h"
+#include "handoff.h"
 
 /* Installs the poke's handler, given a raw syscall (weft's wrappers must
  * not be reached).  Does nothing under ThreadSanitizer, which must see
@@ -66,6 +67,21 @@ static inline void weft__take_due(struct weft__co *co)
 						 memory_order_relaxed) != 0 ||
 			    weft__cancel_due(co))))
 		weft__take_due_slow(co);
+}
+
+/* weft__take_due, if a poke found this OS thread inside weft with
+ * something due (m->owed): for the short calls that are no wait, which a
+ * thread may loop on (an uncontended mutex), so that a poke landing in
+ * them is not put off until its next wait.  One load otherwise. */
+static inline void weft__take_owed(struct weft__co *co)
+{
+	struct weft__m *m = weft__m;
+
+	if (weft__unlikely(m != NULL && atomic_load_explicit(
+				&m->owed, memory_order_relaxed))) {
+		atomic_store_explicit(&m->owed, false, memory_order_relaxed);
+		weft__take_due(co);
+	}
 }
 
 #endif

@@ -169,28 +169,35 @@ static int wrlock(struct weft__rwlock *rw, int64_t deadline, bool try)
 	return waited(co, r);
 }
 
+/* r, once what a poke found due inside the call is taken (poke.h). */
+static int owed_after(int r)
+{
+	weft__take_owed(weft__running);
+	return r;
+}
+
 /* See sync.h. */
 int weft__rwlock_rdlock_until(struct weft__rwlock *rw, int64_t deadline)
 {
-	return rdlock(rw, deadline, false);
+	return owed_after(rdlock(rw, deadline, false));
 }
 
 /* See sync.h. */
 int weft__rwlock_tryrdlock(struct weft__rwlock *rw)
 {
-	return rdlock(rw, -1, true);
+	return owed_after(rdlock(rw, -1, true));
 }
 
 /* See sync.h. */
 int weft__rwlock_wrlock_until(struct weft__rwlock *rw, int64_t deadline)
 {
-	return wrlock(rw, deadline, false);
+	return owed_after(wrlock(rw, deadline, false));
 }
 
 /* See sync.h. */
 int weft__rwlock_trywrlock(struct weft__rwlock *rw)
 {
-	return wrlock(rw, -1, true);
+	return owed_after(wrlock(rw, -1, true));
 }
 
 /* See sync.h. */
@@ -210,5 +217,5 @@ int weft__rwlock_unlock(struct weft__rwlock *rw)
 		r = EPERM;
 	}
 	weft__spin_unlock(&rw->lock_);
-	return r;
+	return owed_after(r);
 }

@@ -152,6 +152,67 @@ START_TEST(a_thread_that_yields_takes_its_signal)
 }
 END_TEST
 
+static pthread_mutex_t free_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t free_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+static _Atomic bool quit;
+
+/* Takes and gives back a mutex (arg NULL) or an rwlock nobody else
+ * wants until quit, or about 30 s; returns whether quit ended it.  Most
+ * of its time is inside the lock calls. */
+static void *locks_freely(void *arg)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	atomic_store(&started, true);
+	for (unsigned long n = 1; !atomic_load(&quit); n++) {
+		if (arg == NULL) {
+			pthread_mutex_lock(&free_mutex);
+			pthread_mutex_unlock(&free_mutex);
+		} else {
+			pthread_rwlock_wrlock(&free_rwlock);
+			pthread_rwlock_unlock(&free_rwlock);
+			pthread_rwlock_rdlock(&free_rwlock);
+			pthread_rwlock_unlock(&free_rwlock);
+		}
+		if (n % (1u << 14) == 0) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 30)
+				return (void *)0;
+		}
+	}
+	return (void *)1;
+}
+
+/* A thread that loops on locks nobody else wants (calls that are no
+ * wait, where a poke mostly finds it inside weft) takes each signal
+ * sent to it as it would computing: 20 in turn (3 under valgrind, which
+ * runs one thread at a time), each handled before the next is sent. */
+START_TEST(a_thread_looping_on_free_locks_takes_its_signals)
+{
+	int rounds = RUNNING_ON_VALGRIND ? 3 : 20;
+
+	for (int rw = 0; rw < 2; rw++) {
+		if (!mode(_i))
+			return;
+		atomic_store(&quit, false);
+		pthread_t t = tl_pthread(locks_freely, rw ? &free_rwlock : NULL,
+					 NULL);
+		wait_started();
+		for (int i = 1; i <= rounds; i++) {
+			ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+			for (int w = 0; w < 10000 &&
+					atomic_load(&handled) < i; w++)
+				usleep(1000);
+			ck_assert_int_eq(atomic_load(&handled), i);
+		}
+		atomic_store(&quit, true);
+		ck_assert_ptr_eq(tl_pthread_join(t), (void *)1);
+		ck_assert(pthread_equal(atomic_load(&handled_by), t));
+	}
+}
+END_TEST
+
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 
 static void *locks(void *arg)
@@ -455,6 +516,8 @@ Suite *suite_sigpoke(void)
 	tcase_add_loop_test(tc,
 		a_process_signal_reaches_the_one_thread_that_computes, 0, 2);
 	tcase_add_loop_test(tc, a_thread_that_yields_takes_its_signal, 0, 2);
+	tcase_add_loop_test(tc, a_thread_looping_on_free_locks_takes_its_signals,
+			    0, 2);
 	tcase_add_loop_test(tc,
 		a_mutex_waiter_runs_its_handler_and_goes_on_waiting, 0, 2);
 	tcase_add_loop_test(tc,
