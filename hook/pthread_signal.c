@@ -44,8 +44,12 @@ void weft__green_sigs_start(struct weft__green *g, struct weft__co *self,
 		s->mask = self->sigs->mask;
 	else
 		weft__libc()->pthread_sigmask(SIG_BLOCK, NULL, &s->mask);
-	if (attr != NULL)
-		pthread_attr_getsigmask_np(attr, &s->mask);
+	/* A mask the attributes carry replaces the creator's.  Without one,
+	 * glibc's getter empties the set it is given (and returns
+	 * PTHREAD_ATTR_NO_SIGMASK_NP): the creator's mask stays. */
+	sigset_t own;
+	if (attr != NULL && pthread_attr_getsigmask_np(attr, &own) == 0)
+		s->mask = own;
 	s->co = g->co;
 	g->co->sigs = s;
 	weft__sig_mask_set(s);

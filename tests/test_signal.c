@@ -414,6 +414,47 @@ START_TEST(sigwait_takes_a_caught_signal_sent_to_the_thread)
 }
 END_TEST
 
+/* ---- a new thread's mask ---------------------------------------------- */
+
+static void *reads_mask(void *p)
+{
+	sigset_t *m = p;
+
+	pthread_sigmask(SIG_BLOCK, NULL, m);
+	return NULL;
+}
+
+/* A thread made with attributes that carry no signal mask starts with
+ * its creator's, as natively; one whose attributes carry a mask, with
+ * that.  (glibc's pthread_attr_getsigmask_np empties the set it is given
+ * when there is none: read as the new mask, every MariaDB thread made
+ * with attributes let SIGTERM through, and its shutdown's kill of the
+ * process ran a handler instead of reaching its signal thread.) */
+START_TEST(a_new_thread_starts_with_its_creators_mask_or_its_attributes)
+{
+	pthread_attr_t attr;
+	sigset_t got, usr2;
+
+	tl_threads_mode(_i);
+	tl_mask(SIG_BLOCK, SIGUSR1);
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	pthread_t t = tl_pthread(reads_mask, &got, &attr);
+	tl_pthread_join(t);
+	ck_assert_int_eq(sigismember(&got, SIGUSR1), 1);
+	ck_assert_int_eq(sigismember(&got, SIGUSR2), 0);
+
+	sigemptyset(&usr2);
+	sigaddset(&usr2, SIGUSR2);
+	ck_assert_int_eq(pthread_attr_setsigmask_np(&attr, &usr2), 0);
+	t = tl_pthread(reads_mask, &got, &attr);
+	tl_pthread_join(t);
+	ck_assert_int_eq(sigismember(&got, SIGUSR1), 0);
+	ck_assert_int_eq(sigismember(&got, SIGUSR2), 1);
+	pthread_attr_destroy(&attr);
+	tl_mask(SIG_UNBLOCK, SIGUSR1);
+}
+END_TEST
+
 /* ---- SA_RESETHAND ---------------------------------------------------- */
 
 START_TEST(sa_resethand_leaves_the_default_behind)
@@ -460,6 +501,9 @@ Suite *suite_signal(void)
 	tcase_add_loop_test(tc, sa_resethand_leaves_the_default_behind, 0, 2);
 	tcase_add_loop_test(tc, sigwait_takes_a_caught_signal_sent_to_the_thread,
 			    0, 2);
+	tcase_add_loop_test(tc,
+		a_new_thread_starts_with_its_creators_mask_or_its_attributes,
+		0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
