@@ -381,9 +381,9 @@ static void *take_sent(void *p)
 }
 
 /* A signal sent to a thread that blocks it and takes it with sigwait and
- * kin goes to that wait, and its handler never runs: the rule of
- * servers whose signal thread sigwaits for SIGTERM (MariaDB's, whose
- * shutdown sends it with pthread_kill). */
+ * kin goes to that wait, and its handler never runs: how a server whose
+ * signal thread sigwaits for SIGTERM, which it also catches, stops that
+ * thread with pthread_kill. */
 START_TEST(sigwait_takes_a_caught_signal_sent_to_the_thread)
 {
 	struct sigwaiter w = { 0 };
