@@ -85,10 +85,10 @@ static int lock(weft_mutex *m, int64_t deadline, enum how how)
 	/* Out of the gate, after a park that no signal ended: what was
 	 * given meanwhile is taken now (poke.h), as after a native wait;
 	 * after no park, what a poke found due in here. */
-	if (waited && how == WAIT_OR_SIGNAL && r != EINTR)
-		weft__take_due(co);
-	else if (!waited)
+	if (!waited)
 		weft__take_owed(co);
+	else if (how == WAIT_OR_SIGNAL && r != EINTR)
+		weft__take_due(co);
 	return r;
 }
 

@@ -145,9 +145,9 @@ void weft__sig_waiting(struct weft__sigs *s, const sigset_t *set)
 int weft__sig_take_waited(struct weft__sigs *s, const sigset_t *set,
 			  siginfo_t *si)
 {
-	uint64_t here;
+	uint64_t here, want = bits_of(set);
 
-	while ((here = atomic_load(&s->pending) & bits_of(set)) != 0) {
+	while ((here = atomic_load(&s->pending) & want) != 0) {
 		int sig = __builtin_ctzll(here) + 1;
 		uint64_t bit = weft__sig_bit(sig);
 		struct sigaction sa;

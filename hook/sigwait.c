@@ -143,16 +143,26 @@ struct take {
 	siginfo_t *info;
 };
 
-/* Takes a signal of the set, one sent to the thread first (the kernel's
- * order: the thread's own, then the process's): its number, 0 if none,
- * or -1.  As glibc's, a pthread_kill's SI_TKILL reads SI_USER. */
-static int take(const struct take *t)
+/* Takes a signal of the set sent to the thread itself, which only weft
+ * knows of: its number, or 0.  As glibc's, a pthread_kill's SI_TKILL
+ * reads SI_USER. */
+static int take_sent(const struct take *t)
 {
 	siginfo_t si, *info = t->info ? t->info : &si;
 	int r = t->s ? weft__sig_take_waited(t->s, t->set, info) : 0;
 
 	if (r > 0 && info->si_code == SI_TKILL)
 		info->si_code = SI_USER;
+	return r;
+}
+
+/* Takes a signal of the set, one sent to the thread first (the kernel's
+ * order: the thread's own, then the process's): its number, 0 if none,
+ * or -1. */
+static int take(const struct take *t)
+{
+	int r = take_sent(t);
+
 	if (r == 0)
 		r = weft__libc()->sigtimedwait(t->set, t->info, &zero);
 	return r < 0 && errno == EAGAIN ? 0 : r;
@@ -205,7 +215,7 @@ static int sigwait_parking(struct weft__co *co, const sigset_t *set,
 		t.s = co->sigs;
 		weft__sig_waiting(t.s, set);
 	}
-	r = take(&t);
+	r = take_sent(&t); /* the kernel's were looked at just now */
 	if (r == 0 && deadline >= 0 && weft__now() >= deadline) {
 		errno = EAGAIN; /* a zero time-out: only a look */
 		r = -1;
