@@ -76,6 +76,23 @@ static inline void weft__wq_push(void **head, void **tail,
 	*tail = w;
 }
 
+/* Puts w first in the queue: a waiter that was woken, and must wait
+ * again, keeps its turn. */
+static inline void weft__wq_push_front(void **head, void **tail,
+				       struct weft__waiter *w)
+{
+	struct weft__waiter *first = *head;
+
+	w->prev = NULL;
+	w->next = first;
+	w->queue = head;
+	if (first)
+		first->prev = w;
+	else
+		*tail = w;
+	*head = w;
+}
+
 /* Unlinks w if it is in this queue; returns whether it was. */
 static inline bool weft__wq_remove(void **head, void **tail,
 				   struct weft__waiter *w)

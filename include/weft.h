@@ -154,7 +154,7 @@ typedef struct weft_mutex {
 	unsigned depth_;
 	void *owner_;
 	int kind_;
-	int unused_;
+	int flags_;
 	void *head_, *tail_;
 } weft_mutex;
 
@@ -178,9 +178,11 @@ int weft_mutex_trylock(weft_mutex *m);
 /* As weft_mutex_lock but gives up after timeout_ns: -1 with ETIMEDOUT. */
 int weft_mutex_timedlock(weft_mutex *m, int64_t timeout_ns);
 
-/* Unlocks m and hands it to the longest waiter, if any.  Returns 0, or -1
- * with errno EPERM if the caller does not hold an error-checking or
- * recursive mutex. */
+/* Unlocks m and wakes its longest waiter, if any, to take it; a running
+ * coroutine may take it first, as with glibc's mutex, but a waiter that
+ * has waited over a millisecond is handed it.  Returns 0, or -1 with
+ * errno EPERM if the caller does not hold an error-checking or recursive
+ * mutex. */
 int weft_mutex_unlock(weft_mutex *m);
 
 /* A condition variable. */

@@ -199,7 +199,7 @@ START_TEST(mutex_serves_waiters_in_the_order_they_came)
 }
 END_TEST
 
-START_TEST(unlock_hands_the_mutex_to_the_longest_waiter)
+START_TEST(unlock_frees_the_mutex_and_wakes_the_longest_waiter)
 {
 	weft_mutex m = WEFT_MUTEX_INIT;
 	weft_wg wg = WEFT_WG_INIT;
@@ -211,13 +211,44 @@ START_TEST(unlock_hands_the_mutex_to_the_longest_waiter)
 	ck_assert_int_eq(weft_go(lock_record_unlock, &l), 0);
 	weft_yield(); /* it parks on m */
 	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
+	/* The waiter is woken to take m, but m is free until it runs: a
+	 * running coroutine may take it first, as with glibc's mutex. */
+	ck_assert_int_eq(weft_mutex_trylock(&m), 0);
+	weft_yield(); /* the waiter finds m held and waits again */
+	ck_assert_int_eq(t.n, 0);
+	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
+	weft_wg_wait(&wg);
+	ck_assert_int_eq(t.n, 1);
+	ck_assert_int_eq(weft_mutex_trylock(&m), 0);
+	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
+}
+END_TEST
+
+START_TEST(a_waiter_kept_over_a_millisecond_is_handed_the_mutex)
+{
+	weft_mutex m = WEFT_MUTEX_INIT;
+	weft_wg wg = WEFT_WG_INIT;
+	struct tl_trace t = { 0 };
+	struct locker l = { &m, &t, 0, &wg };
+
+	ck_assert_int_eq(weft_mutex_lock(&m), 0);
+	weft_wg_add(&wg, 1);
+	ck_assert_int_eq(weft_go(lock_record_unlock, &l), 0);
+	weft_yield(); /* it parks on m */
+	usleep(2000); /* it has now waited over a millisecond */
+	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
+	ck_assert_int_eq(weft_mutex_trylock(&m), 0); /* taken from under it */
+	weft_yield(); /* it finds m held, late: m now hands over */
+	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
 	/* The waiter owns m now, though it has not run yet: no barging. */
 	errno = 0;
 	ck_assert_int_eq(weft_mutex_trylock(&m), -1);
 	ck_assert_int_eq(errno, EBUSY);
 	weft_wg_wait(&wg);
 	ck_assert_int_eq(t.n, 1);
+	/* Served: m is back to letting running coroutines take it. */
 	ck_assert_int_eq(weft_mutex_trylock(&m), 0);
+	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
 }
 END_TEST
 
@@ -1315,7 +1346,8 @@ Suite *suite_sync(void)
 	tcase_add_test(tc, zero_filled_mutex_works);
 	tcase_add_test(tc, mutex_init_rejects_an_unknown_kind);
 	tcase_add_test(tc, mutex_serves_waiters_in_the_order_they_came);
-	tcase_add_test(tc, unlock_hands_the_mutex_to_the_longest_waiter);
+	tcase_add_test(tc, unlock_frees_the_mutex_and_wakes_the_longest_waiter);
+	tcase_add_test(tc, a_waiter_kept_over_a_millisecond_is_handed_the_mutex);
 	tcase_add_test(tc, trylock_fails_with_EBUSY_while_another_coroutine_holds_it);
 	tcase_add_test(tc, timedlock_fails_with_ETIMEDOUT_while_held);
 	tcase_add_test(tc, timedlock_succeeds_when_the_mutex_is_released_in_time);
