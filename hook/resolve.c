@@ -2,7 +2,8 @@
  *
  * A lookup may wait seconds for a name server through sockets libc keeps
  * to itself, so it cannot be made non-blocking: a coroutine that is not
- * alone hands the real call to the offload pool and parks.  The arguments
+ * alone hands the real call to the offload pool and parks.  A call with
+ * nothing to look up (numeric addresses and ports) is made in place.  The arguments
  * and results travel in a struct on the caller's stack, and errno and
  * h_errno, which are per thread, travel with them: the worker starts with
  * the caller's values and the caller gets back what the call left.
@@ -30,6 +31,7 @@
  * a cancel ends the worker (whose exit would otherwise close the caller's
  * resolver sockets).
  */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <resolv.h>
@@ -112,12 +114,49 @@ static void gai_call(struct call *c)
 					 a->res);
 }
 
-/* getaddrinfo that parks while the pool looks the name up.  Returns what
- * getaddrinfo returns, with its errno (for EAI_SYSTEM). */
+/* Whether s is a port number, which glibc takes without a look in
+ * /etc/services or NSS. */
+static bool numeric_service(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* Whether getaddrinfo has no name to look up: the node is absent or an
+ * IPv4 or IPv6 address in standard form, and the service absent or a
+ * port number.  glibc then answers from the strings alone, with at most
+ * local, non-blocking calls (interfaces for AI_ADDRCONFIG and for
+ * sorting), and a proxy that connects to a numeric address pays no trip
+ * to the pool: tinyproxy calls getaddrinfo once a request.
+ * AI_CANONNAME goes to the pool, which gives a name where there is one;
+ * other numeric spellings ("127.1") are left to it too. */
+static bool gai_is_numeric(const char *node, const char *service,
+			   const struct addrinfo *hints)
+{
+	int flags = hints ? hints->ai_flags : 0;
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (flags & AI_CANONNAME)
+		return false;
+	if (node != NULL && !(flags & AI_NUMERICHOST) &&
+	    inet_pton(AF_INET, node, addr) != 1 &&
+	    inet_pton(AF_INET6, node, addr) != 1)
+		return false;
+	return service == NULL || (flags & AI_NUMERICSERV) ||
+	       numeric_service(service);
+}
+
+/* getaddrinfo that parks while the pool looks the name up, unless there
+ * is no name to look up.  Returns what getaddrinfo returns, with its
+ * errno (for EAI_SYSTEM). */
 int weft__getaddrinfo(const char *node, const char *service,
 		      const struct addrinfo *hints, struct addrinfo **res)
 {
-	if (!weft__may_park())
+	if (!weft__may_park() || gai_is_numeric(node, service, hints))
 		return weft__libc()->getaddrinfo(node, service, hints, res);
 	struct gai a = { { .fn = gai_call }, node, service, hints, res, 0 };
 	offload_point(&a.c);
@@ -141,13 +180,25 @@ static void gni_call(struct call *c)
 					 a->flags);
 }
 
-/* getnameinfo that parks while the pool looks the address up.  Returns
- * what getnameinfo returns, with its errno (for EAI_SYSTEM). */
+/* Whether getnameinfo has nothing to look up: the host, if asked for,
+ * is to be numeric, and so is the service.  glibc then only formats the
+ * address and port. */
+static bool gni_is_numeric(const char *host, socklen_t hostlen,
+			   const char *serv, socklen_t servlen, int flags)
+{
+	return (host == NULL || hostlen == 0 || (flags & NI_NUMERICHOST)) &&
+	       (serv == NULL || servlen == 0 || (flags & NI_NUMERICSERV));
+}
+
+/* getnameinfo that parks while the pool looks the address up, unless
+ * there is nothing to look up.  Returns what getnameinfo returns, with
+ * its errno (for EAI_SYSTEM). */
 int weft__getnameinfo(const struct sockaddr *sa, socklen_t salen,
 		      char *host, socklen_t hostlen, char *serv,
 		      socklen_t servlen, int flags)
 {
-	if (!weft__may_park())
+	if (!weft__may_park() ||
+	    gni_is_numeric(host, hostlen, serv, servlen, flags))
 		return weft__libc()->getnameinfo(sa, salen, host, hostlen,
 						 serv, servlen, flags);
 	struct gni a = { .c = { .fn = gni_call }, .sa = sa, .salen = salen,

@@ -1,5 +1,6 @@
 /* test_hook_resolve.c - getaddrinfo, getnameinfo and the gethostby*
- * family: made on the offload pool while the caller parks.
+ * family: made on the offload pool while the caller parks, unless there is
+ * nothing to look up.
  *
  * No test here asks the machine's name servers anything: names are
  * "localhost" (in every /etc/hosts) or numeric, and lookups that would miss
@@ -325,6 +326,57 @@ START_TEST(getaddrinfo_parks_while_the_pool_resolves)
 }
 END_TEST
 
+/* A numeric address and port leave nothing to look up: the call is made
+ * in place, without a trip to the pool, and gives what libc gives. */
+START_TEST(getaddrinfo_of_a_numeric_address_does_not_park)
+{
+	static const char *const nodes[] = { "127.0.0.1", "::1", NULL };
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE };
+
+	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+		struct addrinfo *mine = NULL, *real = NULL;
+		struct rec a = { 0 }, b = { 0 };
+		int ran = 0;
+
+		weft_go(mark, &ran);
+		ck_assert_int_eq(getaddrinfo(nodes[i], "8080", &hints, &mine),
+				 0);
+		ck_assert_int_eq(ran, 0);
+		ck_assert_int_eq(weft__libc()->getaddrinfo(nodes[i], "8080",
+							   &hints, &real), 0);
+		put_ai(&a, mine);
+		put_ai(&b, real);
+		ck_assert_uint_eq(a.n, b.n);
+		ck_assert(memcmp(a.buf, b.buf, a.n) == 0);
+		freeaddrinfo(mine);
+		freeaddrinfo(real);
+		weft_yield(); /* mark runs */
+		ck_assert_int_eq(ran, 1);
+	}
+}
+END_TEST
+
+/* A name, a named service or a canonical name to find goes to the pool
+ * even with a numeric address beside it. */
+START_TEST(getaddrinfo_with_a_name_to_find_parks)
+{
+	struct addrinfo canon = { .ai_flags = AI_CANONNAME,
+				  .ai_family = AF_INET };
+	struct addrinfo *ai = NULL;
+	int ran = 0;
+
+	weft_go(mark, &ran);
+	ck_assert_int_eq(getaddrinfo("127.0.0.1", "http", NULL, &ai), 0);
+	ck_assert_int_eq(ran, 1);
+	freeaddrinfo(ai);
+	ran = 0;
+	weft_go(mark, &ran);
+	ck_assert_int_eq(getaddrinfo("127.0.0.1", NULL, &canon, &ai), 0);
+	ck_assert_int_eq(ran, 1);
+	freeaddrinfo(ai);
+}
+END_TEST
+
 START_TEST(getaddrinfo_alone_resolves_on_the_calling_thread)
 {
 	struct addrinfo hints = { .ai_family = AF_INET,
@@ -446,6 +498,27 @@ START_TEST(getnameinfo_parks_while_the_pool_looks_the_address_up)
 	ck_assert_int_eq(ran, 1);
 	ck_assert_str_eq(host, "localhost");
 	ck_assert_str_eq(serv, "http");
+}
+END_TEST
+
+/* Numeric host and service: nothing to look up, made in place. */
+START_TEST(getnameinfo_numeric_does_not_park)
+{
+	struct sockaddr_in sin = sin_of("127.0.0.1", 80);
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int ran = 0;
+
+	weft_go(mark, &ran);
+	ck_assert_int_eq(getnameinfo((void *)&sin, sizeof sin, host,
+				     sizeof host, serv, sizeof serv,
+				     NI_NUMERICHOST | NI_NUMERICSERV), 0);
+	ck_assert_int_eq(getnameinfo((void *)&sin, sizeof sin, NULL, 0, serv,
+				     sizeof serv, NI_NUMERICSERV), 0);
+	ck_assert_int_eq(ran, 0);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_str_eq(serv, "80");
+	weft_yield();
+	ck_assert_int_eq(ran, 1);
 }
 END_TEST
 
@@ -767,6 +840,8 @@ Suite *suite_hook_resolve(void)
 	tc = tcase_create("getaddrinfo");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, getaddrinfo_parks_while_the_pool_resolves);
+	tcase_add_test(tc, getaddrinfo_of_a_numeric_address_does_not_park);
+	tcase_add_test(tc, getaddrinfo_with_a_name_to_find_parks);
 	tcase_add_test(tc, getaddrinfo_alone_resolves_on_the_calling_thread);
 	tcase_add_test(tc, getaddrinfo_outside_a_coroutine_equals_libc);
 	tcase_add_test(tc, getaddrinfo_errors_are_libcs_when_parked);
@@ -778,6 +853,7 @@ Suite *suite_hook_resolve(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc,
 		getnameinfo_parks_while_the_pool_looks_the_address_up);
+	tcase_add_test(tc, getnameinfo_numeric_does_not_park);
 	tcase_add_test(tc, getnameinfo_errors_are_libcs_when_parked);
 	tcase_add_test(tc,
 		getnameinfo_alone_and_outside_a_coroutine_equal_libc);
