@@ -9,12 +9,16 @@
  *   uncontended  one thread locks and unlocks a mutex no one else wants,
  *                PAIRS times: ns per lock+unlock pair.  This is the path
  *                nearly every lock of a real program takes.
- *   handoff      two threads pass one mutex back and forth PAIRS / 10
- *                times each: one holds it while the other waits in
- *                pthread_mutex_lock, then unlocks (which hands the mutex
- *                to the waiter) and locks again, so that it waits in
- *                turn.  ns per handoff: one unlock that wakes the waiter,
- *                one lock that parks, and the switch between the two.
+ *   handoff      two threads, one holding the mutex while the other
+ *                waits for it in pthread_mutex_lock; the holder then
+ *                unlocks and locks again PAIRS / 10 times.  ns per
+ *                unlock+lock: the unlock wakes the waiter, and the
+ *                holder, still running, takes the mutex back before the
+ *                waiter can (glibc's mutex and weft's both let it; weft
+ *                wakes one waiter at a time, so the later unlocks wake
+ *                nobody).  It was a true handoff, wake, park and switch
+ *                each time, while weft's unlock handed the mutex to the
+ *                waiter (125 ns then).
  *
  * Built against libweft.so, it measures green threads when run with
  * WEFT_THREADS=green (a linked program's threads are native otherwise),
@@ -22,9 +26,7 @@
  * glibc's figures through weft's pass-through wrappers.  A linked
  * program's green threads share one scheduler unless WEFT_CPUS (or
  * weft_cpus) asks for more, so both threads of the handoff run on one OS
- * thread and every handoff is a park and a switch; natively the two
- * threads are OS threads and glibc's mutex is not fair, so there a
- * "handoff" may be the same thread taking the mutex back.
+ * thread; natively the two threads are OS threads.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
