@@ -211,6 +211,12 @@ int weft_detach(weft_co *co)
 		errno = EINVAL;
 		return -1;
 	}
+	/* As glibc's pthread_detach, in the block too: a late
+	 * pthread_join of the id that reaches glibc (the thread ended,
+	 * and weft no longer knows it) then fails with EINVAL, as natively,
+	 * instead of waiting for a tid no kernel will clear. */
+	if (co->own_tcb)
+		weft__tcb_detached(co->tcb);
 	weft__spin_lock(&co->end_lock);
 	bool ended = co->ended;
 	co->detached = !ended;

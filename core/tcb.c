@@ -263,6 +263,14 @@ void weft__tcb_rehome(void *tcb, void *os_tcb)
 	AT(its, LT_TCACHE_SHUTTING_DOWN, bool) = AT(os, LT_TCACHE, void *) == NULL;
 }
 
+/* See tcb.h. */
+void weft__tcb_detached(void *tcb)
+{
+	char *pd = PD(tcb);
+
+	AT(pd, PD_JOINID, char *) = pd;
+}
+
 /* See tcb.h.  Every thread's static TLS has one layout, so libc's block
  * lies at the same distance from any thread pointer. */
 void *weft__tcb_res_swap(void *res)

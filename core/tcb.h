@@ -88,6 +88,10 @@ void *weft__tcb_make(char *top, const struct weft__tcb_info *info);
  * threaded process's (glibc's multiple_threads). */
 void weft__tcb_rehome(void *tcb, void *os_tcb);
 
+/* Marks block tcb's thread detached where glibc looks (its joinid), as
+ * glibc's pthread_detach does. */
+void weft__tcb_detached(void *tcb);
+
 /* Makes res the resolver state (glibc's __resp, what _res names) of the
  * running thread, which may be any thread, and returns the one it had;
  * returns NULL and changes nothing without thread blocks, where weft

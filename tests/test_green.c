@@ -367,6 +367,24 @@ START_TEST(a_thread_may_detach_itself_and_an_ended_one_may_be_detached)
 }
 END_TEST
 
+/* stunnel's shutdown: a client thread detaches itself as it ends, and
+ * main, which copied the list of threads before, joins it.  glibc says
+ * EINVAL (the descriptor says detached); the call reaches glibc, since
+ * weft forgot the thread as it ended, and must not wait on the tid of
+ * the OS thread the green thread last ran on, which never ends. */
+START_TEST(a_late_join_of_a_thread_that_detached_itself_fails_with_EINVAL)
+{
+	weft__green_set(true);
+	detached_done = 0;
+	pthread_t a = tl_pthread(detach_self_then_end, NULL, NULL);
+
+	while (detached_done < 1)
+		usleep(1000);
+	usleep(1000); /* it has returned, and weft let it go */
+	ck_assert_int_eq(pthread_join(a, NULL), EINVAL);
+}
+END_TEST
+
 static void *exit_midway(void *p)
 {
 	*(int *)p = 1;
@@ -1002,6 +1020,7 @@ Suite *suite_green(void)
 	tcase_add_test(tc, a_stack_weft_cannot_give_fails_with_EAGAIN);
 	tcase_add_test(tc, detached_threads_run_and_cannot_be_joined);
 	tcase_add_test(tc, a_thread_may_detach_itself_and_an_ended_one_may_be_detached);
+	tcase_add_test(tc, a_late_join_of_a_thread_that_detached_itself_fails_with_EINVAL);
 	tcase_add_test(tc, pthread_exit_in_a_thread_ends_it_with_that_value);
 	tcase_add_test(tc, pthread_exit_in_main_lets_the_threads_finish_then_exits_0);
 	tcase_add_test(tc, join_errors_are_glibc_s);
