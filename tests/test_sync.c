@@ -199,6 +199,15 @@ START_TEST(mutex_serves_waiters_in_the_order_they_came)
 }
 END_TEST
 
+/* Locks l's mutex and starts l's locker, which parks on it. */
+static void hold_with_a_waiter(struct locker *l)
+{
+	ck_assert_int_eq(weft_mutex_lock(l->m), 0);
+	weft_wg_add(l->wg, 1);
+	ck_assert_int_eq(weft_go(lock_record_unlock, l), 0);
+	weft_yield(); /* it parks on the mutex */
+}
+
 START_TEST(unlock_frees_the_mutex_and_wakes_the_longest_waiter)
 {
 	weft_mutex m = WEFT_MUTEX_INIT;
@@ -206,10 +215,7 @@ START_TEST(unlock_frees_the_mutex_and_wakes_the_longest_waiter)
 	struct tl_trace t = { 0 };
 	struct locker l = { &m, &t, 0, &wg };
 
-	ck_assert_int_eq(weft_mutex_lock(&m), 0);
-	weft_wg_add(&wg, 1);
-	ck_assert_int_eq(weft_go(lock_record_unlock, &l), 0);
-	weft_yield(); /* it parks on m */
+	hold_with_a_waiter(&l);
 	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
 	/* The waiter is woken to take m, but m is free until it runs: a
 	 * running coroutine may take it first, as with glibc's mutex. */
@@ -231,10 +237,7 @@ START_TEST(a_waiter_kept_over_a_millisecond_is_handed_the_mutex)
 	struct tl_trace t = { 0 };
 	struct locker l = { &m, &t, 0, &wg };
 
-	ck_assert_int_eq(weft_mutex_lock(&m), 0);
-	weft_wg_add(&wg, 1);
-	ck_assert_int_eq(weft_go(lock_record_unlock, &l), 0);
-	weft_yield(); /* it parks on m */
+	hold_with_a_waiter(&l);
 	usleep(2000); /* it has now waited over a millisecond */
 	ck_assert_int_eq(weft_mutex_unlock(&m), 0);
 	ck_assert_int_eq(weft_mutex_trylock(&m), 0); /* taken from under it */
