@@ -1,5 +1,12 @@
-/* sem.c - counting semaphores for coroutines.  A post with waiters hands
- * its unit straight to the longest one. */
+/* sem.c - counting semaphores for coroutines.
+ *
+ * A post adds its unit and wakes the longest waiter to take it, as
+ * glibc's does: a running coroutine may take the unit first, and a woken
+ * waiter that finds none waits again at the front of the queue.  Handing
+ * the unit to the waiter instead kept it from every running coroutine
+ * until the waiter was scheduled: the convoy mutex.c describes, for the
+ * programs whose locks are semaphores (CPython's are).
+ */
 #include <limits.h>
 
 #include "core.h"
@@ -14,25 +21,40 @@ int weft_sem_init(weft_sem *s, unsigned value)
 }
 
 /* Takes a unit, waiting until the deadline (try: not at all).  Returns 0,
- * EAGAIN (try) or ETIMEDOUT. */
+ * EAGAIN (try) or ETIMEDOUT (or another wake's reason). */
 static int take(weft_sem *s, int64_t deadline, bool try)
 {
-	struct weft__waiter w = { .co = weft__self() };
+	struct weft__co *co = weft__self();
 	WEFT__GATED(); /* from before a waker can find it: see handoff.h */
+	bool again = false;
 
 	weft__spin_lock(&s->lock_);
-	if (s->value_ > 0) {
-		s->value_--;
+	while (s->value_ == 0) {
+		if (try) {
+			weft__spin_unlock(&s->lock_);
+			return EAGAIN;
+		}
+		struct weft__waiter w = { .co = co };
+
+		co->wait_what = "sem";
+		if (again)
+			weft__wq_push_front(&s->head_, &s->tail_, &w);
+		else
+			weft__wq_push(&s->head_, &s->tail_, &w);
+		weft__prepark(co);
 		weft__spin_unlock(&s->lock_);
-		return 0;
+		int r = weft__park(co, deadline);
+		weft__spin_lock(&s->lock_);
+		if (r != 0) {
+			weft__wq_remove(&s->head_, &s->tail_, &w);
+			weft__spin_unlock(&s->lock_);
+			return r;
+		}
+		again = true;
 	}
-	if (try) {
-		weft__spin_unlock(&s->lock_);
-		return EAGAIN;
-	}
-	w.co->wait_what = "sem";
-	weft__wq_push(&s->head_, &s->tail_, &w);
-	return weft__wq_park(&s->lock_, &s->head_, &s->tail_, &w, deadline);
+	s->value_--;
+	weft__spin_unlock(&s->lock_);
+	return 0;
 }
 
 static int result(int r)
@@ -74,11 +96,11 @@ int weft_sem_post(weft_sem *s)
 	int r = 0;
 
 	weft__spin_lock(&s->lock_);
-	if (weft__wq_wake_one(&s->head_, &s->tail_) == NULL) {
-		if (s->value_ == UINT_MAX)
-			r = EOVERFLOW;
-		else
-			s->value_++;
+	if (s->value_ == UINT_MAX) {
+		r = EOVERFLOW;
+	} else {
+		s->value_++;
+		weft__wq_wake_one(&s->head_, &s->tail_);
 	}
 	weft__spin_unlock(&s->lock_);
 	return result(r);

@@ -227,8 +227,10 @@ int weft_sem_trywait(weft_sem *s);
 /* As weft_sem_wait but gives up after timeout_ns: -1 with ETIMEDOUT. */
 int weft_sem_timedwait(weft_sem *s, int64_t timeout_ns);
 
-/* Adds one unit, handing it to the longest waiter if any.  Returns 0, or
- * -1 with errno EOVERFLOW if the value would pass UINT_MAX. */
+/* Adds one unit and wakes the longest waiter, if any, to take it; a
+ * running coroutine may take it first, as with glibc's semaphore.
+ * Returns 0, or -1 with errno EOVERFLOW if the value would pass
+ * UINT_MAX. */
 int weft_sem_post(weft_sem *s);
 
 /* The number of units available now. */
