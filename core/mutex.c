@@ -80,12 +80,9 @@ static int wait_owner(weft_mutex *m, struct weft__co *co, int64_t deadline,
 			weft__wq_push_front(&m->head_, &m->tail_, &w);
 		else
 			weft__wq_push(&m->head_, &m->tail_, &w);
-		weft__prepark(co);
-		weft__spin_unlock(&m->lock_);
-		int r = weft__park(co, deadline);
-		weft__spin_lock(&m->lock_);
+		int r = weft__wq_sleep(&m->lock_, &m->head_, &m->tail_, &w,
+				       deadline);
 		if (r != 0) {
-			weft__wq_remove(&m->head_, &m->tail_, &w);
 			weft__spin_unlock(&m->lock_);
 			return r;
 		}

@@ -41,12 +41,9 @@ static int take(weft_sem *s, int64_t deadline, bool try)
 			weft__wq_push_front(&s->head_, &s->tail_, &w);
 		else
 			weft__wq_push(&s->head_, &s->tail_, &w);
-		weft__prepark(co);
-		weft__spin_unlock(&s->lock_);
-		int r = weft__park(co, deadline);
-		weft__spin_lock(&s->lock_);
+		int r = weft__wq_sleep(&s->lock_, &s->head_, &s->tail_, &w,
+				       deadline);
 		if (r != 0) {
-			weft__wq_remove(&s->head_, &s->tail_, &w);
 			weft__spin_unlock(&s->lock_);
 			return r;
 		}

@@ -148,12 +148,11 @@ static inline struct weft__waiter *weft__wq_wake_one(void **head,
 }
 
 /* Parks the caller, whose node w is already pushed on a queue guarded by
- * lock, until woken or the deadline; unlocks first.  On a time-out, w is
- * unlinked again; woken, the caller waits for its waker to let go of
- * lock (weft__wq_let_go).  Returns the waker's reason (0) or
- * ETIMEDOUT. */
-static inline int weft__wq_park(int *lock, void **head, void **tail,
-				struct weft__waiter *w, int64_t deadline)
+ * lock, held, until woken or the deadline; unlocks first and takes lock
+ * again after.  On a time-out (or another wake's reason) w is unlinked
+ * again.  Returns the waker's reason (0) or ETIMEDOUT, lock held. */
+static inline int weft__wq_sleep(int *lock, void **head, void **tail,
+				 struct weft__waiter *w, int64_t deadline)
 {
 	weft__prepark(w->co);
 	weft__spin_unlock(lock);
@@ -161,6 +160,16 @@ static inline int weft__wq_park(int *lock, void **head, void **tail,
 	weft__spin_lock(lock);
 	if (r)
 		weft__wq_remove(head, tail, w);
+	return r;
+}
+
+/* weft__wq_sleep, then lock let go: woken, the caller has waited for its
+ * waker to be done with the object (weft__wq_let_go). */
+static inline int weft__wq_park(int *lock, void **head, void **tail,
+				struct weft__waiter *w, int64_t deadline)
+{
+	int r = weft__wq_sleep(lock, head, tail, w, deadline);
+
 	weft__spin_unlock(lock);
 	return r;
 }
