@@ -9,23 +9,23 @@
  *   uncontended  one thread locks and unlocks a mutex no one else wants,
  *                PAIRS times: ns per lock+unlock pair.  This is the path
  *                nearly every lock of a real program takes.
- *   handoff      two threads, one holding the mutex while the other
+ *   a waiter     two threads, one holding the mutex while the other
  *                waits for it in pthread_mutex_lock; the holder then
  *                unlocks and locks again PAIRS / 10 times.  ns per
- *                unlock+lock: the unlock wakes the waiter, and the
+ *                unlock+lock pair: the unlock wakes the waiter, and the
  *                holder, still running, takes the mutex back before the
  *                waiter can (glibc's mutex and weft's both let it; weft
  *                wakes one waiter at a time, so the later unlocks wake
- *                nobody).  It was a true handoff, wake, park and switch
- *                each time, while weft's unlock handed the mutex to the
- *                waiter (125 ns then).
+ *                nobody).  It was a true hand-over, wake, park and
+ *                switch each time, while weft's unlock handed the mutex
+ *                to the waiter (125 ns a hand-over then).
  *
  * Built against libweft.so, it measures green threads when run with
  * WEFT_THREADS=green (a linked program's threads are native otherwise),
  * whose value it prints; the same binary with WEFT_THREADS=native gives
  * glibc's figures through weft's pass-through wrappers.  A linked
  * program's green threads share one scheduler unless WEFT_CPUS (or
- * weft_cpus) asks for more, so both threads of the handoff run on one OS
+ * weft_cpus) asks for more, so both threads of the second run on one OS
  * thread; natively the two threads are OS threads.
  */
 #define _GNU_SOURCE
@@ -69,8 +69,8 @@ static void *uncontended(void *arg)
 	return (void *)(intptr_t)(now_ns() - t0);
 }
 
-/* The handoff's second thread: waits for m, and once it has it, gives it
- * back to the first, `handoffs` times. */
+/* The second figure's waiter: locks and unlocks m `handoffs` times,
+ * mostly after the holder is done. */
 static void *taker(void *arg)
 {
 	(void)arg;
@@ -82,9 +82,9 @@ static void *taker(void *arg)
 	return NULL;
 }
 
-/* The handoff's first thread: holds m until the taker waits for it,
- * then hands it over and waits to get it back, `handoffs` times; returns
- * the ns that took. */
+/* The second figure's holder: holds m until the taker waits for it,
+ * then unlocks and locks it `handoffs` times; returns the ns that
+ * took. */
 static void *giver(void *arg)
 {
 	pthread_t t;
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	       threads ? threads : "", runs);
 	printf("  uncontended lock+unlock  %7.1f ns/pair  (%ld pairs)\n",
 	       (double)best[0] / pairs, pairs);
-	printf("  handoff between two      %7.1f ns/handoff  (%ld)\n",
-	       (double)best[1] / (2 * handoffs), 2 * handoffs);
+	printf("  unlock+lock, a waiter    %7.1f ns/pair  (%ld pairs)\n",
+	       (double)best[1] / handoffs, handoffs);
 	return 0;
 }

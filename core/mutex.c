@@ -76,12 +76,8 @@ static int wait_owner(weft_mutex *m, struct weft__co *co, int64_t deadline,
 
 		if (signals)
 			weft__signal_mark(co);
-		if (again)
-			weft__wq_push_front(&m->head_, &m->tail_, &w);
-		else
-			weft__wq_push(&m->head_, &m->tail_, &w);
-		int r = weft__wq_sleep(&m->lock_, &m->head_, &m->tail_, &w,
-				       deadline);
+		int r = weft__wq_wait(&m->lock_, &m->head_, &m->tail_, &w,
+				      again, deadline);
 		if (r != 0) {
 			weft__spin_unlock(&m->lock_);
 			return r;
@@ -212,9 +208,7 @@ int weft_mutex_unlock(weft_mutex *m)
 			take(m, next->co);
 			if (weft__wake(next->co, 0))
 				break;
-		}
-		if (next == NULL) {
-			m->owner_ = NULL;
+			m->owner_ = NULL; /* it timed out meanwhile */
 			m->depth_ = 0;
 		}
 		if (m->head_ == NULL)

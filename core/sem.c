@@ -37,12 +37,8 @@ static int take(weft_sem *s, int64_t deadline, bool try)
 		struct weft__waiter w = { .co = co };
 
 		co->wait_what = "sem";
-		if (again)
-			weft__wq_push_front(&s->head_, &s->tail_, &w);
-		else
-			weft__wq_push(&s->head_, &s->tail_, &w);
-		int r = weft__wq_sleep(&s->lock_, &s->head_, &s->tail_, &w,
-				       deadline);
+		int r = weft__wq_wait(&s->lock_, &s->head_, &s->tail_, &w,
+				      again, deadline);
 		if (r != 0) {
 			weft__spin_unlock(&s->lock_);
 			return r;

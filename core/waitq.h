@@ -163,6 +163,19 @@ static inline int weft__wq_sleep(int *lock, void **head, void **tail,
 	return r;
 }
 
+/* Queues w, first if it was woken already and must wait again (it keeps
+ * its turn), then sleeps as weft__wq_sleep. */
+static inline int weft__wq_wait(int *lock, void **head, void **tail,
+				struct weft__waiter *w, bool again,
+				int64_t deadline)
+{
+	if (again)
+		weft__wq_push_front(head, tail, w);
+	else
+		weft__wq_push(head, tail, w);
+	return weft__wq_sleep(lock, head, tail, w, deadline);
+}
+
 /* weft__wq_sleep, then lock let go: woken, the caller has waited for its
  * waker to be done with the object (weft__wq_let_go). */
 static inline int weft__wq_park(int *lock, void **head, void **tail,

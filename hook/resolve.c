@@ -3,10 +3,11 @@
  * A lookup may wait seconds for a name server through sockets libc keeps
  * to itself, so it cannot be made non-blocking: a coroutine that is not
  * alone hands the real call to the offload pool and parks.  A call with
- * nothing to look up (numeric addresses and ports) is made in place.  The arguments
- * and results travel in a struct on the caller's stack, and errno and
- * h_errno, which are per thread, travel with them: the worker starts with
- * the caller's values and the caller gets back what the call left.
+ * nothing to look up (numeric addresses and ports) is made in place.  The
+ * arguments and results travel in a struct on the caller's stack, and
+ * errno and h_errno, which are per thread, travel with them: the worker
+ * starts with the caller's values and the caller gets back what the call
+ * left.
  *
  * gethostbyname, gethostbyname2 and gethostbyaddr return a pointer into a
  * static buffer of glibc's, one per function, shared by every thread (not

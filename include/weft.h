@@ -146,7 +146,9 @@ int weft_close(int fd);
  * initialisation), needs no destroy call, and must not be copied or moved
  * while in use.  Fields are private. */
 
-/* A mutex.  Waiters are served in the order they came.  (The layout fits
+/* A mutex.  Waiters are woken in the order they came, though a running
+ * coroutine may take it before a woken one (see weft_mutex_unlock).
+ * (The layout fits
  * in a pthread_mutex_t, with the kind where glibc keeps its own, so green
  * threads can use the program's mutexes in place.) */
 typedef struct weft_mutex {
